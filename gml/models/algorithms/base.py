@@ -1,0 +1,136 @@
+"""BaseAlgorithm: wraps a model and speaks mmcv's runner protocol.
+
+An algorithm is what ``cfg.algorithm`` builds: ``dict(type='gml.X', model=dict(type='mmcls.ImageClassifier', ...),
+**kwargs)``. It owns the wrapped model as ``self.model`` (so checkpoint keys are ``model.<...>``) and exposes what
+mmcv's runners and mmcls's test loop call:
+
+- ``train_step(data, optimizer)`` -> ``dict(loss, log_vars, num_samples)``; the runner's OptimizerHook then
+  back-propagates ``loss`` and steps the optimizer (an algorithm that steps optimizers itself overrides
+  ``train_step`` and the config sets ``optimizer_config=None``);
+- ``val_step(data, optimizer=None)`` -> the same dict, without gradients being required;
+- ``forward(img, return_loss=True, **kwargs)`` -> ``forward_train`` (a dict of losses) or ``forward_test``
+  (a list of per-sample results, as mmcls's ``single_gpu_test`` expects).
+
+Subclasses add their logic by overriding ``forward_train`` (e.g. sample subnets, distil) and/or ``simple_test``;
+the defaults delegate to the wrapped model, so ``BaseAlgorithm`` itself trains exactly like the bare model.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Dict, Mapping, Optional, Tuple, Union
+
+import torch
+import torch.distributed as dist
+from mmcv.runner import BaseModule
+from torch import nn
+
+from ..builder import build_model
+from ..registry import ALGORITHMS
+
+
+@ALGORITHMS.register_module()
+class BaseAlgorithm(BaseModule):
+    """Wrap ``model`` (a config dict built through gml's MODELS, or an ``nn.Module``).
+
+    ``CLASSES`` set on the algorithm (mmcls's train loop does) is forwarded to the model too.
+    """
+
+    def __init__(self, model: Union[Mapping, nn.Module], init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        if isinstance(model, nn.Module):
+            self.model = model
+        elif isinstance(model, Mapping):
+            self.model = build_model(model)
+        else:
+            raise TypeError(f"{type(self).__name__}: 'model' must be a config dict or an nn.Module, got {model!r}")
+        self._register_load_state_dict_pre_hook(self._accept_bare_model_keys)
+
+    # --- the runner protocol -------------------------------------------------------------------------------
+    def forward(self, img=None, return_loss: bool = True, **kwargs):
+        if return_loss:
+            return self.forward_train(img, **kwargs)
+        return self.forward_test(img, **kwargs)
+
+    def forward_train(self, img, **kwargs) -> Dict[str, torch.Tensor]:
+        """A dict of losses (tensors or lists of tensors), as mmcls classifiers return."""
+        return self.model.forward_train(img, **kwargs)
+
+    def forward_test(self, imgs, **kwargs):
+        """mmcls's convention: one tensor (or a one-element list) -> :meth:`simple_test`; several -> ``aug_test``."""
+        if isinstance(imgs, torch.Tensor):
+            imgs = [imgs]
+        if len(imgs) == 1:
+            return self.simple_test(imgs[0], **kwargs)
+        return self.aug_test(imgs, **kwargs)
+
+    def simple_test(self, img, img_metas=None, **kwargs):
+        return self.model.simple_test(img, img_metas, **kwargs)
+
+    def aug_test(self, imgs, **kwargs):
+        if not hasattr(self.model, "aug_test"):
+            raise NotImplementedError(f"{type(self.model).__name__} does not support test-time augmentation")
+        return self.model.aug_test(imgs, **kwargs)
+
+    def train_step(self, data: dict, optimizer=None) -> dict:
+        losses = self(**data)
+        loss, log_vars = self.parse_losses(losses)
+        return dict(loss=loss, log_vars=log_vars, num_samples=self._num_samples(data))
+
+    def val_step(self, data: dict, optimizer=None, **kwargs) -> dict:
+        losses = self(**data)
+        loss, log_vars = self.parse_losses(losses)
+        return dict(loss=loss, log_vars=log_vars, num_samples=self._num_samples(data))
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _num_samples(data: dict) -> int:
+        img = data.get("img")
+        if img is None:
+            return 0
+        return len(getattr(img, "data", img))
+
+    @staticmethod
+    def parse_losses(losses: Mapping) -> Tuple[torch.Tensor, "OrderedDict[str, float]"]:
+        """Sum every entry whose name contains ``loss`` into the total; ``log_vars`` holds each entry's mean
+        (averaged over processes when distributed) and ``loss``."""
+        log_vars: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        for name, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                log_vars[name] = value.mean()
+            elif isinstance(value, (list, tuple)):
+                log_vars[name] = sum(v.mean() for v in value)
+            elif isinstance(value, dict):
+                for sub_name, sub_value in value.items():
+                    log_vars[f"{name}.{sub_name}"] = sub_value
+            else:
+                raise TypeError(f"loss {name!r} is {type(value).__name__}; expected a tensor or a list of tensors")
+        loss = sum(v for k, v in log_vars.items() if "loss" in k)
+        log_vars["loss"] = loss
+        out: "OrderedDict[str, float]" = OrderedDict()
+        for name, value in log_vars.items():
+            if not isinstance(value, torch.Tensor):
+                out[name] = float(value)
+                continue
+            if dist.is_available() and dist.is_initialized():
+                value = value.data.clone()
+                dist.all_reduce(value.div_(dist.get_world_size()))
+            out[name] = value.item()
+        return loss, out
+
+    @property
+    def CLASSES(self):  # noqa: N802 (mmcls's attribute name)
+        return getattr(self.model, "CLASSES", None)
+
+    @CLASSES.setter
+    def CLASSES(self, value):  # noqa: N802
+        self.model.CLASSES = value
+
+    def _accept_bare_model_keys(self, state_dict, prefix, *args) -> None:
+        """Let a checkpoint of the bare model (keys ``backbone.*``) load into the algorithm (keys
+        ``model.backbone.*``): when no key carries ``model.``, every key is moved under it."""
+        own = f"{prefix}model."
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        if not keys or any(k.startswith(own) for k in keys):
+            return
+        for key in keys:
+            state_dict[own + key[len(prefix):]] = state_dict.pop(key)

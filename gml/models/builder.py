@@ -1,0 +1,47 @@
+"""Builders for gml's mm side: algorithms, models, mutators.
+
+``tools/train.py`` builds ``cfg.algorithm`` when a config has one and ``cfg.model`` otherwise
+(:func:`build_model_from_config`), so an existing mm config runs unchanged and an ``algorithm`` field wraps its model.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from ..errors import GmlConfigError
+from .registry import ALGORITHMS, MODELS, MUTATORS
+
+
+def _check_cfg(cfg: Any, path: str) -> None:
+    if not isinstance(cfg, Mapping) or "type" not in cfg:
+        raise GmlConfigError(path, f"expected a dict with a 'type' key, got {cfg!r}")
+
+
+def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
+    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict."""
+    _check_cfg(cfg, "algorithm")
+    return ALGORITHMS.build(cfg, default_args=default_args)
+
+
+def build_model(cfg: Mapping, default_args: Optional[dict] = None):
+    """Build a model through gml's MODELS: ``'gml.X'``, ``'mmcls.X'`` and unscoped mmcls names all resolve."""
+    _check_cfg(cfg, "model")
+    return MODELS.build(cfg, default_args=default_args)
+
+
+def build_mutator(cfg: Mapping, default_args: Optional[dict] = None):
+    _check_cfg(cfg, "mutator")
+    return MUTATORS.build(cfg, default_args=default_args)
+
+
+def build_model_from_config(cfg) -> Any:
+    """The module a training/testing tool runs: ``cfg.algorithm`` when present (not None), else ``cfg.model``.
+
+    ``cfg`` is an ``mmcv.Config`` (or mapping). Raises :class:`GmlConfigError` when neither key is set.
+    """
+    algorithm = cfg.get("algorithm")
+    if algorithm is not None:
+        return build_algorithm(algorithm)
+    model = cfg.get("model")
+    if model is None:
+        raise GmlConfigError("model", "the config has neither an 'algorithm' nor a 'model' field")
+    return build_model(model)

@@ -1,0 +1,1 @@
+"""Datasets for mm training registered in gml DATASETS."""

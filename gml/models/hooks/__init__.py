@@ -1,0 +1,1 @@
+"""mmcv hooks registered in gml HOOKS."""
