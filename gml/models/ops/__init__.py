@@ -1,0 +1,15 @@
+"""Slimmable / dynamic ops: one set of shared weights runs every width, kernel size, depth and resolution of a
+search space; ``to_static`` turns an op (``to_static_model`` a whole model) into plain torch modules."""
+from .base import DynamicOp, to_static_model, trace_input_widths
+from .bn_calib import recalibrate_bn
+from .conv import Conv2dSlice
+from .flops import count_flops_params
+from .linear import LinearSlice
+from .norm import BatchNorm2dSlice
+from .resize import ResizeSlice
+from .se import SELayerSlice, make_divisible
+from .sequential import DropPath, DynamicSequential
+
+__all__ = ["BatchNorm2dSlice", "Conv2dSlice", "DropPath", "DynamicOp", "DynamicSequential", "LinearSlice",
+           "ResizeSlice", "SELayerSlice", "count_flops_params", "make_divisible", "recalibrate_bn",
+           "to_static_model", "trace_input_widths"]

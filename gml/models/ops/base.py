@@ -1,0 +1,76 @@
+"""The contract of gml's dynamic (slimmable) ops.
+
+A dynamic op holds the weights of its largest configuration. What it runs is chosen by its ``active_*``
+attributes (output width, kernel size, depth, resolution), which the owner of the op (a searchable backbone's
+``set_choice``) sets; the input width is taken from the input tensor, so one op serves every width of the layer
+before it. ``to_static(in_channels)`` returns a plain torch module holding copies of the weights the op uses at
+its current setting; it computes exactly what the dynamic op computes.
+
+Ops are not thread-safe: the active setting is module state, shared by every forward that runs on the module.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+from torch import nn
+
+
+class DynamicOp:
+    """Mixin marking a dynamic op. Subclasses implement ``to_static`` and ``active_param_count``."""
+
+    def to_static(self, in_channels: Optional[int]) -> nn.Module:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def active_param_count(self, in_channels: Optional[int]) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def check_width(name: str, value: int, maximum: int) -> int:
+    if not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ValueError(f"{name} must be an int in [1, {maximum}], got {value!r}")
+    return value
+
+
+def trace_input_widths(model: nn.Module, *inputs, **kwargs) -> Dict[nn.Module, int]:
+    """Run ``model(*inputs, **kwargs)`` once without gradients and return, for every dynamic op that ran, the
+    channel count of its input (dim 1). The model's train/eval mode is left as it was."""
+    widths: Dict[nn.Module, int] = {}
+    handles = []
+    for module in model.modules():
+        if isinstance(module, DynamicOp):
+            handles.append(module.register_forward_pre_hook(
+                lambda mod, args: widths.__setitem__(mod, args[0].shape[1] if args[0].dim() > 1 else None)))
+    try:
+        with torch.no_grad():
+            model(*inputs, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return widths
+
+
+def _replace(parent: nn.Module, widths: Dict[nn.Module, int]) -> None:
+    for name, child in list(parent.named_children()):
+        if isinstance(child, DynamicOp):
+            if child not in widths:
+                # Not run at the current setting: a skipped block's op, or a dynamic container
+                # whose own forward ran (containers record their width too). Drop unused ops.
+                setattr(parent, name, nn.Identity())
+                continue
+            static = child.to_static(widths[child])
+            if static is not child:
+                _replace(static, widths)
+            setattr(parent, name, static)
+        else:
+            _replace(child, widths)
+
+
+def to_static_model(model: nn.Module, *inputs, **kwargs) -> nn.Module:
+    """Convert every dynamic op in ``model`` (in place) to its static equivalent at the current setting.
+
+    ``inputs`` is an example input that runs the model (its shape fixes the width seen by the first op); ops that
+    do not run at the current setting are replaced by ``nn.Identity``. Returns ``model``."""
+    widths = trace_input_widths(model, *inputs, **kwargs)
+    _replace(model, widths)
+    return model

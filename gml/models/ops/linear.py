@@ -1,0 +1,42 @@
+"""``LinearSlice``: a linear layer over the first ``in`` input features (the input width) and the first
+``active_out_features`` outputs."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import DynamicOp, check_width
+
+
+class LinearSlice(nn.Linear, DynamicOp):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__(in_features, out_features, bias=bias)
+        self.active_out_features = out_features
+
+    def set_active(self, out_features: int) -> None:
+        self.active_out_features = check_width("out_features", int(out_features), self.out_features)
+
+    def active_weight(self, in_features: int):
+        check_width("input features", in_features, self.in_features)
+        out = self.active_out_features
+        return self.weight[:out, :in_features], (self.bias[:out] if self.bias is not None else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.active_weight(x.shape[-1])
+        return F.linear(x, weight, bias)
+
+    def to_static(self, in_channels: Optional[int]) -> nn.Linear:
+        weight, bias = self.active_weight(in_channels)
+        static = nn.Linear(in_channels, weight.shape[0], bias=bias is not None)
+        with torch.no_grad():
+            static.weight.copy_(weight)
+            if bias is not None:
+                static.bias.copy_(bias)
+        return static.to(self.weight.device)
+
+    def active_param_count(self, in_channels: Optional[int]) -> int:
+        weight, bias = self.active_weight(in_channels)
+        return weight.numel() + (bias.numel() if bias is not None else 0)

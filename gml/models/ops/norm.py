@@ -1,0 +1,47 @@
+"""``BatchNorm2dSlice``: batch norm over the first ``c`` channels of its largest configuration, ``c`` being the
+input width. Running statistics of the sliced channels are updated in place in the shared buffers, so a
+recalibration pass (``gml.models.ops.bn_calib``) at one subnet leaves exactly that subnet's statistics."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import DynamicOp, check_width
+
+
+class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = check_width("input channels", x.shape[1], self.num_features)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average (used by BN recalibration)
+                momentum = 1.0 / float(self.num_batches_tracked)
+        use_batch_stats = self.training or self.running_mean is None
+        keep_stats = (not self.training or self.track_running_stats) and self.running_mean is not None
+        running_mean = self.running_mean[:c] if keep_stats else None
+        running_var = self.running_var[:c] if keep_stats else None
+        weight = self.weight[:c] if self.affine else None
+        bias = self.bias[:c] if self.affine else None
+        return F.batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, self.eps)
+
+    def to_static(self, in_channels: Optional[int]) -> nn.BatchNorm2d:
+        c = check_width("input channels", in_channels, self.num_features)
+        static = nn.BatchNorm2d(c, eps=self.eps, momentum=self.momentum, affine=self.affine,
+                                track_running_stats=self.track_running_stats)
+        with torch.no_grad():
+            if self.affine:
+                static.weight.copy_(self.weight[:c])
+                static.bias.copy_(self.bias[:c])
+            if self.track_running_stats:
+                static.running_mean.copy_(self.running_mean[:c])
+                static.running_var.copy_(self.running_var[:c])
+                static.num_batches_tracked.copy_(self.num_batches_tracked)
+        static.train(self.training)
+        return static.to(self.running_mean.device if self.running_mean is not None else "cpu")
+
+    def active_param_count(self, in_channels: Optional[int]) -> int:
+        return 2 * in_channels if self.affine else 0

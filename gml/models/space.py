@@ -1,0 +1,118 @@
+"""Torch-free parsing of the search-space leaves that searchable backbones take (``search_space=dict(...)``).
+
+A leaf uses the same space types as an HPO task config:
+
+- ``dict(type='Categorical', data=[16, 24], default=16)``: one of ``data``;
+- ``dict(type='Int', lower=32, upper=97, step=8, default=64)``: ``lower, lower+step, ...`` below ``upper``
+  (``upper`` is exclusive, as in ``range``: the example gives 32, 40, ..., 96);
+- a plain value: fixed, the only choice.
+
+Lists of leaves (one per stage / layer) and dicts of leaves are parsed recursively. A parsed leaf is a
+:class:`Choices`; its choices are kept sorted ascending so that "max" and "min" are the last and first one.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Sequence
+
+from ..errors import GmlConfigError
+
+_SPACE_TYPES = ("Categorical", "Int")
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The allowed values of one searchable dimension, ascending; ``default`` is one of them."""
+
+    values: tuple
+    default: Any = field(default=None)
+
+    def __post_init__(self):
+        if not self.values:
+            raise ValueError("a search dimension needs at least one choice")
+        if self.default is None:
+            object.__setattr__(self, "default", self.values[-1])
+
+    @property
+    def max(self):
+        return self.values[-1]
+
+    @property
+    def min(self):
+        return self.values[0]
+
+    @property
+    def is_fixed(self) -> bool:
+        return len(self.values) == 1
+
+    def sample(self, rng: random.Random):
+        return rng.choice(self.values)
+
+    def __contains__(self, value) -> bool:
+        return value in self.values
+
+
+def _sorted_unique(values: Sequence, path: str) -> tuple:
+    try:
+        return tuple(sorted(set(values)))
+    except TypeError:
+        raise GmlConfigError(path, f"choices must be comparable numbers, got {list(values)!r}") from None
+
+
+def parse_leaf(spec: Any, path: str) -> Choices:
+    """One leaf: a space dict or a plain (fixed) value."""
+    if isinstance(spec, Choices):
+        return spec
+    if isinstance(spec, dict) and "type" in spec:
+        kind = spec["type"]
+        default = spec.get("default")
+        if kind == "Categorical":
+            data = spec.get("data")
+            if not isinstance(data, (list, tuple)) or not data:
+                raise GmlConfigError(f"{path}.data", f"expected a non-empty list, got {data!r}")
+            values = _sorted_unique(data, f"{path}.data")
+        elif kind == "Int":
+            try:
+                lower, upper = int(spec["lower"]), int(spec["upper"])
+                step = int(spec.get("step", 1))
+            except KeyError as err:
+                raise GmlConfigError(path, f"Int needs {err.args[0]!r}") from None
+            if step <= 0 or lower >= upper:
+                raise GmlConfigError(path, f"Int needs lower < upper and step > 0, got lower={lower}, "
+                                           f"upper={upper}, step={step}")
+            values = tuple(range(lower, upper, step))
+        else:
+            raise GmlConfigError(f"{path}.type", f"unknown space type {kind!r}; valid: {', '.join(_SPACE_TYPES)}")
+        if default is not None and default not in values:
+            raise GmlConfigError(f"{path}.default", f"{default!r} is not one of the choices {list(values)}")
+        return Choices(values, default)
+    if isinstance(spec, (dict, list, tuple)):
+        raise GmlConfigError(path, f"expected a space dict (type=Categorical/Int) or a number, got {spec!r}")
+    return Choices((spec,), spec)
+
+
+def parse_space(spec: Any, path: str = "search_space") -> Any:
+    """Parse a nested dict / list of leaves into the same structure of :class:`Choices`."""
+    if isinstance(spec, dict) and "type" not in spec:
+        return {key: parse_space(value, f"{path}.{key}") for key, value in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [parse_space(value, f"{path}[{i}]") for i, value in enumerate(spec)]
+    return parse_leaf(spec, path)
+
+
+def leaves_as_list(spec: Any, length: Optional[int], path: str) -> List[Choices]:
+    """A per-stage list of leaves; ``length`` (when given) is the required length."""
+    if not isinstance(spec, (list, tuple)):
+        raise GmlConfigError(path, f"expected a list with one entry per stage, got {spec!r}")
+    parsed = [parse_leaf(value, f"{path}[{i}]") for i, value in enumerate(spec)]
+    if length is not None and len(parsed) != length:
+        raise GmlConfigError(path, f"expected {length} entries (one per stage), got {len(parsed)}")
+    return parsed
+
+
+def check_value(choices: Choices, value: Any, path: str) -> Any:
+    """``value`` if it is one of ``choices``, else a GmlConfigError naming ``path``."""
+    if value not in choices:
+        raise GmlConfigError(path, f"{value!r} is not one of the choices {list(choices.values)}")
+    return value
