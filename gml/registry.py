@@ -14,6 +14,7 @@ a class the user has not registered (the module is imported first, so decorators
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable, Dict, Optional
 
 from .errors import GmlConfigError
@@ -68,15 +69,38 @@ class Registry:
         """Instantiate ``cfg['type']`` with the other keys (plus ``defaults`` they do not override)."""
         if not isinstance(cfg, dict) or "type" not in cfg:
             raise GmlConfigError(path, f"expected a mapping with a 'type' key, got {cfg!r}")
-        kwargs = dict(defaults)
-        kwargs.update({k: v for k, v in cfg.items() if k != "type"})
         cls = self.get(cfg["type"], f"{path}.type")
+        kwargs = {k: v for k, v in defaults.items() if _accepts(cls, k)}
+        kwargs.update({k: v for k, v in cfg.items() if k != "type"})
+        _check_keywords(cls, kwargs, set(defaults), path)
         try:
             return cls(**kwargs)
         except GmlConfigError:
             raise
         except (TypeError, ValueError) as err:
             raise GmlConfigError(path, f"{cfg['type']}: {err}") from None
+
+
+def _accepts(cls: type, name: str) -> bool:
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _check_keywords(cls: type, kwargs: Dict[str, Any], internal: set, path: str) -> None:
+    """Refuse config keys the class does not take, listing the ones it does (unless it takes **kwargs)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL and n not in internal]
+    for key in kwargs:
+        if key not in params:
+            raise GmlConfigError(f"{path}.{key}", f"unknown key for {cls.__name__}; valid: {', '.join(valid) or '(none)'}")
 
 
 SEARCHERS = Registry("searcher")

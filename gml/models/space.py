@@ -116,3 +116,65 @@ def check_value(choices: Choices, value: Any, path: str) -> Any:
     if value not in choices:
         raise GmlConfigError(path, f"{value!r} is not one of the choices {list(choices.values)}")
     return value
+
+
+# --- choices of a structure of Choices ---------------------------------------------------------------------
+def max_choice(space: Any) -> Any:
+    """The largest value of every leaf, in the same dict/list structure."""
+    return map_space(space, lambda c: c.max)
+
+
+def min_choice(space: Any) -> Any:
+    return map_space(space, lambda c: c.min)
+
+
+def default_choice(space: Any) -> Any:
+    return map_space(space, lambda c: c.default)
+
+
+def random_choice(space: Any, rng: random.Random) -> Any:
+    return map_space(space, lambda c: c.sample(rng))
+
+
+def map_space(space: Any, fn) -> Any:
+    if isinstance(space, dict):
+        return {key: map_space(value, fn) for key, value in space.items()}
+    if isinstance(space, (list, tuple)):
+        return [map_space(value, fn) for value in space]
+    return fn(space)
+
+
+def validate_choice(space: Any, choice: Any, path: str) -> Any:
+    """``choice`` checked against ``space`` (same structure, every value one of its leaf's choices); returns it
+    with lists normalised (tuples -> lists). Errors name the offending key path."""
+    if isinstance(space, dict):
+        if not isinstance(choice, dict):
+            raise GmlConfigError(path, f"expected a mapping with keys {sorted(space)}, got {choice!r}")
+        missing = sorted(set(space) - set(choice))
+        extra = sorted(set(choice) - set(space))
+        if missing or extra:
+            raise GmlConfigError(path, f"keys must be {sorted(space)}; missing {missing}, unknown {extra}")
+        return {key: validate_choice(space[key], choice[key], f"{path}.{key}") for key in space}
+    if isinstance(space, (list, tuple)):
+        if not isinstance(choice, (list, tuple)) or len(choice) != len(space):
+            raise GmlConfigError(path, f"expected a list of {len(space)} values, got {choice!r}")
+        return [validate_choice(s, c, f"{path}[{i}]") for i, (s, c) in enumerate(zip(space, choice))]
+    return check_value(space, choice, path)
+
+
+class Searchable:
+    """Mixin of a module with searchable dimensions (a searchable backbone, ``ResizeSlice``).
+
+    Contract: ``search_space`` is a dict name -> :class:`Choices` or list of them (one per stage);
+    ``current_choice`` has the same structure with values; ``set_choice(choice, path)`` validates ``choice``
+    (errors name ``path``) and configures the module's dynamic ops. Mutators find searchables by this type.
+    """
+
+    search_space: dict
+
+    @property
+    def current_choice(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def set_choice(self, choice: dict, path: str = "") -> None:  # pragma: no cover - interface
+        raise NotImplementedError

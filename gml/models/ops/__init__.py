@@ -10,6 +10,11 @@ from .resize import ResizeSlice
 from .se import SELayerSlice, make_divisible
 from .sequential import DropPath, DynamicSequential
 
+from ..registry import MODELS as _MODELS
+
+# Built from configs: ``resize_process=dict(type='ResizeSlice', resolution=...)``.
+_MODELS.register_module(module=ResizeSlice)
+
 __all__ = ["BatchNorm2dSlice", "Conv2dSlice", "DropPath", "DynamicOp", "DynamicSequential", "LinearSlice",
            "ResizeSlice", "SELayerSlice", "count_flops_params", "make_divisible", "recalibrate_bn",
            "to_static_model", "trace_input_widths"]

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..space import check_value, parse_leaf
+from ..space import Searchable, check_value, parse_leaf
 from .base import DynamicOp
 
 
-class ResizeSlice(nn.Module, DynamicOp):
+class ResizeSlice(nn.Module, DynamicOp, Searchable):
     def __init__(self, resolution: Any):
         super().__init__()
         self.resolution_choices = parse_leaf(resolution, "resize_process.resolution")

@@ -1,0 +1,1 @@
+"""Console scripts: search-init, search-run, search-ctl."""

@@ -1,0 +1,168 @@
+"""search-ctl: inspect and manage tasks while they run and after (reads stores; asks controllers to act)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import List, Optional
+
+import yaml
+
+from ..errors import GmlConfigError
+from ..search.jobs import JobStatus
+from ..search.lock import TaskLock
+from ..search.task import effective_status, open_store
+from ..search.task_files import job_summary, task_summary
+from ..search.workspace import TaskPaths, find_root, list_task_names, read_summary
+from . import ctl_ops
+from .common import table, user_errors
+
+
+def _parse_ids(text: Optional[str]) -> Optional[List[int]]:
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise GmlConfigError("--jobs", f"expected job ids like 0,3,7, got {text!r}") from None
+
+
+def _scalars_by_name(store, job_id: int):
+    out = {}
+    for name, step, value in store.scalars(job_id):
+        out.setdefault(name, {})[step] = value
+    return out
+
+
+def cmd_show_all(root: str) -> int:
+    rows = []
+    names = list_task_names(root)
+    for name in names:
+        paths = TaskPaths(root, name)
+        store = open_store(paths)
+        summary = task_summary(store)
+        counts = summary["jobs"]
+        done = sum(n for s, n in counts.items() if JobStatus(s).is_terminal and s != "FILTERED")
+        total = sum(n for s, n in counts.items() if s != "FILTERED")
+        best = summary["best"]
+        rows.append([name, effective_status(store, TaskLock(paths.lock)), f"{done}/{total}",
+                     None if best is None else f"{summary['reward_attribute']}={best['reward']:.6g} (job {best['id']})",
+                     summary["updated"] or summary["created"]])
+        store.close()
+    for name, entry in read_summary(root).items():
+        if name not in names and entry.get("removed_at"):
+            rows.append([name, "REMOVED", "-", None, entry.get("removed_at")])
+    print(table(rows, ["task", "status", "done", "best", "updated"]) if rows else "no tasks yet")
+    return 0
+
+
+def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool) -> int:
+    store = open_store(paths)
+    summary = task_summary(store)
+    summary["status"] = effective_status(store, TaskLock(paths.lock))
+    jobs = store.jobs(ids=ids)
+    records = [job_summary(j, _scalars_by_name(store, j.id) if with_scalars else None) for j in jobs]
+    if out:
+        with open(out, "w") as f:
+            yaml.safe_dump({"task": summary, "jobs": records}, f, sort_keys=False)
+        print(f"written: {out}")
+        return 0
+    print(f"task:    {paths.name} ({summary['status']}{': ' + summary['reason'] if summary['reason'] else ''})")
+    print(f"config:  {summary['config']}")
+    print(f"dir:     {paths.dir}")
+    print(f"jobs:    {', '.join(f'{n} {s}' for s, n in summary['jobs'].items()) or 'none'}")
+    if summary["best"]:
+        best = summary["best"]
+        print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")
+    print()
+    rows = [[j.id, j.status.value, j.reward, j.params, r["start_time"], r["end_time"], j.log_path]
+            for j, r in zip(jobs, records)]
+    print(table(rows, ["id", "status", summary["reward_attribute"] or "reward", "params", "start", "end", "log"]))
+    for job in jobs:
+        if job.error:
+            print(f"\njob {job.id} {job.status.value}: {job.error}")
+        if job.stopped_step is not None:
+            print(f"\njob {job.id} stopped early at step {job.stopped_step}")
+    if with_scalars:
+        for job, record in zip(jobs, records):
+            scalars = record["scalars"]
+            if not scalars:
+                continue
+            names = sorted(scalars)
+            steps = sorted({s for values in scalars.values() for s in values})
+            print(f"\njob {job.id} scalars:")
+            print(table([[s] + [scalars[n].get(s) for n in names] for s in steps], ["step"] + names))
+    store.close()
+    return 0
+
+
+def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
+    try:
+        k = int(rank)
+    except ValueError:
+        raise GmlConfigError("-rt", f"expected +K (best first) or -K (worst first), got {rank!r}") from None
+    store = open_store(paths)
+    mode = store.get_meta("optimize_mode", "maximize")
+    reward_name = store.get_meta("reward_attribute", "reward")
+    scored = [j for j in store.jobs() if j.reward is not None]
+    best_first = sorted(scored, key=lambda j: j.reward, reverse=(mode == "maximize"))
+    chosen = best_first[:abs(k)] if k >= 0 else list(reversed(best_first))[:abs(k)]
+    names = sorted({n for j in chosen for n, _, _ in store.scalars(j.id)})
+    rows = []
+    for rank_no, job in enumerate(chosen, 1):
+        last = {n: v for n, _, v in store.scalars(job.id)}    # rows come in step order: the last value wins
+        rows.append([rank_no, job.id, job.status.value, job.reward] + [last.get(n) for n in names] + [job.params])
+    print(table(rows, ["rank", "id", "status", reward_name] + [f"last {n}" for n in names] + ["params"])
+          if rows else "no job has a reward yet")
+    store.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="search-ctl", description="Inspect and manage search tasks.")
+    sub = p.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("show", help="all tasks, or one task's jobs with -t")
+    show.add_argument("-t", "--task")
+    show.add_argument("--jobs", help="only these job ids, e.g. 0,3")
+    show.add_argument("--out", help="write the task and its jobs to this YAML file")
+    show.add_argument("--scalar", action="store_true", help="include each job's scalars per step")
+    scal = sub.add_parser("show-scalar", help="the top jobs by reward")
+    scal.add_argument("-t", "--task", required=True)
+    scal.add_argument("-rt", "--rank", default="+10", help="+K: the K best first; -K: the K worst first")
+    stop = sub.add_parser("stop", help="end a task: PENDING/RUNNING jobs become KILLED, their processes end")
+    stop.add_argument("-t", "--task", required=True)
+    stop.add_argument("--timeout", type=float, default=120, help="seconds to wait for the controller")
+    rm = sub.add_parser("rm", help="delete a task (its entry in summary.yaml is kept)")
+    rm.add_argument("-t", "--task", required=True)
+    exp = sub.add_parser("export", help="pack a task into a tar.gz")
+    exp.add_argument("-t", "--task", required=True)
+    exp.add_argument("--tar-path", help="output file (default: ./<task>.tar.gz)")
+    imp = sub.add_parser("import", help="unpack a task exported with `export`")
+    imp.add_argument("--tar-path", required=True)
+    imp.add_argument("-t", "--task", help="name for the imported task (default: its exported name)")
+    imp.add_argument("--force", action="store_true", help="replace an existing task of that name")
+    return p
+
+
+@user_errors("search-ctl")
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    root = find_root()
+    if args.command == "show":
+        if not args.task:
+            return cmd_show_all(root)
+        return cmd_show_task(TaskPaths(root, args.task), _parse_ids(args.jobs), args.out, args.scalar)
+    if args.command == "show-scalar":
+        return cmd_show_scalar(TaskPaths(root, args.task), args.rank)
+    if args.command == "stop":
+        return ctl_ops.stop(TaskPaths(root, args.task), args.timeout)
+    if args.command == "rm":
+        return ctl_ops.remove(TaskPaths(root, args.task))
+    if args.command == "export":
+        return ctl_ops.export(TaskPaths(root, args.task), args.tar_path or f"{args.task}.tar.gz")
+    return ctl_ops.import_(root, args.tar_path, args.task, args.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""search-ctl's actions that change things: stop, rm, export, import."""
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+
+from ..errors import GmlError
+from ..launchers.base import JobSpec
+from ..search.build import build_launcher
+from ..search.jobs import JobStatus
+from ..search.lock import TaskLock
+from ..search.task import TaskStateError, load_task_config, open_store
+from ..search.task_files import write_task_yaml
+from ..search.workspace import SEARCH_DIR, TaskPaths, check_task_name, update_summary
+
+
+def stop(paths: TaskPaths, timeout: float) -> int:
+    """Ask the running controller to stop, or, when none runs, end the task's jobs directly."""
+    store = open_store(paths)
+    lock = TaskLock(paths.lock)
+    try:
+        if lock.is_held():
+            store.add_request("stop")
+            deadline = time.monotonic() + timeout
+            while lock.is_held():
+                if time.monotonic() > deadline:
+                    raise GmlError(f"the controller of {paths.name!r} did not stop within {timeout:.0f}s")
+                time.sleep(0.1)
+            print(f"stopped {paths.name}: {store.get_meta('reason')}")
+            return 0
+        lock.acquire(paths.name)
+        try:
+            _stop_without_controller(paths, store)
+        finally:
+            lock.release()
+        print(f"stopped {paths.name} (no controller was running)")
+        return 0
+    finally:
+        store.close()
+
+
+def _stop_without_controller(paths: TaskPaths, store) -> None:
+    active = store.jobs([JobStatus.RUNNING, JobStatus.PENDING])
+    if active:
+        launcher = build_launcher(load_task_config(paths))
+        for job in active:
+            if job.external_id:
+                spec = JobSpec(job.id, paths.name, job.command or "", paths.code, paths.job_dir(job.id), job.log_path)
+                if launcher.adopt(job.external_id, spec):
+                    launcher.cancel(job.external_id)
+            store.update_job(job.id, status=JobStatus.KILLED, end_time=time.time(), error="stopped by search-ctl stop")
+        launcher.close()
+    store.set_meta(status="STOPPED", reason="stopped by search-ctl stop", updated_at=time.time())
+    summary = write_task_yaml(paths, store)
+    update_summary(paths.root, paths.name, {"status": "STOPPED", "jobs": summary["jobs"], "best": summary["best"]})
+
+
+def remove(paths: TaskPaths) -> int:
+    open_store(paths).close()
+    lock = TaskLock(paths.lock)
+    lock.acquire(paths.name)   # refuses while a controller runs
+    try:
+        shutil.rmtree(paths.dir)
+    finally:
+        lock.release()
+    update_summary(paths.root, paths.name, None)
+    print(f"removed {paths.name} (its entry stays in {SEARCH_DIR}/summary.yaml)")
+    return 0
+
+
+def export(paths: TaskPaths, tar_path: str) -> int:
+    store = open_store(paths)
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = os.path.join(tmp, "state.db")
+        store.backup(snapshot)
+        store.close()
+        skip = {"state.db", "state.db-wal", "state.db-shm", "controller.lock"}
+        with tarfile.open(tar_path, "w:gz") as tar:
+            tar.add(paths.dir, arcname=paths.name,
+                    filter=lambda info: None if os.path.basename(info.name) in skip
+                    and os.path.dirname(info.name) == paths.name else info)
+            tar.add(snapshot, arcname=f"{paths.name}/state.db")
+    print(f"exported {paths.name} to {tar_path}")
+    return 0
+
+
+def _safe_members(tar: tarfile.TarFile):
+    """The archive's single top folder; refuses absolute paths, '..' and links that leave the archive."""
+    tops = set()
+    for member in tar.getmembers():
+        name = member.name
+        if name.startswith("/") or ".." in name.split("/"):
+            raise TaskStateError(f"{tar.name}: unsafe path {name!r} in the archive")
+        if member.islnk():
+            raise TaskStateError(f"{tar.name}: hard link {name!r} in the archive")
+        tops.add(name.split("/")[0])
+    if len(tops) != 1:
+        raise TaskStateError(f"{tar.name}: expected one task folder in the archive, found {sorted(tops)}")
+    return tops.pop()
+
+
+def import_(root: str, tar_path: str, task, force: bool) -> int:
+    if not os.path.isfile(tar_path):
+        raise TaskStateError(f"no such archive: {tar_path}")
+    with tarfile.open(tar_path, "r:*") as tar:
+        top = _safe_members(tar)
+        name = check_task_name(task or top)
+        paths = TaskPaths(root, name)
+        if paths.exists() and not force:
+            raise TaskStateError(f"task {name!r} exists; use --force to replace it or --task to rename")
+        tasks_dir = os.path.dirname(paths.dir)
+        os.makedirs(tasks_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".import-", dir=tasks_dir)
+        try:
+            tar.extractall(staging, filter="data")
+            if paths.exists():
+                lock = TaskLock(paths.lock)
+                lock.acquire(name)
+                shutil.rmtree(paths.dir)
+                lock.release()
+            os.replace(os.path.join(staging, top), paths.dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    store = open_store(paths)
+    old_dir = store.get_meta("task_dir")
+    if old_dir and old_dir != paths.dir:
+        store.relocate(old_dir, paths.dir)
+    if store.get_meta("status") == "RUNNING":
+        store.set_meta(status="INTERRUPTED")
+    store.set_meta(task=name, task_dir=paths.dir)
+    summary = write_task_yaml(paths, store)
+    store.close()
+    update_summary(root, name, {"status": summary["status"], "jobs": summary["jobs"], "best": summary["best"],
+                                "imported_from": os.path.abspath(tar_path)})
+    print(f"imported {name} from {tar_path}")
+    return 0

@@ -1,0 +1,57 @@
+"""search-run: create (or resume) a task and run its controller in the foreground until the search ends."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..search.build import build_components
+from ..search.config import load_search_config
+from ..search.controller import Controller
+from ..search.jobs import TaskStatus
+from ..search.task import create_task, resume_task
+from ..search.workspace import TaskPaths, check_task_name, find_root
+from .common import user_errors
+
+EXIT_CODES = {TaskStatus.FINISHED: 0, TaskStatus.STOPPED: 0, TaskStatus.INTERRUPTED: 130, TaskStatus.FAILED: 1}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="search-run", description="Run a hyper-parameter search (a task) in the "
+                                "foreground. The project (the directory holding .search-run/) is copied for the "
+                                "task first, so editing code while it runs changes no running job.")
+    p.add_argument("config", help="the search config (YAML)")
+    p.add_argument("-t", "--task", default="default", help="task name (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue an existing task: adopt its running jobs, "
+                   "rerun its ERROR jobs, then go on searching")
+    p.add_argument("--symlinks", nargs="+", default=[], metavar="PATH",
+                   help="project paths (data, checkpoints) to link into the task's copy instead of copying")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN",
+                   help="name patterns left out of the task's copy (besides .git, .search-run, caches, venvs)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return p
+
+
+@user_errors("search-run")
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    check_task_name(args.task)
+    root = find_root()
+    config = load_search_config(args.config, base_dir=root)
+    parts = build_components(config)          # every named class is checked before anything is written
+    paths = TaskPaths(root, args.task)
+    if args.resume:
+        store, lock = resume_task(paths, config, args.config)
+    else:
+        store, lock = create_task(paths, config, args.config, args.symlinks, args.exclude)
+    try:
+        controller = Controller(paths, config, parts, store, lock, out=sys.stderr, show_progress=not args.quiet)
+        status = controller.run()
+    finally:
+        store.close()
+        lock.release()
+    return EXIT_CODES[status]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

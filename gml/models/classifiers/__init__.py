@@ -1,0 +1,4 @@
+"""Classifiers over searchable backbones."""
+from .image_search import ImageClassifierSearch
+
+__all__ = ["ImageClassifierSearch"]

@@ -1,0 +1,9 @@
+"""The HPO side of gml: search spaces, searchers, assessors, criteria, the controller and its store.
+
+Importing it needs no torch or mmcv (the controller runs on login nodes)."""
+from . import assessors, searchers
+from .config import SearchConfig, load_search_config, parse_search_config
+from .spaces import Categorical, Int, Nested, Real, SearchSpace
+
+__all__ = ["assessors", "searchers", "SearchConfig", "load_search_config", "parse_search_config", "Categorical",
+           "Int", "Nested", "Real", "SearchSpace"]

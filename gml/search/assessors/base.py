@@ -1,0 +1,46 @@
+"""The Assessor contract: decide from a running job's curve whether to end it early.
+
+The controller calls, from one thread:
+
+- ``assess_job(job_id, history)`` whenever new values of the reward attribute arrive for a running job;
+  ``history`` is the job's whole curve so far as ``[(step, value), ...]`` in step order (value may be NaN).
+  Return ``Decision.STOP`` to end the job (recorded EARLY_STOPPED at its last step) or ``Decision.CONTINUE``.
+- ``job_end(job_id, success)`` once when the job ends: ``success`` is True only for jobs that ran to completion.
+- ``replay(job_id, history, success)`` on resume, for every job that ended before, in job order, so the
+  assessor rebuilds its knowledge from the store; by default that is ``assess_job`` (answer ignored) followed by
+  ``job_end``.
+
+Assessors compare values in ``optimize_mode``; ``start_step`` is the first step at which they may stop a job.
+"""
+from __future__ import annotations
+
+import enum
+from typing import List, Tuple
+
+Curve = List[Tuple[int, float]]
+
+
+class Decision(enum.Enum):
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+class Assessor:
+    def __init__(self, optimize_mode: str = "maximize", start_step: int = 0):
+        if optimize_mode not in ("maximize", "minimize"):
+            raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
+        if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
+            raise ValueError(f"start_step must be an integer >= 0, got {start_step!r}")
+        self.optimize_mode = optimize_mode
+        self.start_step = start_step
+
+    def assess_job(self, job_id: int, history: Curve) -> Decision:
+        return Decision.CONTINUE
+
+    def job_end(self, job_id: int, success: bool) -> None:
+        pass
+
+    def replay(self, job_id: int, history: Curve, success: bool) -> None:
+        if history:
+            self.assess_job(job_id, history)
+        self.job_end(job_id, success)

@@ -1,0 +1,58 @@
+"""Build a search's parts from its validated config, before anything is written to disk.
+
+Every class named by ``type`` (searcher, assessor, stop/filter criteria, launcher) is looked up in its registry
+and constructed here, so a wrong name or keyword fails with a key path before the task directory exists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from .. import launchers  # noqa: F401  (registers the built-in launchers)
+from ..errors import GmlConfigError
+from ..launchers.base import Launcher
+from ..registry import ASSESSORS, LAUNCHERS, SEARCHERS
+from . import assessors, searchers  # noqa: F401  (register the built-ins)
+from .assessors.base import Assessor
+from .config import SearchConfig
+from .criteria import FilterCriterion, StopCriterion, build_filters, build_stop_criteria
+from .searchers.base import Searcher
+
+
+@dataclass
+class Components:
+    searcher: Searcher
+    stop_criteria: List[StopCriterion]
+    job_time_limit: Optional[float]
+    filters: List[FilterCriterion]
+    assessor: Optional[Assessor]
+    launcher: Launcher   # built but not yet connected: launchers contact their backend on first use
+
+
+def build_searcher(cfg: SearchConfig) -> Searcher:
+    spec = {"type": cfg.searcher.type, **cfg.searcher.kwargs}
+    return SEARCHERS.build(spec, "searcher", space=cfg.space, optimize_mode=cfg.searcher.optimize_mode)
+
+
+def build_assessor(cfg: SearchConfig) -> Optional[Assessor]:
+    if cfg.scheduler.assessor is None:
+        return None
+    return ASSESSORS.build(cfg.scheduler.assessor, "scheduler.assessor",
+                           optimize_mode=cfg.searcher.optimize_mode)
+
+
+def build_launcher(cfg: SearchConfig) -> Launcher:
+    launcher = LAUNCHERS.build(cfg.scheduler.launcher, "scheduler.launcher")
+    if not isinstance(launcher, Launcher):
+        raise GmlConfigError("scheduler.launcher.type", f"{cfg.scheduler.launcher['type']!r} is not a Launcher")
+    return launcher
+
+
+def build_components(cfg: SearchConfig) -> Components:
+    searcher = build_searcher(cfg)
+    if not isinstance(searcher, Searcher):
+        raise GmlConfigError("searcher.type", f"{cfg.searcher.type!r} is not a Searcher")
+    criteria, per_job = build_stop_criteria(cfg.scheduler.stop_criterion)
+    filters = build_filters(cfg.scheduler.filter_criterion)
+    assessor = build_assessor(cfg)
+    return Components(searcher, criteria, per_job, filters, assessor, build_launcher(cfg))

@@ -1,0 +1,212 @@
+"""The search config (search_config.yaml) as validated objects.
+
+``load_search_config`` reads and checks everything that can be checked without running anything: the shape of
+every block, the search space, the template's placeholders against the args, and that File args' files exist.
+Classes named by ``type`` (searcher, assessor, criteria, launcher) are checked when the controller builds them,
+still before anything is written under ``.search-run/``. Every mistake raises GmlConfigError with a key path.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from ..errors import GmlConfigError
+from . import template as templating
+from .files import check_file_exists
+from .space_config import parse_search_args
+from .spaces import Nested, SearchSpace
+
+TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "pavi", "use_spe")
+TASK_KEYS = ("template", "search_args")
+SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
+SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
+OPTIMIZE_MODES = ("maximize", "minimize")
+REWARD_FROM = ("last", "best")
+
+
+@dataclass
+class SearcherConfig:
+    type: str = "GridSearcher"
+    reward_attribute: str = "acc"
+    optimize_mode: str = "maximize"
+    reward_from: str = "last"          # the job's reward: its last reported value, or its best
+    kwargs: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SchedulerConfig:
+    type: str = "FIFO"
+    parallel_size: int = 1
+    stop_criterion: Any = field(default_factory=dict)
+    assessor: Optional[Dict[str, Any]] = None
+    filter_criterion: List[Dict[str, Any]] = field(default_factory=list)
+    launcher: Dict[str, Any] = field(default_factory=lambda: {"type": "local"})
+
+
+@dataclass
+class SearchConfig:
+    template: str
+    space: SearchSpace
+    searcher: SearcherConfig
+    scheduler: SchedulerConfig
+    scalars: List[str]
+    generate_log: bool
+    raw: Dict[str, Any]
+    base_dir: str            # File paths are resolved against this directory (the project root)
+
+    @property
+    def collected_scalars(self) -> List[str]:
+        """What is collected from jobs: ``scalars`` plus the reward attribute."""
+        names = list(self.scalars)
+        if self.searcher.reward_attribute not in names:
+            names.insert(0, self.searcher.reward_attribute)
+        return names
+
+
+def _mapping(value: Any, path: str, allowed) -> Dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GmlConfigError(path, f"expected a mapping, got {value!r}")
+    if allowed is not None:
+        for key in value:
+            if key not in allowed:
+                raise GmlConfigError(f"{path}.{key}" if path else str(key),
+                                     f"unknown key; valid: {', '.join(allowed)}")
+    return value
+
+
+def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
+    s = _mapping(raw.get("searcher"), "searcher", None)
+    cfg = SearcherConfig(**{k: s[k] for k in SEARCHER_KEYS_OWN if k in s},
+                         kwargs={k: v for k, v in s.items() if k not in SEARCHER_KEYS_OWN})
+    if not isinstance(cfg.type, str) or not cfg.type:
+        raise GmlConfigError("searcher.type", f"expected a searcher name, got {cfg.type!r}")
+    if not isinstance(cfg.reward_attribute, str) or not cfg.reward_attribute:
+        raise GmlConfigError("searcher.reward_attribute", f"expected a scalar name, got {cfg.reward_attribute!r}")
+    if cfg.optimize_mode not in OPTIMIZE_MODES:
+        raise GmlConfigError("searcher.optimize_mode", f"expected one of {', '.join(OPTIMIZE_MODES)}, "
+                                                       f"got {cfg.optimize_mode!r}")
+    if cfg.reward_from not in REWARD_FROM:
+        raise GmlConfigError("searcher.reward_from", f"expected one of {', '.join(REWARD_FROM)}, got {cfg.reward_from!r}")
+    return cfg
+
+
+def _as_list_of_mappings(value: Any, path: str) -> List[Dict[str, Any]]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "type" not in item:
+            raise GmlConfigError(f"{path}[{i}]" if isinstance(value, list) else path,
+                                 f"expected a mapping with a 'type' key, got {item!r}")
+    return items
+
+
+def _parse_scheduler(raw: Dict[str, Any]) -> SchedulerConfig:
+    s = _mapping(raw.get("scheduler"), "scheduler", SCHEDULER_KEYS)
+    cfg = SchedulerConfig()
+    cfg.type = s.get("type", "FIFO")
+    if cfg.type != "FIFO":
+        raise GmlConfigError("scheduler.type", f"unknown scheduler {cfg.type!r}; valid: FIFO")
+    cfg.parallel_size = s.get("parallel_size", 1)
+    if isinstance(cfg.parallel_size, bool) or not isinstance(cfg.parallel_size, int) or cfg.parallel_size < 1:
+        raise GmlConfigError("scheduler.parallel_size", f"expected a positive integer, got {cfg.parallel_size!r}")
+    stop = s.get("stop_criterion") or {}
+    if not isinstance(stop, (dict, list)):
+        raise GmlConfigError("scheduler.stop_criterion", f"expected a mapping or a list, got {stop!r}")
+    cfg.stop_criterion = stop
+    assessor = s.get("assessor")
+    if assessor is not None and (not isinstance(assessor, dict) or "type" not in assessor):
+        raise GmlConfigError("scheduler.assessor", f"expected a mapping with a 'type' key, got {assessor!r}")
+    cfg.assessor = assessor
+    cfg.filter_criterion = _as_list_of_mappings(s.get("filter_criterion"), "scheduler.filter_criterion")
+    launcher = s.get("launcher", {"type": "local"})
+    if isinstance(launcher, str):
+        launcher = {"type": launcher}
+    if not isinstance(launcher, dict):
+        raise GmlConfigError("scheduler.launcher", f"expected a mapping such as {{type: local}}, got {launcher!r}")
+    cfg.launcher = {"type": "local", **launcher}
+    return cfg
+
+
+def _parse_scalars(raw: Dict[str, Any]) -> List[str]:
+    if "scalars" in raw and "pavi" in raw:
+        raise GmlConfigError("pavi", "give 'scalars' or the older 'pavi.scalars', not both")
+    if "pavi" in raw:
+        pavi = _mapping(raw["pavi"], "pavi", None)
+        value, path = pavi.get("scalars", []), "pavi.scalars"
+    else:
+        value, path = raw.get("scalars", []), "scalars"
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise GmlConfigError(path, f"expected a list of scalar names, got {value!r}")
+    return list(value)
+
+
+def _check_template_args(template: str, space: SearchSpace) -> None:
+    """Every placeholder has an arg that sets it in every configuration, and every top-level arg is used."""
+    used = templating.placeholders(template)
+    known = set(space.arg_names())
+    for name in used:
+        if name not in known:
+            raise GmlConfigError("task.template", f"placeholder {{{name}}} has no arg in task.search_args; "
+                                                  f"args: {', '.join(sorted(known)) or '(none)'}")
+    for dim in space.dimensions:
+        if isinstance(dim, Nested) and not dim.prefix:
+            for j, bundle in enumerate(dim.choices):
+                missing = [k for k in used if k in dim.bundle_keys and k not in bundle]
+                if missing:
+                    raise GmlConfigError(f"{space.sources[dim.key]}.data[{j}]",
+                                         f"this bundle does not set {missing[0]!r}, used as {{{missing[0]}}} "
+                                         f"in task.template")
+    inner = {d.key for f in space.files for d in f.dimensions}
+    for dim in space.dimensions:
+        if dim.key in inner:
+            continue
+        for name in (dim.bundle_keys if isinstance(dim, Nested) else [dim.key]):
+            if name not in used:
+                raise GmlConfigError(space.sources[dim.key], f"arg {name!r} is never used in task.template "
+                                                             f"(add {{{name}}} to the template or remove the arg)")
+    for file_arg in space.files:
+        if file_arg.name not in used:
+            raise GmlConfigError(space.sources[file_arg.name], f"File arg {file_arg.name!r} is never used in "
+                                                               f"task.template (add {{{file_arg.name}}})")
+
+
+def parse_search_config(raw: Any, base_dir: str) -> SearchConfig:
+    """Validate a loaded config mapping. ``base_dir`` is where relative File paths are looked up."""
+    raw = _mapping(raw, "", TOP_LEVEL)
+    task = _mapping(raw.get("task"), "task", TASK_KEYS)
+    if "task" not in raw:
+        raise GmlConfigError("task", "is required (with task.template and task.search_args)")
+    for key in TASK_KEYS:
+        if key not in task:
+            raise GmlConfigError(f"task.{key}", "is required")
+    template = templating.check_template(task["template"])
+    space = parse_search_args(task["search_args"])
+    for file_arg in space.files:
+        check_file_exists(os.path.join(base_dir, file_arg.file), f"{space.sources[file_arg.name]}.file")
+    _check_template_args(template, space)
+    generate_log = raw.get("generate_log", True)
+    if not isinstance(generate_log, bool):
+        raise GmlConfigError("generate_log", f"expected true or false, got {generate_log!r}")
+    return SearchConfig(template=template, space=space, searcher=_parse_searcher(raw),
+                        scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
+                        raw=raw, base_dir=os.path.abspath(base_dir))
+
+
+def load_search_config(path: str, base_dir: Optional[str] = None) -> SearchConfig:
+    """Read and validate a search config file; File paths resolve against ``base_dir`` (default: cwd)."""
+    try:
+        with open(path) as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise GmlConfigError("", f"search config {path!r} does not exist") from None
+    except yaml.YAMLError as err:
+        raise GmlConfigError("", f"{path} is not valid YAML: {err}") from None
+    return parse_search_config(raw, base_dir or os.getcwd())

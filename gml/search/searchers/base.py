@@ -1,0 +1,66 @@
+"""The Searcher contract: propose configurations (points of a SearchSpace), learn from their rewards.
+
+The controller is a searcher's only caller, from one thread:
+
+- ``suggest()`` returns the next point, or None when the searcher has nothing left to propose (exhausted);
+- ``mark_issued(point)`` is called for every point the controller takes from ``suggest()`` (launched, filtered
+  out, or rejected as a duplicate), and on resume for every point already in the store, so a searcher never has
+  to propose a configuration twice; the controller also refuses duplicates itself;
+- ``observe(point, reward)`` reports a finished job: ``reward`` is the raw reward attribute (optimise it in
+  ``optimize_mode``), or None when the job failed, was killed or reported nothing.
+
+On resume the controller calls ``restore(history)`` once, before the first ``suggest()``, replaying the store in
+job order; by default that is ``mark_issued`` for every point and ``observe`` for every finished one. Searchers
+keep no state of their own on disk: the store is the truth.
+"""
+from __future__ import annotations
+
+import abc
+import math
+import random
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from ..spaces import SearchSpace, canonical_key
+
+Point = Dict[str, Any]
+
+
+class Searcher(abc.ABC):
+    def __init__(self, space: SearchSpace, optimize_mode: str = "maximize", seed: Optional[int] = None):
+        if optimize_mode not in ("maximize", "minimize"):
+            raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
+        self.space = space
+        self.optimize_mode = optimize_mode
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self._issued: set = set()
+
+    @abc.abstractmethod
+    def suggest(self) -> Optional[Point]:
+        """The next configuration to run, or None when exhausted."""
+
+    def observe(self, point: Point, reward: Optional[float]) -> None:
+        """Learn from a finished job (reward None = failed/killed/no value). Stateless searchers ignore it."""
+
+    def mark_issued(self, point: Point) -> None:
+        self._issued.add(canonical_key(point))
+
+    def is_issued(self, point: Point) -> bool:
+        return canonical_key(point) in self._issued
+
+    @property
+    def issued_count(self) -> int:
+        return len(self._issued)
+
+    def restore(self, history: Iterable[Tuple[Point, Optional[float], bool]]) -> None:
+        """Replay the store: ``(point, reward, finished)`` per job, in job order."""
+        for point, reward, finished in history:
+            self.mark_issued(point)
+            if finished:
+                self.observe(point, reward)
+
+    def score(self, reward: Optional[float]) -> Optional[float]:
+        """``reward`` turned so that larger is better; None for a missing or NaN reward."""
+        if reward is None or (isinstance(reward, float) and math.isnan(reward)):
+            return None
+        return float(reward) if self.optimize_mode == "maximize" else -float(reward)

@@ -1,0 +1,171 @@
+"""Parse ``task.search_args`` into a SearchSpace, with errors that name the key path.
+
+Accepted shapes (spec/HPO.md): ``{type: Categorical, name, data: [...]}``; ``{type: Int|Real, name,
+data: [low, high]}`` or ``lower/upper`` (also ``low/high``) keys, optional ``step`` and ``log``; ``{type: Nested,
+data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...]}`` (``args`` is the older key).
+``value:`` is accepted wherever ``data:`` is. ``default`` is accepted and ignored by the HPO side.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Dict, List, Optional
+
+from ..errors import GmlConfigError
+from .spaces import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
+
+TYPES = ("Categorical", "Int", "Real", "Nested", "File")
+_COMMON = {"type", "name", "data", "value", "default"}
+_ALLOWED = {
+    "Categorical": _COMMON,
+    "Int": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
+    "Real": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
+    "Nested": _COMMON,
+    "File": {"type", "name", "file", "search_args", "args"},
+}
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _data(arg: Dict[str, Any], path: str) -> Any:
+    if "data" in arg and "value" in arg:
+        raise GmlConfigError(path, "give either 'data' or 'value', not both")
+    key = "data" if "data" in arg else "value"
+    if key not in arg:
+        raise GmlConfigError(f"{path}.data", "is required")
+    return arg[key], f"{path}.{key}"
+
+
+def _bounds(arg: Dict[str, Any], path: str, kind: str):
+    if any(k in arg for k in ("lower", "upper", "low", "high")):
+        lo_key = "lower" if "lower" in arg else "low"
+        hi_key = "upper" if "upper" in arg else "high"
+        for k in (lo_key, hi_key):
+            if k not in arg:
+                raise GmlConfigError(f"{path}.{k}", "is required with lower/upper bounds")
+        low, high, lo_path, hi_path = arg[lo_key], arg[hi_key], f"{path}.{lo_key}", f"{path}.{hi_key}"
+        range_path = path
+    else:
+        data, dpath = _data(arg, path)
+        if not isinstance(data, list) or len(data) != 2:
+            raise GmlConfigError(dpath, f"expected [low, high] for {kind}, got {data!r}")
+        low, high, lo_path, hi_path = data[0], data[1], f"{dpath}[0]", f"{dpath}[1]"
+        range_path = dpath
+    for value, vpath in ((low, lo_path), (high, hi_path)):
+        if not _is_number(value) or (kind == "Int" and float(value) != int(value)):
+            raise GmlConfigError(vpath, f"expected {'an integer' if kind == 'Int' else 'a number'}, got {value!r}")
+    if low > high:
+        raise GmlConfigError(range_path, f"low <= high must hold, but got low={low}, high={high}")
+    return low, high
+
+
+def _parse_range(arg: Dict[str, Any], path: str, kind: str, key: str) -> Dimension:
+    low, high = _bounds(arg, path, kind)
+    log = arg.get("log", False)
+    if not isinstance(log, bool):
+        raise GmlConfigError(f"{path}.log", f"expected true or false, got {log!r}")
+    if log and low <= 0:
+        raise GmlConfigError(path, f"log: true needs low > 0, got low={low}")
+    step = arg.get("step")
+    if step is not None and (not _is_number(step) or step <= 0 or (kind == "Int" and step != int(step))):
+        raise GmlConfigError(f"{path}.step", f"expected a positive {'integer' if kind == 'Int' else 'number'}, "
+                                             f"got {step!r}")
+    if kind == "Int":
+        return Int(key, int(low), int(high), int(step or 1), log)
+    if log and step is not None:
+        raise GmlConfigError(path, "a Real arg takes 'step' or 'log: true', not both")
+    return Real(key, float(low), float(high), None if step is None else float(step), log)
+
+
+def _parse_nested(arg: Dict[str, Any], path: str, key: str, prefix: str) -> Nested:
+    data, dpath = _data(arg, path)
+    if not isinstance(data, list) or not data:
+        raise GmlConfigError(dpath, f"expected a non-empty list of mappings, got {data!r}")
+    for i, bundle in enumerate(data):
+        if not isinstance(bundle, dict) or not bundle:
+            raise GmlConfigError(f"{dpath}[{i}]", f"expected a non-empty mapping of keys set together, got {bundle!r}")
+        for k in bundle:
+            if not isinstance(k, str):
+                raise GmlConfigError(f"{dpath}[{i}]", f"keys must be strings, got {k!r}")
+    return Nested(key, tuple(dict(b) for b in data), prefix)
+
+
+def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
+    if not isinstance(arg, dict):
+        raise GmlConfigError(path, f"expected a mapping with a 'type' key, got {arg!r}")
+    kind = arg.get("type")
+    if kind not in TYPES:
+        raise GmlConfigError(f"{path}.type", f"unknown arg type {kind!r}; valid: {', '.join(TYPES)}")
+    unknown = sorted(set(arg) - _ALLOWED[kind])
+    if unknown:
+        raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key for {kind}; valid: {', '.join(sorted(_ALLOWED[kind]))}")
+    name = arg.get("name")
+    if kind != "Nested" and (not isinstance(name, str) or not name.strip()):
+        raise GmlConfigError(f"{path}.name", f"a {kind} arg needs a non-empty string name, got {name!r}")
+    if name is not None and not isinstance(name, str):
+        raise GmlConfigError(f"{path}.name", f"expected a string, got {name!r}")
+    key = f"{prefix}({name})" if prefix and name else name
+    if kind == "Categorical":
+        data, dpath = _data(arg, path)
+        if not isinstance(data, list) or not data:
+            raise GmlConfigError(dpath, f"expected a non-empty list of choices, got {data!r}")
+        return Categorical(key, tuple(data))
+    if kind in ("Int", "Real"):
+        return _parse_range(arg, path, kind, key)
+    if kind == "Nested":
+        nested_key = key or (f"{prefix}(nested{index})" if prefix else f"nested{index}")
+        return _parse_nested(arg, path, nested_key, prefix)
+    if prefix:
+        raise GmlConfigError(f"{path}.type", "a File arg cannot be nested inside another File arg")
+    return _parse_file(arg, path, name)
+
+
+def _parse_file(arg: Dict[str, Any], path: str, name: str) -> FileArg:
+    file = arg.get("file")
+    if not isinstance(file, str) or not file:
+        raise GmlConfigError(f"{path}.file", f"expected the path of a .yaml/.yml/.json/.py file, got {file!r}")
+    if not file.endswith((".yaml", ".yml", ".json", ".py")):
+        raise GmlConfigError(f"{path}.file", f"unsupported file type {file!r}; expected .yaml, .yml, .json or .py")
+    inner_key = "search_args" if "search_args" in arg else "args"
+    inner = arg.get(inner_key)
+    if not isinstance(inner, list) or not inner:
+        raise GmlConfigError(f"{path}.search_args", "expected a non-empty list of args to set in the file")
+    dims = [_parse_one(a, f"{path}.{inner_key}[{i}]", name, i) for i, a in enumerate(inner)]
+    return FileArg(name, file, tuple(dims))
+
+
+def parse_search_args(search_args: Any, path: str = "task.search_args") -> SearchSpace:
+    """Build the SearchSpace of ``search_args``; raises GmlConfigError naming the key path of any mistake."""
+    if not isinstance(search_args, list) or not search_args:
+        raise GmlConfigError(path, f"expected a non-empty list of args, got {search_args!r}")
+    space = SearchSpace()
+    seen: Dict[str, str] = {}
+
+    def claim(name: str, where: str) -> None:
+        if name in seen:
+            raise GmlConfigError(where, f"{name!r} is set twice (also by {seen[name]})")
+        seen[name] = where
+
+    for i, arg in enumerate(search_args):
+        where = f"{path}[{i}]"
+        parsed = _parse_one(arg, where, "", i)
+        if isinstance(parsed, FileArg):
+            claim(parsed.name, where)
+            space.files.append(parsed)
+            space.sources[parsed.name] = where
+            dims: List[Dimension] = list(parsed.dimensions)
+        else:
+            dims = [parsed]
+        for d in dims:
+            names = ([f"{d.prefix}({k})" if d.prefix else k for k in d.bundle_keys]
+                     if isinstance(d, Nested) else [d.key])
+            for n in names:
+                claim(n, where)
+            space.dimensions.append(d)
+            space.sources[d.key] = where
+    return space
+
+
+def file_arg_of(space: SearchSpace, name: str) -> Optional[FileArg]:
+    return next((f for f in space.files if f.name == name), None)
