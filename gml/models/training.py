@@ -126,6 +126,9 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
         eval_cfg["by_epoch"] = by_epoch
         # After IterTimerHook (mmcv#1261), before the logger hooks that read its results.
         runner.register_hook((DistEvalHook if distributed else EvalHook)(val_loader, **eval_cfg), priority="LOW")
+        # NAS supernets: evaluate max/min subnets after BN recalibration (cfg.search_eval_cfg; see hooks.dynamic_eval).
+        from .hooks.dynamic_eval import register_search_eval_hook
+        register_search_eval_hook(runner, cfg, val_loader)
 
     if cfg.get("resume_from"):
         runner.resume(cfg.resume_from)
