@@ -6,7 +6,9 @@ torchvision stand-in
     :func:`install_torchvision_stand_in` puts a placeholder package into ``sys.modules``. Using it fails with a
     message that says torchvision is needed:
 
-    - an attribute (``torchvision.models``, ``torchvision.__version__``) raises :class:`TorchvisionMissingAttribute`
+    - ``torchvision.__version__`` is :data:`STAND_IN_VERSION` (``0.0.0+gml.placeholder``), so environment reports
+      (mmcv's ``collect_env``) say what is installed;
+    - any other attribute (``torchvision.models``) raises :class:`TorchvisionMissingAttribute`
       (an AttributeError, so ``hasattr(torchvision, x)`` is simply False, as libraries that scan ``sys.modules``
       expect);
     - importing a submodule (``import torchvision.ops``, ``from torchvision import transforms``) raises
@@ -22,6 +24,7 @@ import sys
 import types
 
 STAND_IN_FLAG = "__gml_stand_in__"
+STAND_IN_VERSION = "0.0.0+gml.placeholder"
 
 _MESSAGE = ("torchvision is needed for {what}, but it is not installed (gml put a placeholder in its place so that "
             "mmcv imports without it). Install the torchvision build that matches your torch "
@@ -39,7 +42,7 @@ class TorchvisionMissingAttribute(AttributeError):
 class _TorchvisionStandIn(types.ModuleType):
     def __getattr__(self, name: str):
         # Introspection (inspect, pickle, pytest, importlib) asks for dunder names and must see a plain miss.
-        if name.startswith("__") and name.endswith("__") and name != "__version__":
+        if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         raise TorchvisionMissingAttribute(_MESSAGE.format(what=f"'torchvision.{name}'"))
 
@@ -75,6 +78,7 @@ def install_torchvision_stand_in() -> bool:
     module.__spec__ = importlib.machinery.ModuleSpec("torchvision", loader=None, is_package=True)
     module.__path__ = []
     setattr(module, STAND_IN_FLAG, True)
+    module.__version__ = STAND_IN_VERSION
     sys.modules["torchvision"] = module
     if not any(isinstance(f, _StandInSubmoduleFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _StandInSubmoduleFinder())
