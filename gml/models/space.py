@@ -3,8 +3,8 @@
 A leaf uses the same space types as an HPO task config:
 
 - ``dict(type='Categorical', data=[16, 24], default=16)``: one of ``data``;
-- ``dict(type='Int', lower=32, upper=97, step=8, default=64)``: ``lower, lower+step, ...`` below ``upper``
-  (``upper`` is exclusive, as in ``range``: the example gives 32, 40, ..., 96);
+- ``dict(type='Int', lower=32, upper=97, step=8, default=64)``: ``lower, lower+step, ...`` up to ``upper``
+  inclusive, as the HPO side's ``Int`` (the example gives 32, 40, ..., 96); ``low``/``high`` are accepted too;
 - a plain value: fixed, the only choice.
 
 Lists of leaves (one per stage / layer) and dicts of leaves are parsed recursively. A parsed leaf is a
@@ -73,15 +73,14 @@ def parse_leaf(spec: Any, path: str) -> Choices:
                 raise GmlConfigError(f"{path}.data", f"expected a non-empty list, got {data!r}")
             values = _sorted_unique(data, f"{path}.data")
         elif kind == "Int":
-            try:
-                lower, upper = int(spec["lower"]), int(spec["upper"])
-                step = int(spec.get("step", 1))
-            except KeyError as err:
-                raise GmlConfigError(path, f"Int needs {err.args[0]!r}") from None
+            lower, upper = spec.get("lower", spec.get("low")), spec.get("upper", spec.get("high"))
+            if lower is None or upper is None:
+                raise GmlConfigError(path, f"Int needs 'lower' and 'upper', got {spec!r}")
+            lower, upper, step = int(lower), int(upper), int(spec.get("step", 1))
             if step <= 0 or lower >= upper:
                 raise GmlConfigError(path, f"Int needs lower < upper and step > 0, got lower={lower}, "
                                            f"upper={upper}, step={step}")
-            values = tuple(range(lower, upper, step))
+            values = tuple(range(lower, upper + 1, step))
         else:
             raise GmlConfigError(f"{path}.type", f"unknown space type {kind!r}; valid: {', '.join(_SPACE_TYPES)}")
         if default is not None and default not in values:

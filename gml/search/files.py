@@ -51,6 +51,7 @@ def _load_structured(path: str) -> Dict[str, Any]:
 def write_config_copy(source: str, overrides: Dict[str, Any], dest_dir: str) -> str:
     """Write ``source`` with ``overrides`` set into ``dest_dir``; return the new file's absolute path."""
     source = os.path.abspath(source)
+    os.makedirs(dest_dir, exist_ok=True)
     dest = os.path.join(os.path.abspath(dest_dir), os.path.basename(source))
     if source.endswith(".py"):
         lines = [f"# Written by gml: {os.path.basename(source)} with the searched keys set.",

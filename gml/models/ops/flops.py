@@ -7,7 +7,7 @@ counted at their active slice, so a dynamic model's count equals its static expo
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import nn
@@ -31,9 +31,10 @@ def _linear_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int
     return rows * inp.shape[-1] * out.shape[-1]
 
 
-def count_flops_params(model: nn.Module, *inputs, **kwargs) -> Tuple[int, int]:
-    """(MACs per batch of ``inputs``, parameter count) of ``model(*inputs, **kwargs)``. Each module is counted
-    once per call, however often it runs; the model's mode is left as it was."""
+def count_flops_params(model: nn.Module, *inputs, forward: Optional[Callable] = None, **kwargs) -> Tuple[int, int]:
+    """(MACs for the batch ``inputs``, parameter count) of ``model(*inputs, **kwargs)`` (or of
+    ``forward(*inputs, **kwargs)`` when given, e.g. ``model.simple_test``). MACs add up over every call of a
+    module; its parameters count once. The model's mode is left as it was."""
     totals = {"flops": 0}
     params = {}
     handles = []
@@ -56,7 +57,7 @@ def count_flops_params(model: nn.Module, *inputs, **kwargs) -> Tuple[int, int]:
             handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
-            model(*inputs, **kwargs)
+            (forward or model)(*inputs, **kwargs)
     finally:
         for handle in handles:
             handle.remove()

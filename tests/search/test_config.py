@@ -1,0 +1,159 @@
+"""Search config validation: each mistake gives one GmlConfigError naming the key path."""
+import copy
+import os
+
+import pytest
+import yaml
+
+from gml.errors import GmlConfigError
+from gml.search.config import load_search_config, parse_search_config
+from gml.search.spaces import Int, Nested, Real
+
+BASE = {
+    "task": {
+        "template": "python train.py --config '{config}' --bs {batch-size} --lr {lr} --epochs {epochs} --m {m}",
+        "search_args": [
+            {"type": "Categorical", "name": "batch-size", "data": [1024, 512]},
+            {"type": "Real", "name": "lr", "data": [0.0001, 0.1], "log": True},
+            {"type": "Int", "name": "epochs", "lower": 3, "upper": 10},
+            {"type": "Nested", "data": [{"m": 0.5}, {"m": 1}]},
+            {"type": "File", "name": "config", "file": "config.yaml",
+             "args": [{"type": "Categorical", "name": "epochs", "value": [3, 4, 5]}]},
+        ],
+    },
+    "searcher": {"type": "RandomSearcher", "reward_attribute": "Test Acc", "optimize_mode": "maximize"},
+    "scheduler": {"type": "FIFO", "parallel_size": 4,
+                  "stop_criterion": {"max_tries": 100, "time_limits": "1h", "max_reward": "inf",
+                                     "time_limits_per_job": 1},
+                  "assessor": {"type": "MedianStopAssessor", "optimize_mode": "maximize", "start_step": 4}},
+    "pavi": {"scalars": ["acc", "loss"]},
+    "generate_log": True,
+}
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "config.yaml").write_text("epochs: 1\nscheduler: {step_size: 1}\n")
+    return tmp_path
+
+
+def parse(raw, project):
+    return parse_search_config(raw, str(project))
+
+
+def test_the_spec_example_parses(project):
+    cfg = parse(BASE, project)
+    assert cfg.space.keys == ["batch-size", "lr", "epochs", "nested3", "config(epochs)"]
+    assert isinstance(cfg.space.dimension("lr"), Real) and cfg.space.dimension("lr").log
+    assert cfg.space.dimension("epochs") == Int("epochs", 3, 10, 1, False)
+    assert isinstance(cfg.space.dimension("nested3"), Nested)
+    assert cfg.searcher.reward_attribute == "Test Acc"
+    assert cfg.collected_scalars == ["Test Acc", "acc", "loss"]
+    assert cfg.scheduler.parallel_size == 4
+
+
+def with_change(path, value):
+    raw = copy.deepcopy(BASE)
+    node = raw
+    keys = path.split("/")
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if value is DELETE:
+        if isinstance(node, list):
+            del node[int(last)]
+        else:
+            del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return raw
+
+
+DELETE = object()
+
+MISTAKES = [
+    ("task/search_args/0/type", "Choice", r"task\.search_args\[0\]\.type: unknown arg type 'Choice'; valid: Categorical"),
+    ("task/search_args/0/name", DELETE, r"task\.search_args\[0\]\.name: a Categorical arg needs a non-empty"),
+    ("task/search_args/1/data", [0.1, 0.0001], r"task\.search_args\[1\]\.data: low <= high must hold, but got low=0\.1, high=0\.0001"),
+    ("task/search_args/1/data", [0.1], r"task\.search_args\[1\]\.data: expected \[low, high\]"),
+    ("task/search_args/1/data", ["a", 1], r"task\.search_args\[1\]\.data\[0\]: expected a number, got 'a'"),
+    ("task/search_args/2/lower", 3.5, r"task\.search_args\[2\]\.lower: expected an integer"),
+    ("task/search_args/0/data", [], r"task\.search_args\[0\]\.data: expected a non-empty list"),
+    ("task/search_args/0/data", 5, r"task\.search_args\[0\]\.data: expected a non-empty list"),
+    ("task/search_args/0/colour", "red", r"task\.search_args\[0\]\.colour: unknown key for Categorical; valid:"),
+    ("task/search_args/3/data", [{"m": 1}, "x"], r"task\.search_args\[3\]\.data\[1\]: expected a non-empty mapping"),
+    ("task/search_args/4/file", "missing.yaml", r"task\.search_args\[4\]\.file: file '.*missing\.yaml' does not exist"),
+    ("task/search_args/4/file", "config.txt", r"task\.search_args\[4\]\.file: unsupported file type"),
+    ("task/search_args/1/log", "yes", r"task\.search_args\[1\]\.log: expected true or false"),
+    ("task/template", "python train.py --bs {batch-size} --lr {lr} --epochs {epochs} --m {m} --c {config} --x {nope}",
+     r"task\.template: placeholder \{nope\} has no arg"),
+    ("task/template", "python train.py --lr {lr} --epochs {epochs} --m {m} --c {config}",
+     r"task\.search_args\[0\]: arg 'batch-size' is never used in task\.template"),
+    ("task/template", "python train.py '--lr {lr}", r"task\.template: unbalanced single quote"),
+    ("task/template", 42, r"task\.template: expected a non-empty command string"),
+    ("task/search_args", [], r"task\.search_args: expected a non-empty list"),
+    ("task/template", DELETE, r"task\.template: is required"),
+    ("searcher/optimize_mode", "max", r"searcher\.optimize_mode: expected one of maximize, minimize, got 'max'"),
+    ("scheduler/parallel_size", 0, r"scheduler\.parallel_size: expected a positive integer"),
+    ("scheduler/parallel_size", "4", r"scheduler\.parallel_size: expected a positive integer"),
+    ("scheduler/type", "HyperBand", r"scheduler\.type: unknown scheduler 'HyperBand'; valid: FIFO"),
+    ("scheduler/retries", 3, r"scheduler\.retries: unknown key; valid: type, parallel_size"),
+    ("generate_log", "yes", r"generate_log: expected true or false"),
+    ("extra", 1, r"^extra: unknown key; valid: task, searcher"),
+    ("pavi/scalars", "acc", r"pavi\.scalars: expected a list of scalar names"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", MISTAKES, ids=[m[0] + ":" + repr(m[1])[:20] for m in MISTAKES])
+def test_each_mistake_names_its_key_path(project, path, value, message):
+    with pytest.raises(GmlConfigError, match=message):
+        parse(with_change(path, value), project)
+
+
+def test_nested_bundle_missing_a_used_key(project):
+    raw = with_change("task/search_args/3/data", [{"m": 0.5}, {"q": 1}])
+    with pytest.raises(GmlConfigError, match=r"task\.search_args\[3\]\.data\[1\]: this bundle does not set 'm'"):
+        parse(raw, project)
+
+
+def test_an_arg_set_twice_is_refused(project):
+    raw = with_change("task/search_args/3/data", [{"m": 0.5, "lr": 1}])
+    with pytest.raises(GmlConfigError, match=r"task\.search_args\[3\]: 'lr' is set twice"):
+        parse(raw, project)
+
+
+def test_value_and_data_are_both_accepted_but_not_together(project):
+    raw = with_change("task/search_args/0", {"type": "Categorical", "name": "batch-size", "value": [1], "data": [2]})
+    with pytest.raises(GmlConfigError, match=r"task\.search_args\[0\]: give either 'data' or 'value'"):
+        parse(raw, project)
+
+
+def test_scalars_and_pavi_scalars_together_are_refused(project):
+    raw = with_change("scalars", ["x"])
+    with pytest.raises(GmlConfigError, match="pavi"):
+        parse(raw, project)
+
+
+def test_load_reports_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(GmlConfigError, match="does not exist"):
+        load_search_config(str(tmp_path / "none.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed\n")
+    with pytest.raises(GmlConfigError, match="not valid YAML"):
+        load_search_config(str(bad))
+
+
+def test_real_with_step_and_int_with_step(project):
+    raw = with_change("task/search_args/1", {"type": "Real", "name": "lr", "data": [0.1, 0.5], "step": 0.1})
+    cfg = parse(raw, project)
+    assert cfg.space.dimension("lr").grid() == [0.1, 0.2, 0.3, 0.4, 0.5]
+    raw = with_change("task/search_args/2", {"type": "Int", "name": "epochs", "lower": 3, "upper": 10, "step": 3})
+    assert parse(raw, project).space.dimension("epochs").grid() == [3, 6, 9]
+
+
+def test_py_file_arg_accepts_mm_config(project):
+    (project / "mm.py").write_text("_base_ = []\nmodel = dict(depth=18)\n")
+    raw = with_change("task/search_args/4/file", "mm.py")
+    assert parse(raw, project).space.files[0].file == "mm.py"
