@@ -1,4 +1,7 @@
 """Assessors stop poor jobs early; registered in ``gml.registry.ASSESSORS`` on import."""
+from .asha import ASHAAssessor
 from .base import Assessor, Curve, Decision
+from .curve_fitting import CurveFittingAssessor
+from .median import MedianStopAssessor
 
-__all__ = ["Assessor", "Curve", "Decision"]
+__all__ = ["Assessor", "Curve", "Decision", "MedianStopAssessor", "CurveFittingAssessor", "ASHAAssessor"]

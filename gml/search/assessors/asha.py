@@ -1,0 +1,64 @@
+"""ASHAAssessor: asynchronous successive halving as an early-stopping rule.
+
+Rungs sit at steps ``min_step * reduction_factor ** (min_early_stopping_rate + k)`` for k = 0, 1, 2, ...
+When a job first reaches a rung (its latest step is at or past the rung's step), its value there (the value at
+the largest step it reported up to the rung, or its first value if it reported none that early) is recorded at that rung, and the job goes on only if that value
+ranks in the top ``ceil(n / reduction_factor)`` of the ``n`` values recorded at the rung so far, from every job
+that reached it (running, completed or stopped); otherwise it is stopped. Each rung judges a job once. Ties with
+the cut-off value continue; a NaN value at a rung stops the job.
+
+This is the asynchronous variant (Li et al., "A System for Massively Parallel Hyperparameter Tuning", 2020) cast
+as an assessor: jobs that would not be promoted are stopped instead of paused, so the first jobs at a rung are
+judged against few others. Recorded values rebuild from the store on resume (``replay``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List
+
+from ...registry import ASSESSORS
+from .base import Assessor, Curve, Decision
+
+
+@ASSESSORS.register_module(aliases=("SuccessiveHalvingAssessor",))
+class ASHAAssessor(Assessor):
+    def __init__(self, optimize_mode: str = "maximize", min_step: int = 1, reduction_factor: int = 3,
+                 min_early_stopping_rate: int = 0):
+        for name, value, low in (("min_step", min_step, 1), ("reduction_factor", reduction_factor, 2),
+                                 ("min_early_stopping_rate", min_early_stopping_rate, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        super().__init__(optimize_mode, min_step)
+        self.min_step, self.reduction_factor = min_step, reduction_factor
+        self.min_early_stopping_rate = min_early_stopping_rate
+        self.rungs: Dict[int, Dict[int, float]] = {}      # rung index -> {job id: value at the rung}
+
+    def rung_step(self, rung: int) -> int:
+        return self.min_step * self.reduction_factor ** (self.min_early_stopping_rate + rung)
+
+    def _promotable(self, rung: int, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        values: List[float] = [v for v in self.rungs[rung].values() if not math.isnan(v)]
+        values.sort(reverse=self.optimize_mode == "maximize")
+        keep = max(1, math.ceil(len(values) / self.reduction_factor))
+        cutoff = values[min(keep, len(values)) - 1]
+        return value >= cutoff if self.optimize_mode == "maximize" else value <= cutoff
+
+    def assess_job(self, job_id: int, history: Curve) -> Decision:
+        if not history:
+            return Decision.CONTINUE
+        points = sorted((int(s), float("nan") if v is None else float(v)) for s, v in history)
+        latest = points[-1][0]
+        rung = 0
+        while self.rung_step(rung) <= latest:
+            at = self.rung_step(rung)
+            recorded = self.rungs.setdefault(rung, {})
+            if job_id not in recorded:
+                before = [v for s, v in points if s <= at]
+                value = before[-1] if before else points[0][1]   # no point up to the rung: its first one
+                recorded[job_id] = value
+                if not self._promotable(rung, value):
+                    return Decision.STOP
+            rung += 1
+        return Decision.CONTINUE
