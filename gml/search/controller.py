@@ -216,9 +216,16 @@ class Controller:
         return [(step, value) for _, step, value in self.store.scalars(job_id, self.reward_name)]
 
     def _ingest(self, job: Job) -> bool:
-        """Store new scalars of a job; True when new reward values arrived."""
-        rows, offset = read_new_scalars(self.paths.job_dir(job.id), job.scalar_offset, self.collect)
-        if offset != job.scalar_offset:
+        """Store new scalars of a job, from ``gml.report``'s file and from the TensorBoard event files under its
+        directory (``tb_ingest``, read incrementally); True when new reward values arrived."""
+        job_dir = self.paths.job_dir(job.id)
+        rows, offset = read_new_scalars(job_dir, job.scalar_offset, self.collect)
+        tensorboard = self.__dict__.get("_tensorboard_scalars")
+        if tensorboard is None:
+            from .tb_ingest import TensorBoardScalars   # light: tensorboard itself loads only if files exist
+            tensorboard = self._tensorboard_scalars = TensorBoardScalars(warn=self.progress.event)
+        rows = tensorboard.read_new(job.id, job_dir, self.collect, since=job.start_time) + rows
+        if rows or offset != job.scalar_offset:
             self.store.add_scalars(job.id, rows, offset)
             job.scalar_offset = offset
         return any(name == self.reward_name for name, *_ in rows)
