@@ -6,9 +6,9 @@ The approach of Domhan, Springenberg & Hutter (IJCAI 2015), as NNI's curve-fitti
 2. keep the families that fit (root-mean-square error at most twice the best family's, or 1% of the curve's
    scale) and whose predictions at the target are sane: finite, and near the consensus of the others (within
    three robust standard deviations, from the median absolute deviation, of the median prediction);
-3. sample ensemble weights by Metropolis-Hastings under a Gaussian likelihood of the observed points (noise
-   variance profiled out) and a prior that keeps weights positive and the combined curve increasing from the
-   first observed point to the target;
+3. sample ensemble weights by Metropolis-Hastings (a random walk on log-weights, so weights stay positive) under
+   a Gaussian likelihood of the observed points (noise variance profiled out) and a prior that keeps the
+   combined curve increasing from the first observed point to the target;
 4. predict the mean of the sampled ensembles at the target.
 
 ``predict_final`` returns None when fewer than ``MIN_MODELS`` families survive: the curve is too short or too
@@ -26,9 +26,10 @@ from scipy import optimize
 
 MIN_MODELS = 4          # fewer surviving families than this: no prediction
 MCMC_CHAINS = 10
-MCMC_STEPS = 150
-MCMC_BURN_IN = 50
-MCMC_STEP_SIZE = 0.05   # proposal spread on the (normalised) weights
+MCMC_STEPS = 200
+MCMC_BURN_IN = 70
+MCMC_STEP_SIZE = 0.5    # proposal spread on the log-weights
+LOG_WEIGHT_PRIOR_SD = 2.0
 
 
 @dataclass(frozen=True)
@@ -176,37 +177,44 @@ def select_families(x: np.ndarray, y: np.ndarray, fitted: Dict[str, np.ndarray],
     return [n for n, k in zip(names, keep) if k], on_points[keep], at_target[keep]
 
 
-def _log_posterior(weights: np.ndarray, on_points: np.ndarray, at_first: np.ndarray, at_target: np.ndarray,
+def _log_posterior(log_weights: np.ndarray, on_points: np.ndarray, at_first: np.ndarray, at_target: np.ndarray,
                    y: np.ndarray) -> np.ndarray:
-    """Per row of ``weights`` (chains x k): Gaussian log-likelihood with the variance profiled out, -inf where
-    the prior says no (a weight <= 0, or the combined curve not increasing from the first point to the target)."""
+    """Per chain (a row of unnormalised log-weights, chains x k): Gaussian log-likelihood of the observed points
+    with the noise variance profiled out, plus a N(0, LOG_WEIGHT_PRIOR_SD^2) prior on each log-weight; -inf where
+    the combined curve does not increase from the first observed point to the target."""
+    weights = _normalise(log_weights)
     combined = weights @ on_points
     sigma_sq = np.maximum(np.mean((combined - y) ** 2, axis=1), 1e-12)
     log_lik = -0.5 * len(y) * (np.log(2 * np.pi * sigma_sq) + 1.0)
-    allowed = np.all(weights > 0, axis=1) & (weights @ at_first < weights @ at_target)
-    return np.where(allowed, log_lik, -np.inf)
+    log_prior = -0.5 * np.sum((log_weights / LOG_WEIGHT_PRIOR_SD) ** 2, axis=1)
+    rising = weights @ at_first < weights @ at_target
+    return np.where(rising, log_lik + log_prior, -np.inf)
+
+
+def _normalise(log_weights: np.ndarray) -> np.ndarray:
+    w = np.exp(log_weights - log_weights.max(axis=1, keepdims=True))
+    return w / w.sum(axis=1, keepdims=True)
 
 
 def sample_prediction(on_points: np.ndarray, at_first: np.ndarray, at_target: np.ndarray, y: np.ndarray,
                       rng: np.random.Generator) -> float:
-    """Mean prediction at the target over Metropolis-Hastings samples of the ensemble weights."""
+    """Mean prediction at the target over Metropolis-Hastings samples of the ensemble weights (a Gaussian
+    random walk on log-weights, so weights stay positive; chains start from equal weights)."""
     k = len(at_target)
-    weights = np.full((MCMC_CHAINS, k), 1.0 / k)
-    current = _log_posterior(weights, on_points, at_first, at_target, y)
+    log_weights = np.zeros((MCMC_CHAINS, k))
+    current = _log_posterior(log_weights, on_points, at_first, at_target, y)
     if not np.isfinite(current[0]):
         # equal weights already break the prior (the ensemble falls): no sampling, the plain average predicts
         return float(np.mean(at_target))
     kept = []
     for step in range(MCMC_STEPS):
-        proposal = weights + rng.normal(0.0, MCMC_STEP_SIZE / k, size=weights.shape)
-        sums = proposal.sum(axis=1, keepdims=True)
-        proposal = np.where(sums > 0, proposal / np.where(sums > 0, sums, 1.0), -1.0)
+        proposal = log_weights + rng.normal(0.0, MCMC_STEP_SIZE, size=log_weights.shape)
         candidate = _log_posterior(proposal, on_points, at_first, at_target, y)
         accept = np.log(rng.random(MCMC_CHAINS)) < candidate - current
-        weights = np.where(accept[:, None], proposal, weights)
+        log_weights = np.where(accept[:, None], proposal, log_weights)
         current = np.where(accept, candidate, current)
         if step >= MCMC_BURN_IN:
-            kept.append(weights @ at_target)
+            kept.append(_normalise(log_weights) @ at_target)
     return float(np.mean(kept))
 
 

@@ -1,0 +1,238 @@
+"""The built-in assessors on hand-made curves whose outcome is known."""
+import math
+import time
+
+import pytest
+
+from gml.errors import GmlConfigError
+from gml.registry import ASSESSORS
+from gml.search.assessors import (ASHAAssessor, Assessor, CurveFittingAssessor, Decision, MedianStopAssessor)
+
+STOP, GO = Decision.STOP, Decision.CONTINUE
+NAN = float("nan")
+
+
+def completed(assessor, job_id, curve, success=True):
+    """Feed a whole curve point by point, as the controller does, then end the job."""
+    for i in range(1, len(curve) + 1):
+        assessor.assess_job(job_id, curve[:i])
+    assessor.job_end(job_id, success)
+
+
+def build(cfg, optimize_mode="maximize"):
+    return ASSESSORS.build(cfg, "scheduler.assessor", optimize_mode=optimize_mode)
+
+
+# -- MedianStopAssessor ------------------------------------------------------------------------------------
+THREE = {10: [(1, 0.5), (2, 0.6), (3, 0.7)],     # running averages at step 2: 0.55, 0.35, 0.15
+         11: [(1, 0.3), (2, 0.4), (3, 0.5)],
+         12: [(1, 0.1), (2, 0.2), (3, 0.3)]}
+
+
+def median_with(curves, **kw):
+    a = MedianStopAssessor(**kw)
+    for job_id, curve in curves.items():
+        completed(a, job_id, curve)
+    return a
+
+
+def test_median_stops_below_the_median_of_running_averages_and_lets_a_tie_run():
+    a = median_with(THREE)
+    assert a.median_at(2) == pytest.approx(0.35)
+    assert a.assess_job(1, [(1, 0.2), (2, 0.3)]) == STOP            # best 0.3 < 0.35
+    assert a.assess_job(2, [(1, 0.35), (2, 0.1)]) == GO             # best so far 0.35 == median: continue
+    assert a.assess_job(3, [(1, 0.1), (2, 0.36)]) == GO
+    assert a.assess_job(4, [(1, 0.0), (2, 0.0), (3, 0.0), (4, 0.0)]) == GO   # no completed job reached step 4
+
+
+def test_median_waits_for_start_step_and_for_completed_jobs():
+    fresh = MedianStopAssessor(start_step=0)
+    assert fresh.assess_job(0, [(1, 0.0)]) == GO                    # nothing to compare with
+    a = median_with(THREE, start_step=3)
+    assert a.assess_job(1, [(1, 0.0), (2, 0.0)]) == GO              # step 2 < start_step
+    assert a.assess_job(1, [(1, 0.0), (2, 0.0), (3, 0.0)]) == STOP
+
+
+def test_median_of_an_even_count_is_the_lenient_middle_value():
+    curves = {0: [(1, 0.2)], 1: [(1, 0.6)]}
+    up = median_with(curves)
+    assert up.median_at(1) == 0.2 and up.assess_job(5, [(1, 0.3)]) == GO and up.assess_job(6, [(1, 0.1)]) == STOP
+    down = median_with(curves, optimize_mode="minimize")
+    assert down.median_at(1) == 0.6
+    assert down.assess_job(5, [(1, 0.5)]) == GO and down.assess_job(6, [(1, 0.7)]) == STOP
+
+
+def test_median_minimize_uses_the_lowest_value_so_far():
+    losses = {0: [(1, 1.0), (2, 0.8), (3, 0.6)], 1: [(1, 2.0), (2, 1.6), (3, 1.2)], 2: [(1, 3.0), (2, 2.8), (3, 2.0)]}
+    a = median_with(losses, optimize_mode="minimize")
+    assert a.median_at(2) == pytest.approx(1.8)
+    assert a.assess_job(5, [(1, 1.9), (2, 1.85)]) == STOP
+    assert a.assess_job(6, [(1, 1.5), (2, 3.0)]) == GO                 # its best (1.5) beats the median
+
+
+def test_median_nan_values_and_missing_steps():
+    curves = {0: [(1, 0.2), (4, 0.8)],                    # missing steps 2, 3; at step 3 its average is 0.2
+              1: [(1, 0.4), (2, NAN), (3, 0.6)],          # NaN left out: average at 3 = 0.5
+              2: [(1, 0.9), (2, 0.9)]}                    # ended at step 2: does not count at step 3
+    a = median_with(curves)
+    assert a.median_at(3) == pytest.approx(0.2)           # values 0.2 and 0.5, lenient middle
+    assert a.median_at(2) == pytest.approx(0.4)           # 0.2, 0.4, 0.9
+    assert a.assess_job(7, [(1, NAN), (3, 0.25)]) == GO
+    assert a.assess_job(8, [(1, NAN), (2, NAN), (3, NAN)]) == STOP      # all NaN: worse than any median
+    assert a.assess_job(9, [(1, 0.1), (3, NAN)]) == STOP
+
+
+def test_median_only_successful_jobs_are_references():
+    a = MedianStopAssessor()
+    completed(a, 0, [(1, 0.9), (2, 0.9)], success=False)      # stopped or failed: not a reference
+    assert a.median_at(1) is None and a.assess_job(1, [(1, 0.0)]) == GO
+    a.job_end(99, True)                                        # a job never seen: ignored
+
+
+def test_median_replay_rebuilds_the_same_state():
+    live = median_with(THREE)
+    again = MedianStopAssessor()
+    for job_id, curve in THREE.items():
+        again.replay(job_id, curve, True)
+    again.replay(20, [(1, 0.0)], False)
+    assert [again.median_at(s) for s in (1, 2, 3)] == [live.median_at(s) for s in (1, 2, 3)]
+
+
+# -- CurveFittingAssessor ----------------------------------------------------------------------------------
+def saturating(top, rate=0.35, start=0.1, steps=range(1, 21), offset=0.0):
+    return [(s, top - (top - start) * math.exp(-rate * (s + offset))) for s in steps]
+
+
+def fitted_assessor(**kw):
+    a = CurveFittingAssessor(epoch_num=20, start_step=5, **kw)
+    completed(a, 0, saturating(0.9))
+    assert a.best_final == pytest.approx(saturating(0.9)[-1][1])
+    return a
+
+
+def test_curve_fitting_stops_a_curve_heading_for_a_poor_final_value():
+    a = fitted_assessor()
+    poor = saturating(0.5)
+    assert a.assess_job(1, poor[:4]) == GO                   # before start_step
+    assert a.assess_job(1, poor[:6]) == STOP
+    assert a.last_prediction[1] == pytest.approx(0.5, abs=0.03)
+
+
+def test_curve_fitting_keeps_a_curve_heading_for_the_best_value():
+    a = fitted_assessor()
+    good = saturating(0.92, rate=0.25)
+    assert a.assess_job(2, good[:6]) == GO
+    assert a.last_prediction[2] > 0.95 * 0.9
+    noisy = [(s, v + (0.01 if s % 2 else -0.01)) for s, v in good[:8]]
+    assert a.assess_job(3, noisy) == GO
+
+
+def test_curve_fitting_lets_a_job_run_when_it_cannot_predict():
+    a = fitted_assessor()
+    a.start_step = 1
+    assert a.assess_job(1, [(1, 0.01), (2, 0.02)]) == GO     # two points: no family can be fitted
+    assert a.last_prediction[1] is None
+    fresh = CurveFittingAssessor(epoch_num=20, start_step=1)
+    assert fresh.assess_job(1, saturating(0.2)[:8]) == GO    # no completed job yet: nothing to compare with
+
+
+def test_curve_fitting_gap_nan_and_step_zero():
+    a = fitted_assessor(gap=3)
+    poor = saturating(0.5)
+    assert a.assess_job(1, poor[:5]) == STOP
+    a.last_prediction.clear()
+    assert a.assess_job(1, poor[:6]) == GO and 1 not in a.last_prediction      # gap: judged again at 8 points
+    assert a.assess_job(1, poor[:8]) == STOP
+    with_nan = poor[:3] + [(4, NAN)] + poor[4:7]
+    assert a.assess_job(4, with_nan) == STOP                 # NaN left out of the fit
+    zero_based = [(s - 1, v) for s, v in poor[:6]]           # steps 0..5 are epochs 1..6
+    assert a.assess_job(5, zero_based) == STOP
+    assert a.last_prediction[5] == pytest.approx(0.5, abs=0.02)
+
+
+def test_curve_fitting_is_deterministic_and_uses_the_observed_value_at_epoch_num():
+    one, two = fitted_assessor(), fitted_assessor()
+    curve = saturating(0.8)[:7]
+    assert one.assess_job(1, curve) == two.assess_job(1, curve)
+    assert one.last_prediction[1] == two.last_prediction[1]
+    reached = saturating(0.87)                               # 0.87 >= 0.95 x 0.8993; 0.84 is not
+    assert one.assess_job(2, reached) == GO and one.last_prediction[2] == reached[-1][1]
+    assert one.assess_job(3, saturating(0.84)) == STOP
+
+
+def test_curve_fitting_replay_restores_the_best_final_value_quickly():
+    a = CurveFittingAssessor(epoch_num=20)
+    started = time.perf_counter()
+    for job_id in range(50):
+        a.replay(job_id, saturating(0.5 + job_id / 200), success=job_id != 49)
+    assert time.perf_counter() - started < 0.5                    # no curve is fitted on replay
+    assert a.best_final == pytest.approx(saturating(0.5 + 48 / 200)[-1][1])
+
+
+def test_curve_fitting_refuses_minimize_with_a_clear_message():
+    with pytest.raises(GmlConfigError) as err:
+        build({"type": "CurveFittingAssessor", "epoch_num": 24}, optimize_mode="minimize")
+    assert "scheduler.assessor" in str(err.value) and "maximize" in str(err.value)
+    with pytest.raises(GmlConfigError, match="epoch_num"):
+        build({"type": "CurveFittingAssessor", "epoch_num": 0})
+    with pytest.raises(GmlConfigError, match="threshold"):
+        build({"type": "CurveFittingAssessor", "threshold": "high"})
+
+
+# -- ASHAAssessor ------------------------------------------------------------------------------------------
+def test_asha_keeps_the_top_third_at_each_rung():
+    a = ASHAAssessor(min_step=1, reduction_factor=3)
+    assert [a.rung_step(k) for k in range(3)] == [1, 3, 9]
+    assert a.assess_job(0, [(1, 0.5)]) == GO                 # alone at rung 0
+    assert a.assess_job(1, [(1, 0.4)]) == STOP               # 2 values: top ceil(2/3) = 1
+    assert a.assess_job(2, [(1, 0.5)]) == GO                 # a tie with the cut-off continues
+    assert a.assess_job(3, [(1, 0.45)]) == STOP
+    assert a.assess_job(0, [(1, 0.5), (2, 0.1)]) == GO       # no rung at step 2; rung 0 judged once
+    assert a.assess_job(0, [(1, 0.5), (2, 0.1), (3, 0.6)]) == GO      # first at rung 1
+    assert a.assess_job(2, [(1, 0.5), (2, 0.5), (3, 0.55)]) == STOP
+
+
+def test_asha_minimize_nan_and_skipped_rungs():
+    a = ASHAAssessor(optimize_mode="minimize", min_step=2, reduction_factor=2)
+    assert a.assess_job(0, [(2, 1.0)]) == GO
+    assert a.assess_job(1, [(2, 0.5)]) == GO
+    assert a.assess_job(2, [(2, 2.0)]) == STOP
+    assert a.assess_job(3, [(2, NAN)]) == STOP
+    assert a.assess_job(4, [(5, 0.4)]) == GO                 # first report past rungs 2 and 4: judged at both
+    assert set(a.rungs[0]) == {0, 1, 2, 3, 4} and set(a.rungs[1]) == {4}
+
+
+def test_asha_config_errors():
+    with pytest.raises(GmlConfigError, match="reduction_factor"):
+        build({"type": "ASHAAssessor", "reduction_factor": 1})
+    assert isinstance(build({"type": "SuccessiveHalvingAssessor"}), ASHAAssessor)
+
+
+# -- the registry ------------------------------------------------------------------------------------------
+def test_registered_names_defaults_and_unknown_keys():
+    median = build({"type": "MedianStopAssessor", "start_step": 3}, optimize_mode="minimize")
+    assert isinstance(median, MedianStopAssessor) and median.optimize_mode == "minimize" and median.start_step == 3
+    assert isinstance(build({"type": "Medianstop"}), MedianStopAssessor)
+    assert isinstance(build({"type": "CurveFittingAssessor", "epoch_num": 24, "start_step": 4}), CurveFittingAssessor)
+    with pytest.raises(GmlConfigError) as err:
+        build({"type": "MedianStopAssessor", "start": 3})
+    assert "scheduler.assessor.start" in str(err.value) and "start_step" in str(err.value)
+
+
+def test_a_user_assessor_plugs_in_by_registration():
+    @ASSESSORS.register_module(force=True)
+    class StopOddJobsAt2(Assessor):
+        def __init__(self, optimize_mode="maximize"):
+            super().__init__(optimize_mode)
+            self.ended = []
+
+        def assess_job(self, job_id, history):
+            return STOP if job_id % 2 and history[-1][0] >= 2 else GO
+
+        def job_end(self, job_id, success):
+            self.ended.append((job_id, success))
+
+    user = build({"type": "StopOddJobsAt2"})
+    assert user.assess_job(1, [(1, 0.0), (2, 0.0)]) == STOP and user.assess_job(2, [(2, 0.0)]) == GO
+    user.replay(3, [(1, 0.5)], True)
+    assert user.ended == [(3, True)]
