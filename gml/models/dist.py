@@ -1,7 +1,7 @@
 """Distributed set-up for tools/train.py and tools/test.py, on CUDA and on CPU.
 
-On a machine with CUDA this is mmcv's ``init_dist`` (NCCL by default) and mmcv's ``MMDistributedDataParallel`` with
-one device per process, exactly as OpenMMLab's tools do. mmcv assumes GPUs there (it calls
+On a machine with CUDA this is mmcv's ``init_dist`` (NCCL by default) and mmcv's ``MMDistributedDataParallel`` (with
+a fix for PyTorch 2) with one device per process, exactly as OpenMMLab's tools do. mmcv assumes GPUs there (it calls
 ``torch.cuda.set_device``), so without CUDA gml initialises the process group itself with the ``gloo`` backend from
 the same environment (``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` set by ``torchrun``, or Slurm's
 ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_NODELIST``) and wraps the model for CPU data parallelism.
@@ -11,10 +11,12 @@ from __future__ import annotations
 import enum
 import os
 import subprocess
+import warnings
 from typing import Optional
 
 import torch
 import torch.distributed as dist
+from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
 
 from ..errors import GmlConfigError
 
@@ -77,25 +79,59 @@ def init_distributed(launcher: str, backend: Optional[str] = None, port: Optiona
     return True
 
 
+class DistributedDataParallel(MMDistributedDataParallel):
+    """mmcv's ``MMDistributedDataParallel`` made to work with PyTorch >= 2 and on CPU.
+
+    mmcv 1.7.2's ``_run_ddp_forward`` reads ``_use_replicated_tensor_module``, which PyTorch 2 removed, so every
+    plain forward (the evaluation hooks' ``model(return_loss=False, ...)``) fails; and without device ids it
+    passes mmcv ``DataContainer`` inputs through unpacked. Here both paths unpack inputs as mmcv does for
+    CPU (``scatter`` to device -1) when there are no device ids, and forward to the module directly.
+    """
+
+    def _unpack(self, inputs, kwargs):
+        inputs, kwargs = self.scatter(inputs, kwargs, [-1])
+        return inputs[0], kwargs[0]
+
+    def _run_ddp_forward(self, *inputs, **kwargs):
+        if self.device_ids:
+            inputs, kwargs = self.to_kwargs(inputs, kwargs, self.device_ids[0])
+            return self.module(*inputs[0], **kwargs[0])
+        inputs, kwargs = self._unpack(inputs, kwargs)
+        return self.module(*inputs, **kwargs)
+
+    def train_step(self, *inputs, **kwargs):
+        if not self.device_ids:
+            inputs, kwargs = self._unpack(inputs, kwargs)
+        return super().train_step(*inputs, **kwargs)
+
+    def val_step(self, *inputs, **kwargs):
+        if not self.device_ids:
+            inputs, kwargs = self._unpack(inputs, kwargs)
+        return super().val_step(*inputs, **kwargs)
+
+
 def wrap_model(model: torch.nn.Module, device: str, distributed: bool, find_unused_parameters: bool = False):
     """Wrap ``model`` the way mmcv's runners expect (``train_step``/``val_step`` on the wrapper).
 
-    CUDA: ``MMDataParallel`` / ``MMDistributedDataParallel`` on the current device. CPU: ``MMDataParallel`` without
-    devices (it unpacks ``DataContainer`` inputs as on GPU), or ``MMDistributedDataParallel`` without device ids
-    (gradients all-reduced over gloo) when distributed.
+    CUDA: ``MMDataParallel`` / :class:`DistributedDataParallel` on the current device. CPU: ``MMDataParallel``
+    without devices (it unpacks ``DataContainer`` inputs as on GPU), or :class:`DistributedDataParallel` without
+    device ids (gradients all-reduced over gloo) when distributed.
     """
-    from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
-
     if device == "cuda":
         if distributed:
-            return MMDistributedDataParallel(model.cuda(), device_ids=[torch.cuda.current_device()],
-                                             broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"`broadcast_buffers` is deprecated", category=FutureWarning)
+                return DistributedDataParallel(model.cuda(), device_ids=[torch.cuda.current_device()],
+                                               broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
         return MMDataParallel(model.cuda(), device_ids=[torch.cuda.current_device()])
     if device != "cpu":
         raise GmlConfigError("device", f"gml's tools run on 'cuda' or 'cpu', got {device!r}")
     model = model.cpu()
     if distributed:
-        return MMDistributedDataParallel(model, broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
+        with warnings.catch_warnings():  # PyTorch 2.13 renames broadcast_buffers; mmcv's wrapper still passes it
+            warnings.filterwarnings("ignore", message=r"`broadcast_buffers` is deprecated", category=FutureWarning)
+            return DistributedDataParallel(model, broadcast_buffers=False,
+                                           find_unused_parameters=find_unused_parameters)
     return MMDataParallel(model)
 
 

@@ -1,0 +1,54 @@
+"""Helpers for running gml's tools (tools/train.py, tools/test.py) as real child processes on digits."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("mmcv")
+pytest.importorskip("mmcls")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(ROOT, "tools")
+CONFIGS = os.path.join(ROOT, "configs")
+
+# A narrow ResNet-18 on small subsets of digits: a real epoch in a few seconds on 2 CPU cores.
+TINY_MODEL = ["backbone.base_channels=8", "backbone.stem_channels=8", "head.in_channels=64"]
+TINY_DATA = ["data.train.max_samples=96", "data.val.max_samples=64", "data.test.max_samples=64",
+             "data.samples_per_gpu=32", "log_config.interval=1", "lr_config.warmup_iters=2"]
+
+
+def tiny_options(model_prefix="model.", epochs=1):
+    return [model_prefix + o for o in TINY_MODEL] + TINY_DATA + [f"runner.max_epochs={epochs}"]
+
+
+def child_env(**extra):
+    env = dict(os.environ)
+    env.pop("GML_JOB_DIR", None)
+    env.pop("GML_TASK", None)
+    env.pop("GML_JOB_ID", None)
+    env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": ROOT})
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+def run_tool(tool, *args, env=None, check=True, timeout=300):
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, tool), *args], cwd=ROOT, env=env or child_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{tool} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def val_log(work_dir):
+    """The 'val' lines of the run's mmcv JSON log, in order."""
+    logs = sorted(f for f in os.listdir(work_dir) if f.endswith(".log.json"))
+    assert logs, f"no .log.json in {work_dir}"
+    rows = []
+    with open(os.path.join(work_dir, logs[-1])) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("mode") == "val":
+                rows.append(row)
+    return rows
