@@ -82,9 +82,11 @@ class Launcher(abc.ABC):
         """How many more jobs could start now (e.g. free GPU slots); None means no limit of the launcher's own."""
         return None
 
-    def wait(self, timeout: float) -> None:
-        """Block until something may have changed (a job ended) or ``timeout`` seconds passed."""
+    def wait(self, timeout: float) -> bool:
+        """Block until something may have changed (a job ended) or ``timeout`` seconds passed. True means the
+        launcher knows a job changed state: the controller polls at once instead of at ``poll_interval``."""
         time.sleep(timeout)
+        return False
 
     def close(self) -> None:
         """Release what the launcher holds (connections, helper processes); running jobs keep running."""

@@ -203,6 +203,8 @@ class LocalLauncher(Launcher):
         if entry.proc is not None or proctree.is_alive(entry.pid, entry.started):
             proctree.end_tree(entry.pid, self.kill_grace, reap=lambda: self._reap(entry))
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> bool:
         if self._changed.wait(timeout):
             self._changed.clear()
+            return True
+        return False

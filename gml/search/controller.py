@@ -70,6 +70,7 @@ class Controller:
         self._session_start = time.monotonic()
         self._elapsed_before = float(store.get_meta("elapsed", 0.0))
         self._last_poll = 0.0
+        self._changed = False      # the launcher said a job changed state: poll now
         self._last_meta = 0.0
         self._best: Optional[float] = None
         self._recovering = False   # while True, ended jobs are recorded but not yet shown to searcher/assessor
@@ -238,6 +239,7 @@ class Controller:
         error = None
         if ending is not None:
             final = ending
+            error = job.extra.get("why")
         elif status.state == JobState.SUCCEEDED:
             final = JobStatus.SUCCEEDED
             if reward is None:
@@ -272,8 +274,8 @@ class Controller:
         """Poll, ingest, assess and time-limit running jobs; return how many are still running."""
         running = self.store.jobs([JobStatus.RUNNING])
         now = time.monotonic()
-        if running and now - self._last_poll >= self.launcher.poll_interval:
-            self._last_poll = now
+        if running and (self._changed or now - self._last_poll >= self.launcher.poll_interval):
+            self._last_poll, self._changed = now, False
             states = self.launcher.poll([j.external_id for j in running])
             still = []
             for job in running:
@@ -372,4 +374,4 @@ class Controller:
             if running == 0 and not self._reruns and (self._exhausted or self._drain):
                 reason = self._drain or "the searcher has no configuration left"
                 return TaskStatus.FINISHED, reason
-            self.launcher.wait(self.launcher.poll_interval if running else 0.05)
+            self._changed = self.launcher.wait(self.launcher.poll_interval if running else 0.05)
