@@ -1,0 +1,303 @@
+"""SlurmLauncher: every job is one sbatch submission; the controller stays on the login node.
+
+A job's batch script is ``<job_dir>/job.sh`` (see wrapper.py): it exports the job's environment, runs the
+rendered template (which may itself start with ``srun``: that becomes a step of the job's allocation) and leaves
+``<job_dir>/exit_code``. Output goes to the job's log (``--output``, appended, so a requeued job's runs follow
+each other). Slurm's name for the job is ``gml-<task>-<job id>``, which ``recover`` looks for.
+
+State comes from the exit code file (a cheap stat, every cycle) and from ONE ``squeue`` call for all running
+jobs at most every ``squeue_interval`` seconds; jobs squeue no longer lists are looked up with ONE ``sacct``
+call when the cluster keeps accounting, else judged by their exit code file. All Slurm calls have timeouts;
+when Slurm does not answer, the states known before are kept.
+
+``executor()`` is the Python-callable path: a submitit executor configured with the same option names.
+"""
+from __future__ import annotations
+
+import getpass
+import math
+import os
+import time
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional
+
+from ..errors import GmlConfigError
+from ..registry import LAUNCHERS
+from . import slurm_cli as cli
+from .base import JobSpec, JobState, Launcher, LaunchError, Status
+from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, write_job_script
+
+_PATH = "scheduler.launcher"
+
+
+def _check_int(key: str, value: Any, low: int, allow_none: bool = True) -> Optional[int]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise GmlConfigError(f"{_PATH}.{key}", f"expected a whole number >= {low}, got {value!r}")
+    return value
+
+
+def _check_str(key: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise GmlConfigError(f"{_PATH}.{key}", f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def slurm_minutes(seconds: float) -> str:
+    """Slurm's --time counts whole minutes: round a limit in seconds up."""
+    return str(max(1, math.ceil(seconds / 60.0)))
+
+
+def job_name(spec: JobSpec) -> str:
+    return f"gml-{spec.task}-{spec.job_id}"
+
+
+class _Entry:
+    def __init__(self, job_dir: str):
+        self.job_dir = job_dir
+        self.cancelled = False
+        self.last = Status(JobState.QUEUED)
+        self.final: Optional[Status] = None
+
+
+@LAUNCHERS.register_module(name="slurm", aliases=("SlurmLauncher",))
+class SlurmLauncher(Launcher):
+    """Options (``scheduler.launcher``): ``partition``; ``gpus_per_job`` (--gres=gpu:N, 0 = none);
+    ``cpus_per_job`` (--cpus-per-task); ``ntasks`` (--ntasks, default 1; a template starting with ``srun`` runs
+    that many tasks); ``mem`` (--mem, e.g. '16G'); ``time`` (--time in Slurm's format, for jobs without
+    time_limits_per_job, which otherwise sets it); ``extra_args`` (more sbatch options, e.g. ['--qos=low']);
+    ``squeue_interval`` (seconds between squeue calls, default 2)."""
+
+    poll_interval = 0.2   # exit-code files are checked this often; squeue at most every squeue_interval
+
+    def __init__(self, partition: Optional[str] = None, gpus_per_job: int = 0, cpus_per_job: Optional[int] = None,
+                 ntasks: int = 1, mem: Optional[str] = None, time: Optional[str] = None,
+                 extra_args: Optional[List[str]] = None, squeue_interval: float = 2.0):
+        self.partition = _check_str("partition", partition)
+        self.gpus_per_job = _check_int("gpus_per_job", gpus_per_job, 0, allow_none=False)
+        self.cpus_per_job = _check_int("cpus_per_job", cpus_per_job, 1)
+        self.ntasks = _check_int("ntasks", ntasks, 1, allow_none=False)
+        self.mem = _check_str("mem", mem)
+        self.time = _check_str("time", time)
+        if extra_args is None:
+            extra_args = []
+        if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
+            raise GmlConfigError(f"{_PATH}.extra_args", f"expected a list of sbatch options such as "
+                                                         f"['--qos=low'], got {extra_args!r}")
+        self.extra_args = list(extra_args)
+        if isinstance(squeue_interval, bool) or not isinstance(squeue_interval, (int, float)) \
+                or squeue_interval <= 0:
+            raise GmlConfigError(f"{_PATH}.squeue_interval", f"expected seconds > 0, got {squeue_interval!r}")
+        self.squeue_interval = float(squeue_interval)
+        self._jobs: Dict[str, _Entry] = {}
+        self._accounting: Optional[bool] = None     # learned from the first sacct call
+        self._last_squeue = -math.inf
+        #: measured cost of the launcher's own work, for benchmarks: seconds per poll() and per Slurm call
+        self.stats: Dict[str, Deque[float]] = {k: deque(maxlen=100_000) for k in ("poll", "squeue", "sacct", "sbatch")}
+
+    # -- submission ---------------------------------------------------------------------------------------
+    def sbatch_options(self, spec: JobSpec) -> List[str]:
+        opts = [f"--job-name={job_name(spec)}", f"--output={spec.log_path or '/dev/null'}", "--open-mode=append",
+                f"--chdir={spec.cwd}", "--requeue", f"--ntasks={self.ntasks}", "--export=ALL"]
+        if self.partition:
+            opts.append(f"--partition={self.partition}")
+        if self.cpus_per_job:
+            opts.append(f"--cpus-per-task={self.cpus_per_job}")
+        if self.gpus_per_job:
+            opts.append(f"--gres=gpu:{self.gpus_per_job}")
+        if self.mem:
+            opts.append(f"--mem={self.mem}")
+        if spec.time_limit:
+            opts.append(f"--time={slurm_minutes(spec.time_limit)}")
+        elif self.time:
+            opts.append(f"--time={self.time}")
+        return opts + self.extra_args
+
+    def submit(self, spec: JobSpec) -> str:
+        opts = self.sbatch_options(spec)
+        header = "gml job script, submitted as:\nsbatch " + " ".join(opts) + " job.sh"
+        clear_exit_code(spec.job_dir)
+        script = write_job_script(spec.job_dir, job_script(spec.command, spec.job_dir, spec.cwd, spec.env,
+                                                           header=header))
+        start = time.perf_counter()
+        try:
+            external_id = cli.sbatch(opts, script)
+        except cli.RefusedError as err:
+            raise LaunchError(f"Slurm refused the job: {err}") from None
+        except cli.SlurmUnavailable as err:
+            found = self.recover(spec)   # it may have been accepted before the call gave up
+            if found is None:
+                raise LaunchError(str(err)) from None
+            external_id = found
+        finally:
+            self.stats["sbatch"].append(time.perf_counter() - start)
+        self._jobs[external_id] = _Entry(spec.job_dir)
+        return external_id
+
+    def recover(self, spec: JobSpec) -> Optional[str]:
+        try:
+            listed = cli.squeue(name=job_name(spec))
+        except cli.SlurmUnavailable:
+            return None
+        for entry in listed.values():
+            if cli.phase(entry.state) != cli.Phase.DONE and os.path.realpath(entry.workdir) == \
+                    os.path.realpath(spec.cwd):
+                return entry.job_id
+        return None
+
+    def adopt(self, external_id: str, spec: JobSpec) -> bool:
+        entry = self._jobs.setdefault(external_id, _Entry(spec.job_dir))
+        try:
+            listed = cli.squeue([external_id])
+        except cli.SlurmUnavailable:
+            return True   # cannot tell now: keep following it; later polls decide
+        found = listed.get(external_id)
+        if found is None or found.name != job_name(spec) or cli.phase(found.state) == cli.Phase.DONE:
+            return False
+        entry.last = Status(JobState.QUEUED if cli.phase(found.state) == cli.Phase.QUEUED else JobState.RUNNING)
+        return True
+
+    # -- state --------------------------------------------------------------------------------------------
+    def _from_exit_file(self, entry: _Entry, code: Optional[int], slurm_state: str = "") -> Optional[Status]:
+        if entry.cancelled:
+            return Status(JobState.CANCELLED, code)
+        if code == 0:
+            return Status(JobState.SUCCEEDED, 0)
+        if code is not None:
+            reason = cli.REASONS.get(slurm_state)
+            return Status(JobState.FAILED, code, reason or describe_exit(code))
+        return None
+
+    def _from_slurm(self, entry: _Entry, state: str, code: Optional[int]) -> Status:
+        if entry.cancelled:
+            return Status(JobState.CANCELLED, code)
+        if state == "COMPLETED":
+            return Status(JobState.SUCCEEDED, 0 if code is None else code)
+        message = cli.REASONS.get(state) or describe_exit(code) or f"Slurm state {state}"
+        return Status(JobState.FAILED, code, message)
+
+    def poll(self, external_ids: List[str]) -> Dict[str, Status]:
+        start = time.perf_counter()
+        result: Dict[str, Status] = {}
+        open_ids = []
+        for eid in external_ids:
+            entry = self._jobs.get(eid)
+            if entry is None:
+                entry = self._jobs[eid] = _Entry("")
+            if entry.final is None and entry.job_dir:
+                code = read_exit_code(entry.job_dir)
+                if code is not None:
+                    entry.final = self._from_exit_file(entry, code)
+            if entry.final is not None:
+                result[eid] = entry.final
+            else:
+                open_ids.append(eid)
+        now = time.monotonic()
+        if open_ids and now - self._last_squeue >= self.squeue_interval:
+            self._last_squeue = now
+            self._refresh(open_ids)
+        for eid in open_ids:
+            entry = self._jobs[eid]
+            result[eid] = entry.final or entry.last
+        self.stats["poll"].append(time.perf_counter() - start)
+        return result
+
+    def _refresh(self, ids: List[str]) -> None:
+        """ONE squeue for all ``ids``, then ONE sacct for those it no longer lists (or lists as over)."""
+        t0 = time.perf_counter()
+        try:
+            listed = cli.squeue(ids)
+        except cli.SlurmUnavailable:
+            return
+        finally:
+            self.stats["squeue"].append(time.perf_counter() - t0)
+        unresolved = []
+        for eid in ids:
+            entry, found = self._jobs[eid], listed.get(eid)
+            if found is not None and cli.phase(found.state) != cli.Phase.DONE:
+                queued = cli.phase(found.state) == cli.Phase.QUEUED
+                entry.last = Status(JobState.QUEUED if queued else JobState.RUNNING,
+                                    message=f"pending: {found.reason}" if queued else None)
+                continue
+            code = read_exit_code(entry.job_dir) if entry.job_dir else None
+            status = self._from_exit_file(entry, code, found.state if found else "")
+            if status is None and found is not None and found.state == "COMPLETED":
+                status = Status(JobState.SUCCEEDED, 0)
+            if status is not None:
+                entry.final = status
+            else:
+                unresolved.append((eid, found.state if found else None))
+        if unresolved:
+            self._settle(unresolved)
+
+    def _settle(self, unresolved) -> None:
+        acct = None
+        if self._accounting is not False:
+            t0 = time.perf_counter()
+            try:
+                acct = cli.sacct([eid for eid, _ in unresolved])
+                self._accounting = acct is not None
+            except cli.SlurmUnavailable:
+                return
+            finally:
+                self.stats["sacct"].append(time.perf_counter() - t0)
+        for eid, queue_state in unresolved:
+            entry = self._jobs[eid]
+            record = (acct or {}).get(eid)
+            if record is not None and cli.phase(record.state) == cli.Phase.DONE:
+                entry.final = self._from_slurm(entry, record.state, record.exit_code)
+            elif queue_state is not None:
+                entry.final = self._from_slurm(entry, queue_state, None)
+            elif record is None:
+                # neither squeue nor sacct (nor the exit file) know it: slurmctld forgot it long ago
+                entry.final = Status(JobState.CANCELLED) if entry.cancelled else Status(
+                    JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
+
+    def cancel(self, external_id: str) -> None:
+        entry = self._jobs.setdefault(external_id, _Entry(""))
+        if entry.final is not None:
+            return
+        entry.cancelled = True
+        try:
+            cli.scancel([external_id])
+        except cli.SlurmUnavailable:
+            pass
+        self._last_squeue = -math.inf   # look again at the next poll
+
+
+def executor(folder: str, partition: Optional[str] = None, gpus_per_job: int = 0,
+             cpus_per_job: Optional[int] = None, mem: Optional[str] = None, time: Optional[str] = None,
+             extra_args: Optional[List[str]] = None, **submitit_parameters: Any):
+    """A ``submitit.SlurmExecutor`` for running Python callables on Slurm, configured with gml's option names
+    (``time`` in Slurm's format or minutes). ``executor(folder).submit(fn, *args)`` returns a submitit Job;
+    ``.map_array(fn, xs)`` submits one job array. Needs ``pip install gml[slurm]``."""
+    try:
+        import submitit
+    except ImportError:
+        raise ImportError("gml.launchers.slurm.executor needs submitit: pip install 'gml[slurm]'") from None
+    ex = submitit.SlurmExecutor(folder=folder)
+    params: Dict[str, Any] = {}
+    if partition:
+        params["partition"] = partition
+    if gpus_per_job:
+        params["gres"] = f"gpu:{gpus_per_job}"
+    if cpus_per_job:
+        params["cpus_per_task"] = cpus_per_job
+    if mem:
+        params["mem"] = mem
+    if time is not None:
+        params["time"] = time
+    extra: Dict[str, Any] = {}
+    for arg in extra_args or []:
+        key, _, value = arg.lstrip("-").partition("=")
+        extra[key.replace("-", "_")] = value or True
+    if extra:
+        params["additional_parameters"] = extra
+    params.update(submitit_parameters)
+    ex.update_parameters(**params)
+    return ex
