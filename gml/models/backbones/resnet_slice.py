@@ -37,13 +37,12 @@ class ResBlockSlice(nn.Module):
         if kind == "basic":
             self.conv1, self.bn1 = Conv2dSlice(max_in, max_out, 3, stride=stride), BatchNorm2dSlice(max_out)
             self.conv2, self.bn2 = Conv2dSlice(max_out, max_out, 3), BatchNorm2dSlice(max_out)
-            self.last_bn = self.bn2
         else:
             mid = max(1, max_out // 4)
             self.conv1, self.bn1 = Conv2dSlice(max_in, mid, 1), BatchNorm2dSlice(mid)
             self.conv2, self.bn2 = Conv2dSlice(mid, mid, 3, stride=stride), BatchNorm2dSlice(mid)
             self.conv3, self.bn3 = Conv2dSlice(mid, max_out, 1), BatchNorm2dSlice(max_out)
-            self.last_bn = self.bn3
+        self.last_bn_name = "bn2" if kind == "basic" else "bn3"  # a name, not a second reference to the module
         self.relu = nn.ReLU(inplace=True)
         self.downsample = (nn.Sequential(Conv2dSlice(max_in, max_out, 1, stride=stride), BatchNorm2dSlice(max_out))
                            if first else None)
@@ -117,7 +116,7 @@ class ResNetSlice(BaseBackbone, SearchableBackbone):
         if zero_init_residual:
             for block in self.modules():
                 if isinstance(block, ResBlockSlice) and block.downsample is None:
-                    nn.init.zeros_(block.last_bn.weight)
+                    nn.init.zeros_(getattr(block, block.last_bn_name).weight)
         self.set_choice(default_choice(self.search_space), f"{owner}.search_space")
         finish_static(self, static, owner, in_channels)
 
