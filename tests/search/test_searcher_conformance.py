@@ -44,6 +44,11 @@ SEARCHER_CASES = [
     SearcherCase("GridSearcher", GRID_ARGS, uses_seed=False),
     SearcherCase("BatchSearcher", BATCH_ARGS, uses_seed=False),
     SearcherCase("RandomSearcher", MIXED_ARGS),
+    # model-based (tests/search/test_searchers_model_based.py has their own tests); kept small for speed
+    SearcherCase("SkoptSearcher", MIXED_ARGS, {"n_initial_points": 5, "acq_optimizer": "sampling",
+                                               "acq_optimizer_kwargs": {"n_points": 500}}),
+    SearcherCase("EvolutionSearcher", MIXED_ARGS, {"population_size": 6}),
+    SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
 ]
 
 

@@ -135,7 +135,7 @@ class SkoptSearcher(Searcher):
     def __init__(self, space, optimize_mode="maximize", seed=None, random_state=None, base_estimator="GP",
                  n_initial_points: int = 10, initial_point_generator: str = "random", acq_func: str = "gp_hedge",
                  acq_optimizer: str = "auto", acq_func_kwargs: Optional[dict] = None,
-                 acq_optimizer_kwargs: Optional[dict] = None, n_jobs: int = 1, max_model_points: int = 200,
+                 acq_optimizer_kwargs: Optional[dict] = None, n_jobs: int = 1, max_model_points: int = 64,
                  liar_strategy: str = "cl_min", max_pending: int = 64):
         if seed is not None and random_state is not None and seed != random_state:
             raise GmlConfigError("searcher.random_state", f"give seed or random_state, not both "
@@ -247,6 +247,8 @@ class SkoptSearcher(Searcher):
 
     def _from_model(self) -> Optional[Point]:
         import warnings
+
+        from threadpoolctl import threadpool_limits   # a scikit-learn dependency
         X, y = self._model_rows()
         pending = [x for x in map(self.encoding.encode, self._obs.pending(self.max_pending)) if x is not None]
         if pending:
@@ -255,7 +257,8 @@ class SkoptSearcher(Searcher):
         opt = self._optimizer(self.rng.randrange(2 ** 31))
         if self._hedge is not None and hasattr(opt, "gains_"):
             opt.gains_, opt.next_xs_ = self._hedge[0].copy(), list(self._hedge[1])
-        with warnings.catch_warnings():
+        # The matrices are small: one BLAS thread is fastest, and much faster on a shared login node.
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             opt.tell(X, y)
             candidates = [opt.ask()]
