@@ -99,6 +99,10 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
     ``optimizer_config``, ``lr_config``, ``checkpoint_config``, ``log_config``, ``workflow`` and ``data`` as in
     mmcls configs; ``resume_from``/``load_from`` are honoured (resume wins).
     """
+    if logger is None:
+        from mmcls.utils import get_root_logger
+
+        logger = get_root_logger()
     data_loaders = build_train_loaders(datasets, cfg, distributed)
     model = wrap_model(model, cfg.device, distributed, cfg.get("find_unused_parameters", False))
     optimizer = build_optimizer(model, cfg.optimizer) if cfg.get("optimizer") else None

@@ -5,6 +5,8 @@ pytest.importorskip("torch")
 pytest.importorskip("mmcv")
 pytest.importorskip("mmcls")
 
+import gml.models  # noqa: E402,F401  (before any mmcv.runner import: installs the torchvision stand-in if needed)
+
 
 def pytest_collection_modifyitems(items):
     for item in items:

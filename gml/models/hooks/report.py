@@ -47,6 +47,9 @@ class GmlReportHook(LoggerHook):
         self._sums: Dict[str, float] = {}
         self._counts: Dict[str, int] = {}
         self._active = False
+        self._seen_iter = -1  # mmcv's EvalHook may call after_train_iter twice for one iteration
+        self._reported_step: Optional[int] = None
+        self._reported_names: set = set()
 
     def before_run(self, runner) -> None:
         super().before_run(runner)
@@ -57,9 +60,15 @@ class GmlReportHook(LoggerHook):
 
     def after_train_iter(self, runner) -> None:
         if self._active:
-            self._accumulate(runner)
-            if not self.by_epoch and (self.every_n_iters(runner, self.interval) or self._eval_metrics(runner)):
-                self._report(runner, step=runner.iter + 1)
+            if runner.iter != self._seen_iter:
+                self._seen_iter = runner.iter
+                self._accumulate(runner)
+            if not self.by_epoch:
+                step = runner.iter + 1
+                if step == self._reported_step:  # called again after an evaluation: add its metrics
+                    self._report_metrics(runner, step)
+                elif self.every_n_iters(runner, self.interval) or self._eval_metrics(runner):
+                    self._report(runner, step)
         super().after_train_iter(runner)
 
     def after_train_epoch(self, runner) -> None:
@@ -89,7 +98,22 @@ class GmlReportHook(LoggerHook):
             metrics[name] = float(value)
         return metrics
 
+    def _with_aliases(self, values: Dict[str, float]) -> Dict[str, float]:
+        for alias, source in self.aliases.items():
+            if source in values:
+                values[alias] = values[source]
+        return values
+
+    def _send(self, step: int, values: Dict[str, float]) -> None:
+        if step != self._reported_step:
+            self._reported_step, self._reported_names = step, set()
+        values = {k: v for k, v in values.items() if k not in self._reported_names}
+        if values:
+            self._reported_names.update(values)
+            report(step=step, **values)
+
     def _report(self, runner, step: int) -> None:
+        """One line: the means since the last report, the lr and any fresh eval metrics."""
         values = {name: self._sums[name] / self._counts[name] for name in self._sums}
         lrs = runner.current_lr()
         if isinstance(lrs, dict):  # several optimizers: the first one's
@@ -97,9 +121,10 @@ class GmlReportHook(LoggerHook):
         if lrs:
             values["lr"] = float(lrs[0])
         values.update(self._eval_metrics(runner))
-        for alias, source in self.aliases.items():
-            if source in values:
-                values[alias] = values[source]
         self._sums.clear()
         self._counts.clear()
-        report(step=step, **values)
+        self._send(step, self._with_aliases(values))
+
+    def _report_metrics(self, runner, step: int) -> None:
+        """Eval metrics that arrived after this step's report (iteration-based runs)."""
+        self._send(step, self._with_aliases(self._eval_metrics(runner)))

@@ -1,0 +1,70 @@
+"""The torchvision stand-in: used only where no real torchvision imports; any real use fails clearly."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(code, pythonpath=ROOT):
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _real_torchvision_importable():
+    return _run("import torchvision").returncode == 0
+
+
+def test_import_gml_loads_no_mm_stack():
+    proc = _run("""
+        import sys, gml
+        heavy = [m for m in ('torch', 'mmcv', 'mmcls', 'torchvision') if m in sys.modules]
+        assert not heavy, heavy
+    """)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_stand_in_lets_mmcv_import_and_fails_clearly_on_use():
+    if _real_torchvision_importable():
+        pytest.skip("a real torchvision is installed here; the stand-in is not used")
+    proc = _run("""
+        import gml.models
+        import torchvision, mmcv.runner.checkpoint as ckpt
+        from mmcv.utils import collect_env
+        from gml.models._compat import is_stand_in, TorchvisionMissingError
+        assert is_stand_in(torchvision)
+        assert 'gml.placeholder' in collect_env()['TorchVision']
+        assert not hasattr(torchvision, 'models')
+        for use in (lambda: ckpt.get_torchvision_models(), lambda: __import__('torchvision.ops'),
+                    lambda: exec('from torchvision import transforms')):
+            try:
+                use()
+            except (ImportError, AttributeError) as err:
+                assert 'torchvision is needed' in str(err), err
+            else:
+                raise SystemExit('no error')
+        try:
+            ckpt.load_checkpoint(None, 'torchvision://resnet18')
+        except AttributeError as err:
+            assert 'torchvision is needed' in str(err)
+        print('ok')
+    """)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+def test_real_torchvision_wins(tmp_path):
+    """Where a torchvision imports (here a minimal one on the path), gml leaves it alone."""
+    package = tmp_path / "torchvision"
+    package.mkdir()
+    (package / "__init__.py").write_text("__version__ = '0.99.0'\nREAL = True\n")
+    proc = _run("""
+        import gml.models, torchvision
+        from gml.models._compat import is_stand_in
+        assert torchvision.REAL and torchvision.__version__ == '0.99.0' and not is_stand_in(torchvision)
+        print('ok')
+    """, pythonpath=os.pathsep.join([str(tmp_path), ROOT]))
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
