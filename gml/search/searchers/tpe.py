@@ -17,7 +17,8 @@ or ``step``). File inner args are plain dimensions of the space.
   ``benchmarks/search_quality.py``. Optuna's INFO log lines per trial are silenced (the optuna logger is set to
   WARNING when this searcher is built).
 
-Keywords: ``seed``, ``n_startup_trials`` (10), ``n_ei_candidates`` (24), ``multivariate`` (False), ``group``,
+Keywords: ``seed``, ``n_startup_trials`` (10), ``n_ei_candidates`` (24), ``multivariate`` (Optuna's default:
+multivariate TPE for one objective), ``group``,
 ``consider_prior``, ``prior_weight``, ``consider_magic_clip``, ``consider_endpoints``, ``constant_liar`` (True),
 ``max_retries`` (10).
 """
@@ -109,8 +110,6 @@ class OptunaEncoding:
         return point
 
 
-_SAMPLER_KEYS = ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "consider_prior", "prior_weight",
-                 "consider_magic_clip", "consider_endpoints", "constant_liar")
 
 
 @SEARCHERS.register_module()
@@ -118,7 +117,7 @@ class TPESearcher(Searcher):
     """Optuna TPE over any gml space (see the module docstring)."""
 
     def __init__(self, space, optimize_mode="maximize", seed=None, n_startup_trials: int = 10,
-                 n_ei_candidates: int = 24, multivariate: bool = False, group: bool = False,
+                 n_ei_candidates: int = 24, multivariate: Optional[bool] = None, group: bool = False,
                  consider_prior: Optional[bool] = None, prior_weight: Optional[float] = None,
                  consider_magic_clip: Optional[bool] = None, consider_endpoints: Optional[bool] = None,
                  constant_liar: bool = True, max_retries: int = 10):
@@ -133,7 +132,7 @@ class TPESearcher(Searcher):
                      consider_magic_clip=consider_magic_clip, consider_endpoints=consider_endpoints,
                      constant_liar=constant_liar)
         for name in ("multivariate", "group", "constant_liar"):
-            if not isinstance(given[name], bool):
+            if not isinstance(given[name], bool) and not (name == "multivariate" and given[name] is None):
                 raise GmlConfigError(f"searcher.{name}", f"expected true or false, got {given[name]!r}")
         kwargs = {k: v for k, v in given.items() if v is not None}
         optuna.logging.set_verbosity(optuna.logging.WARNING)

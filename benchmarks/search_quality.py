@@ -1,0 +1,343 @@
+"""How good are gml's searchers at finding good configurations in few trials, next to the libraries people use?
+
+Problems (``--problems``):
+
+- ``branin``: Branin (``skopt.benchmarks.branin``), 2 Real args, minimise; reported as regret to 0.397887;
+- ``hartmann6``: Hartmann6 (``skopt.benchmarks.hart6``), 6 Real args in [0, 1], minimise; regret to -3.32237;
+- ``digits``: a real task: PCA + RBF SVC on scikit-learn's bundled digits (300 training / 1,497 validation images),
+  maximise validation accuracy over C (log), gamma (log), PCA components (Int, step 8) and feature scaling
+  (Categorical). C and gamma are rounded to 1/20 decade before training so results are cached by config.
+
+Methods (``--methods``): gml's searchers driven through the controller's protocol (suggest, mark_issued,
+observe): ``gml-random``, ``gml-skopt`` (SkoptSearcher, defaults), ``gml-evolution`` (EvolutionSearcher,
+population_size 10 for a 50-trial budget), ``gml-evolution32`` (its defaults), ``gml-tpe`` (TPESearcher,
+defaults); and the peers through their own APIs: ``gp_minimize`` (``skopt.gp_minimize``, defaults),
+``optuna-tpe`` (``optuna`` TPESampler, defaults) and ``random`` (independent uniform / log-uniform draws).
+
+Every (problem, method, seed) run appends one JSON line to ``--out``; a rerun skips the runs already there, so a
+long benchmark can be stopped and continued. The table gives, per problem and method, the median and quartiles
+of the final regret (Branin, Hartmann6: lower is better) or of the best validation accuracy (digits: higher is
+better), the seconds per run, and a two-sided Mann-Whitney U p-value against the best peer. The latency section
+times ``suggest()`` after 1,000 observed Hartmann6 trials (wall and CPU seconds).
+
+    python benchmarks/search_quality.py                              # 50 trials, 20 seeds, everything
+    python benchmarks/search_quality.py --seeds 3 --trials 30 -j 2   # a quick look
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")         # small matrices: one BLAS thread per process is fastest
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from functools import lru_cache  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+PROBLEMS = ("branin", "hartmann6", "digits")
+METHODS = ("gml-random", "gml-skopt", "gml-evolution", "gml-evolution32", "gml-tpe", "gp_minimize", "optuna-tpe",
+           "random")
+PEERS = ("gp_minimize", "optuna-tpe", "random")
+OPTIMA = {"branin": 0.397887, "hartmann6": -3.32237}
+
+
+# -- problems: (gml search_args, objective(params) -> value, optimize_mode) ------------------------------------------
+def branin(p):
+    from skopt.benchmarks import branin as f
+    return float(f([p["x1"], p["x2"]]))
+
+
+def hartmann6(p):
+    import numpy as np
+    from skopt.benchmarks import hart6
+    return float(hart6(np.array([p[f"x{i}"] for i in range(6)])))
+
+
+@lru_cache(maxsize=1)
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, train_size=300, random_state=0, stratify=y)
+
+
+@lru_cache(maxsize=None)
+def _svc_accuracy(log_c: float, log_gamma: float, components: int, scaling: str) -> float:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    Xtr, Xva, ytr, yva = _digits()
+    steps = [StandardScaler()] if scaling == "standard" else []
+    model = make_pipeline(*steps, PCA(components, random_state=0), SVC(C=10 ** log_c, gamma=10 ** log_gamma))
+    return float(model.fit(Xtr, ytr).score(Xva, yva))
+
+
+def digits(p):
+    return _svc_accuracy(round(math.log10(p["C"]) * 20) / 20, round(math.log10(p["gamma"]) * 20) / 20,
+                         int(p["components"]), p["scaling"])
+
+
+SPACES = {
+    "branin": ([{"type": "Real", "name": "x1", "data": [-5.0, 10.0]},
+                {"type": "Real", "name": "x2", "data": [0.0, 15.0]}], branin, "minimize"),
+    "hartmann6": ([{"type": "Real", "name": f"x{i}", "data": [0.0, 1.0]} for i in range(6)], hartmann6, "minimize"),
+    "digits": ([{"type": "Real", "name": "C", "data": [0.01, 1000.0], "log": True},
+                {"type": "Real", "name": "gamma", "data": [1e-5, 0.1], "log": True},
+                {"type": "Int", "name": "components", "data": [8, 64], "step": 8},
+                {"type": "Categorical", "name": "scaling", "data": ["none", "standard"]}], digits, "maximize"),
+}
+
+
+# -- methods ---------------------------------------------------------------------------------------------------------
+GML = {"gml-random": ("RandomSearcher", {}), "gml-skopt": ("SkoptSearcher", {}),
+       "gml-evolution": ("EvolutionSearcher", {"population_size": 10}), "gml-evolution32": ("EvolutionSearcher", {}),
+       "gml-tpe": ("TPESearcher", {})}
+
+
+def run_gml(name, problem, seed, trials):
+    from gml.registry import SEARCHERS
+    from gml.search import searchers  # noqa: F401
+    from gml.search.space_config import parse_search_args
+    args, f, mode = SPACES[problem]
+    kind, kwargs = GML[name]
+    searcher = SEARCHERS.build({"type": kind, "seed": seed, **kwargs}, "searcher", space=parse_search_args(args),
+                               optimize_mode=mode)
+    values = []
+    for _ in range(trials):
+        point = searcher.suggest()
+        searcher.mark_issued(point)
+        values.append(f(point))
+        searcher.observe(point, values[-1])
+    return values
+
+
+def _skopt_dims(problem):
+    from skopt.space import Categorical, Integer, Real
+    args, _, _ = SPACES[problem]
+    dims = []
+    for a in args:
+        if a["type"] == "Real":
+            dims.append(Real(*a["data"], prior="log-uniform" if a.get("log") else "uniform", name=a["name"]))
+        elif a["type"] == "Int":   # step 8 over [8, 64] -> k in [1, 8]
+            dims.append(Integer(a["data"][0] // a["step"], a["data"][1] // a["step"], name=a["name"]))
+        else:
+            dims.append(Categorical(a["data"], name=a["name"]))
+    return dims
+
+
+def _from_skopt(problem, x):
+    args, _, _ = SPACES[problem]
+    return {a["name"]: (int(v) * a["step"] if a["type"] == "Int" else v) for a, v in zip(args, x)}
+
+
+def run_gp_minimize(problem, seed, trials):
+    from skopt import gp_minimize
+    _, f, mode = SPACES[problem]
+    values = []
+
+    def objective(x):
+        values.append(f(_from_skopt(problem, x)))
+        return values[-1] if mode == "minimize" else -values[-1]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp_minimize(objective, _skopt_dims(problem), n_calls=trials, random_state=seed)
+    return values
+
+
+def run_optuna(problem, seed, trials):
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    args, f, mode = SPACES[problem]
+    values = []
+
+    def objective(trial):
+        p = {}
+        for a in args:
+            if a["type"] == "Real":
+                p[a["name"]] = trial.suggest_float(a["name"], *a["data"], log=a.get("log", False))
+            elif a["type"] == "Int":
+                p[a["name"]] = trial.suggest_int(a["name"], *a["data"], step=a.get("step", 1))
+            else:
+                p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
+        values.append(f(p))
+        return values[-1]
+
+    study = optuna.create_study(direction=mode, sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=trials)
+    return values
+
+
+def run_random(problem, seed, trials):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    args, f, _ = SPACES[problem]
+    values = []
+    for _ in range(trials):
+        p = {}
+        for a in args:
+            if a["type"] == "Real":
+                lo, hi = a["data"]
+                p[a["name"]] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if a.get("log")
+                                     else rng.uniform(lo, hi))
+            elif a["type"] == "Int":
+                lo, hi = a["data"]
+                p[a["name"]] = int(lo + a.get("step", 1) * rng.integers(0, (hi - lo) // a.get("step", 1) + 1))
+            else:
+                p[a["name"]] = a["data"][int(rng.integers(len(a["data"])))]
+        values.append(f(p))
+    return values
+
+
+def run_one(job):
+    problem, method, seed, trials = job
+    start = time.time()
+    if method in GML:
+        values = run_gml(method, problem, seed, trials)
+    elif method == "gp_minimize":
+        values = run_gp_minimize(problem, seed, trials)
+    elif method == "optuna-tpe":
+        values = run_optuna(problem, seed, trials)
+    else:
+        values = run_random(problem, seed, trials)
+    mode = SPACES[problem][2]
+    best = min(values) if mode == "minimize" else max(values)
+    final = best - OPTIMA[problem] if problem in OPTIMA else best
+    return dict(problem=problem, method=method, seed=seed, trials=trials, final=final,
+                values=[float(f"{v:.6g}") for v in values],
+                seconds=time.time() - start)
+
+
+# -- latency at 1,000 observed trials --------------------------------------------------------------------------------
+def latency(n_history=1000, repeats=5):
+    import random
+
+    from gml.registry import SEARCHERS
+    from gml.search import searchers  # noqa: F401
+    from gml.search.space_config import parse_search_args
+    args, f, mode = SPACES["hartmann6"]
+    space = parse_search_args(args)
+    rng = random.Random(0)
+    history = [(p, f(p), True) for p in (space.sample(rng) for _ in range(n_history))]
+    rows = []
+    for name, (kind, kwargs) in GML.items():
+        if name == "gml-evolution32":
+            continue
+        searcher = SEARCHERS.build({"type": kind, "seed": 0, **kwargs}, "searcher", space=space, optimize_mode=mode)
+        t0 = time.time()
+        searcher.restore(history)
+        replay = time.time() - t0
+        walls, cpus = [], []
+        for _ in range(repeats):
+            w, c = time.time(), time.process_time()
+            point = searcher.suggest()
+            walls.append(time.time() - w)
+            cpus.append(time.process_time() - c)
+            searcher.mark_issued(point)      # later suggestions also see pending points
+        rows.append((name, replay, statistics.median(walls), max(walls), statistics.median(cpus)))
+    return rows
+
+
+# -- table -----------------------------------------------------------------------------------------------------------
+def _quartiles(xs):
+    xs = sorted(xs)
+    if len(xs) == 1:
+        return xs[0], xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[1], q[2]
+
+
+def table(results, problems, methods):
+    from scipy.stats import mannwhitneyu
+    lines = []
+    for problem in problems:
+        better = min if problem in OPTIMA else max
+        metric = "final regret (lower is better)" if problem in OPTIMA else "best validation accuracy (higher is better)"
+        by = {m: [r["final"] for r in results if r["problem"] == problem and r["method"] == m] for m in methods}
+        secs = {m: [r["seconds"] for r in results if r["problem"] == problem and r["method"] == m] for m in methods}
+        by = {m: v for m, v in by.items() if v}
+        if not by:
+            continue
+        trials = {r["trials"] for r in results if r["problem"] == problem}
+        peers = [m for m in PEERS if m in by]
+        best_peer = better(peers, key=lambda m: statistics.median(by[m])) if peers else None
+        lines.append(f"\n{problem}: {metric}; {'/'.join(map(str, sorted(trials)))} trials, "
+                     f"seeds per method: {min(len(v) for v in by.values())}-{max(len(v) for v in by.values())}")
+        lines.append(f"| method | median | q25 | q75 | s/run | p vs {best_peer} |")
+        lines.append("|---|---|---|---|---|---|")
+        for m, v in by.items():
+            q1, med, q3 = _quartiles(v)
+            p = ""
+            if best_peer and m != best_peer and len(v) > 1 and len(by[best_peer]) > 1:
+                p = f"{mannwhitneyu(v, by[best_peer], alternative='two-sided').pvalue:.2f}"
+            fmt = "{:.4f}" if problem in OPTIMA else "{:.4f}"
+            lines.append(f"| {m} | {fmt.format(med)} | {fmt.format(q1)} | {fmt.format(q3)} | "
+                         f"{statistics.mean(secs[m]):.1f} | {p} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel (processes)")
+    parser.add_argument("--out", default="benchmarks/results/search_quality.jsonl")
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--table-only", action="store_true", help="print the table of --out, run nothing")
+    a = parser.parse_args(argv)
+    problems, methods = a.problems.split(","), a.methods.split(",")
+    for name, valid in ((problems, PROBLEMS), (methods, METHODS)):
+        unknown = [x for x in name if x not in valid]
+        if unknown:
+            parser.error(f"unknown {unknown}; valid: {', '.join(valid)}")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    results = []
+    if os.path.exists(a.out):
+        with open(a.out) as f:
+            results = [json.loads(line) for line in f if line.strip()]
+    done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in results}
+    todo = [(p, m, s, a.trials) for s in range(a.first_seed, a.first_seed + a.seeds) for p in problems
+            for m in methods if (p, m, s, a.trials) not in done]
+    if not a.table_only and todo:
+        print(f"{len(todo)} runs to do ({len(done)} already in {a.out}), {a.jobs} process(es)", flush=True)
+        t0 = time.time()
+        with open(a.out, "a") as out:
+            if a.jobs > 1:
+                import multiprocessing
+                pool = multiprocessing.get_context("spawn").Pool(a.jobs)
+                finished = pool.imap_unordered(run_one, todo)
+            else:
+                pool, finished = None, map(run_one, todo)
+            for i, r in enumerate(finished, 1):
+                out.write(json.dumps(r) + "\n")
+                out.flush()
+                results.append(r)
+                print(f"[{i}/{len(todo)} {time.time() - t0:.0f}s] {r['problem']} {r['method']} seed {r['seed']}: "
+                      f"{r['final']:.4f} ({r['seconds']:.1f}s)", flush=True)
+            if pool is not None:
+                pool.close()
+                pool.join()
+    results = [r for r in results if r["trials"] == a.trials and a.first_seed <= r["seed"] < a.first_seed + a.seeds]
+    print(table(results, problems, methods))
+    if not a.no_latency and not a.table_only:
+        print("\nsuggest() latency after 1,000 observed Hartmann6 trials (5 suggestions, pending points kept):")
+        print("| searcher | replay 1,000 (s) | median wall (s) | max wall (s) | median CPU (s) |")
+        print("|---|---|---|---|---|")
+        for name, replay, wall, worst, cpu in latency():
+            print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
