@@ -117,6 +117,8 @@ class Controller:
             if job.status == JobStatus.RUNNING and job.external_id:
                 if not self.launcher.adopt(job.external_id, self._spec(job)):
                     self._finish(job, self.launcher.poll([job.external_id])[job.external_id])
+                elif job.extra.get("ending"):     # the previous controller died while ending it: finish that
+                    self._end(job, JobStatus(job.extra["ending"]), job.extra.get("why", ""))
             elif job.status in (JobStatus.RUNNING, JobStatus.PENDING):
                 external_id = self.launcher.recover(self._spec(job))
                 if external_id and self.launcher.adopt(external_id, self._spec(job)):
@@ -254,6 +256,7 @@ class Controller:
                               reward=reward, error=error, stopped_step=stopped_step)
         if self._recovering:
             return
+        self._exhausted = False    # a result may let the searcher propose again (e.g. a new generation)
         observed = reward if final in _OBSERVED else None
         self.searcher.observe(job.point, observed)
         self._update_best(observed)

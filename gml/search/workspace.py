@@ -27,7 +27,7 @@ from ..errors import GmlConfigError, GmlError
 
 SEARCH_DIR = ".search-run"
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info")
+DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info", "work_dirs")
 
 
 class NoWorkspaceError(GmlError):

@@ -2,7 +2,9 @@
 
 The controller is a searcher's only caller, from one thread:
 
-- ``suggest()`` returns the next point, or None when the searcher has nothing left to propose (exhausted);
+- ``suggest()`` returns the next point, or None when the searcher has nothing to propose now. The controller
+  asks again after the next job ends; when nothing runs and the answer is still None, the search is over
+  (exhausted). So a searcher may return None while it waits for results (e.g. the rest of a generation);
 - ``mark_issued(point)`` is called for every point the controller takes from ``suggest()`` (launched, filtered
   out, or rejected as a duplicate), and on resume for every point already in the store, so a searcher never has
   to propose a configuration twice; the controller also refuses duplicates itself;
@@ -37,7 +39,7 @@ class Searcher(abc.ABC):
 
     @abc.abstractmethod
     def suggest(self) -> Optional[Point]:
-        """The next configuration to run, or None when exhausted."""
+        """The next configuration to run, or None when there is nothing to propose now (see the module doc)."""
 
     def observe(self, point: Point, reward: Optional[float]) -> None:
         """Learn from a finished job (reward None = failed/killed/no value). Stateless searchers ignore it."""
