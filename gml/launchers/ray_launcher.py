@@ -24,7 +24,7 @@ from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
 from . import ray_local
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
-from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, write_job_script
+from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, wait_for_exit_files, write_job_script
 
 _PATH = "scheduler.launcher"
 _ACTIVE = ("PENDING", "RUNNING")
@@ -75,6 +75,7 @@ class RayLauncher(Launcher):
         self.runtime_env = runtime_env
         self.list_interval = float(_number("list_interval", list_interval, 0.01))
         self._client = None
+        self._connect_error: Optional[str] = None
         self._task_dir: Optional[str] = None
         self._started_local = False
         self._jobs: Dict[str, _Entry] = {}
@@ -85,6 +86,8 @@ class RayLauncher(Launcher):
     def _connect(self, spec: Optional[JobSpec]):
         if self._client is not None:
             return self._client
+        if self._connect_error is not None:   # do not wait for a broken cluster once per job
+            raise LaunchError(self._connect_error)
         try:
             from ray.job_submission import JobSubmissionClient
         except ImportError:
@@ -97,13 +100,18 @@ class RayLauncher(Launcher):
             try:
                 state = ray_local.start(self._task_dir, self.local_num_cpus, self.local_num_gpus)
             except ray_local.RayStartError as err:
-                raise LaunchError(f"cannot start a local Ray head: {err}") from None
+                self._connect_error = f"cannot start a local Ray head: {err}"
+                raise LaunchError(self._connect_error) from None
             self._started_local = True
             address = state["address"]
+            headers = ray_local.auth_headers(self._task_dir)
+        else:
+            headers = None
         try:
-            self._client = JobSubmissionClient(address)
+            self._client = JobSubmissionClient(address, headers=headers)
         except Exception as err:   # Ray raises ConnectionError, RuntimeError, ValueError ... by situation
-            raise LaunchError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
+            self._connect_error = f"cannot reach the Ray cluster at {address!r}: {err}"
+            raise LaunchError(self._connect_error) from None
         return self._client
 
     # -- submission ---------------------------------------------------------------------------------------
@@ -221,6 +229,11 @@ class RayLauncher(Launcher):
             code = read_exit_code(entry.job_dir) if entry.job_dir else None
             entry.final = self._ended(entry, code, status, job.message or "")
 
+    def wait(self, timeout: float) -> bool:
+        return wait_for_exit_files([e.job_dir for e in self._jobs.values() if e.final is None and e.job_dir
+                                    and not e.cancelled],
+                                   timeout)
+
     def cancel(self, external_id: str) -> None:
         entry = self._jobs.setdefault(external_id, _Entry(""))
         if entry.final is not None:
@@ -237,7 +250,7 @@ class RayLauncher(Launcher):
         """Stop the on-demand local head unless jobs of this task still run on it (a resume adopts them)."""
         if not self._started_local or self._task_dir is None:
             return
-        deadline = time.monotonic() + 15.0   # jobs cancelled just now take a few seconds to stop
+        deadline = time.monotonic() + 15.0   # Ray takes a few seconds to stop a job
         while self._client is not None:
             listed = self._list()
             if listed is None:
@@ -246,7 +259,9 @@ class RayLauncher(Launcher):
                       and (job.metadata or {}).get("gml_task_dir") == self._task_dir]
             if not active:
                 break
-            if any(sid not in self._jobs or not self._jobs[sid].cancelled for sid in active) \
+            # jobs gml ended or saw end (exit file) may still look active to Ray for a moment: wait for those
+            if any(sid not in self._jobs or not (self._jobs[sid].cancelled or self._jobs[sid].final)
+                   for sid in active) \
                     or time.monotonic() > deadline:
                 return   # still working for this task: a resumed controller adopts them
             time.sleep(0.2)

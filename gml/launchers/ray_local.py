@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from typing import Optional
 from . import proctree
 
 STATE_FILE = "head.json"
+TOKEN_FILE = "auth_token"
 START_TIMEOUT = 90.0
 
 
@@ -39,12 +41,17 @@ def ray_dir(task_dir: str) -> str:
     return os.path.join(task_dir, "ray")
 
 
+def short_temp_path(task_dir: str) -> str:
+    """The short path Ray is given for ``<task dir>/ray`` (a symlink while the head runs)."""
+    digest = hashlib.sha1(os.path.realpath(ray_dir(task_dir)).encode()).hexdigest()[:12]
+    return os.path.join(tempfile.gettempdir(), f"gml-ray-{digest}")
+
+
 def _short_temp_dir(task_dir: str) -> str:
     """A short path (a symlink) to ``<task dir>/ray`` for Ray's sockets."""
     target = ray_dir(task_dir)
     os.makedirs(target, exist_ok=True)
-    digest = hashlib.sha1(os.path.realpath(target).encode()).hexdigest()[:12]
-    link = os.path.join(tempfile.gettempdir(), f"gml-ray-{digest}")
+    link = short_temp_path(task_dir)
     if os.path.islink(link) and os.readlink(link) == target:
         return link
     if os.path.lexists(link):
@@ -93,7 +100,14 @@ def start(task_dir: str, num_cpus: Optional[int], num_gpus: Optional[int]) -> di
         argv.append(f"--num-cpus={num_cpus}")
     if num_gpus is not None:
         argv.append(f"--num-gpus={num_gpus}")
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    # Ray's token authentication stays on (other users of a login node can reach 127.0.0.1), with the token
+    # kept under the task directory instead of Ray's default ~/.ray/auth_token.
+    token_path = os.path.join(ray_dir(task_dir), TOKEN_FILE)
+    fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=token_path)
+    env.pop("RAY_AUTH_TOKEN", None)
     env.pop("RAY_ADDRESS", None)
     log_path = os.path.join(ray_dir(task_dir), "head.log")
     with open(log_path, "ab") as log:
@@ -110,17 +124,27 @@ def start(task_dir: str, num_cpus: Optional[int], num_gpus: Optional[int]) -> di
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RayStartError(f"ray start exited with code {proc.returncode}; see {log_path}")
-        if _answers(address):
+        if _answers(address, auth_headers(task_dir)):
             return state
         time.sleep(0.25)
     stop(task_dir)
     raise RayStartError(f"the local Ray head did not answer within {START_TIMEOUT:.0f}s; see {log_path}")
 
 
-def _answers(address: str) -> bool:
+def auth_headers(task_dir: str) -> dict:
+    """The HTTP header that authenticates a client to the task's head."""
+    try:
+        with open(os.path.join(ray_dir(task_dir), TOKEN_FILE)) as f:
+            return {"Authorization": f"Bearer {f.read().strip()}"}
+    except OSError:
+        return {}
+
+
+def _answers(address: str, headers: dict) -> bool:
     import urllib.request
     try:
-        with urllib.request.urlopen(address + "/api/version", timeout=2) as r:
+        with urllib.request.urlopen(urllib.request.Request(address + "/api/version", headers=headers),
+                                    timeout=2) as r:
             return r.status == 200
     except OSError:
         return False

@@ -25,7 +25,7 @@ from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
 from . import slurm_cli as cli
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
-from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, write_job_script
+from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, wait_for_exit_files, write_job_script
 
 _PATH = "scheduler.launcher"
 
@@ -257,6 +257,11 @@ class SlurmLauncher(Launcher):
                 # neither squeue nor sacct (nor the exit file) know it: slurmctld forgot it long ago
                 entry.final = Status(JobState.CANCELLED) if entry.cancelled else Status(
                     JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
+
+    def wait(self, timeout: float) -> bool:
+        return wait_for_exit_files([e.job_dir for e in self._jobs.values() if e.final is None and e.job_dir
+                                    and not e.cancelled],
+                                   timeout)
 
     def cancel(self, external_id: str) -> None:
         entry = self._jobs.setdefault(external_id, _Entry(""))

@@ -81,3 +81,16 @@ def describe_exit(code: Optional[int]) -> Optional[str]:
         except ValueError:
             return f"killed by signal {number}"
     return f"exited with code {code}"
+
+
+def wait_for_exit_files(job_dirs, timeout: float, step: float = 0.05) -> bool:
+    """Sleep up to ``timeout`` seconds; True as soon as one of ``job_dirs`` holds an exit code (a job ended)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        if any(os.path.exists(os.path.join(d, EXIT_FILE)) for d in job_dirs):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(step, left))
