@@ -314,3 +314,65 @@ def test_random_unissued_enumerates_a_nearly_full_space():
     assert point == {"a": 37}
     issued.add(canonical_key({"a": 37}))
     assert observations.random_unissued(space, random.Random(0), lambda p: canonical_key(p) in issued) is None
+
+
+TRAIN = '''
+import argparse, sys, yaml, gml
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float)
+p.add_argument("--act")
+p.add_argument("--layers", type=int)
+p.add_argument("--cfg")
+a = p.parse_args()
+depth = yaml.safe_load(open(a.cfg))["model"]["depth"]
+if a.lr > 0.1:
+    sys.exit("diverged")                      # a failed job: no reward
+loss = (a.lr - 0.01) ** 2 + 0.01 * a.layers + (0.0 if a.act == "gelu (tanh)" else 0.1) + depth / 1000
+gml.report(step=0, loss=loss)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["SkoptSearcher", "TPESearcher", "EvolutionSearcher"])
+def test_search_run_end_to_end(tmp_path, kind):
+    """A real search-run: parallel slots, failing jobs, a File arg and non-numeric choices, minimised loss."""
+    import os
+    import subprocess
+
+    import yaml
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "config.yaml").write_text("model:\n  depth: 18\n")
+    extra = {"SkoptSearcher": {"n_initial_points": 3}, "TPESearcher": {"n_startup_trials": 3},
+             "EvolutionSearcher": {"population_size": 3}}[kind]
+    cfg = {"task": {"template": "python train.py --lr {lr} --act '{act}' --layers {layers} --cfg {config}",
+                    "search_args": [
+                        {"type": "Real", "name": "lr", "data": [0.001, 1.0], "log": True},
+                        {"type": "Categorical", "name": "act", "data": ["relu", "gelu (tanh)"]},
+                        {"type": "Int", "name": "layers", "data": [1, 4]},
+                        {"type": "File", "name": "config", "file": "config.yaml",
+                         "search_args": [{"type": "Categorical", "name": "model.depth", "data": [18, 34]}]}]},
+           "searcher": {"type": kind, "reward_attribute": "loss", "optimize_mode": "minimize", "seed": 0, **extra},
+           "scheduler": {"parallel_size": 2, "stop_criterion": {"max_tries": 8}}}
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump(cfg))
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    for argv in (["search-init"], ["search-run", "search.yaml", "-t", "t"],
+                 ["search-ctl", "show", "-t", "t", "--out", "jobs.yaml"]):
+        proc = subprocess.run([os.path.join(bin_dir, argv[0]), *argv[1:]], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+    data = yaml.safe_load((tmp_path / "jobs.yaml").read_text())
+    jobs = data["jobs"]
+    assert len(jobs) == 8
+    succeeded = [j for j in jobs if j["status"] == "SUCCEEDED"]
+    assert data["task"]["best"]["reward"] == min(j["reward"] for j in succeeded)
+    keys = {(j["params"]["lr"], j["params"]["act"], j["params"]["layers"], j["params"]["config(model.depth)"])
+            for j in jobs}
+    assert len(keys) == 8
+    for j in jobs:
+        assert j["params"]["act"] in ("relu", "gelu (tanh)") and j["params"]["config(model.depth)"] in (18, 34)
+        assert (j["status"] == "ERROR") == (j["params"]["lr"] > 0.1), j
+        if j["status"] == "SUCCEEDED":
+            assert j["reward"] == pytest.approx((j["params"]["lr"] - 0.01) ** 2 + 0.01 * j["params"]["layers"]
+                                                + (0.0 if j["params"]["act"] == "gelu (tanh)" else 0.1)
+                                                + j["params"]["config(model.depth)"] / 1000)
