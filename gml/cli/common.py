@@ -39,7 +39,7 @@ def _cell(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        text = f"{value:.6g}"
+        text = f"{value:.4g}" if value and (abs(value) < 1e-3 or abs(value) >= 1e6) else f"{value:.6g}"
     else:
         text = str(value)
     text = text.replace("\n", " ")

@@ -28,6 +28,17 @@ def _parse_ids(text: Optional[str]) -> Optional[List[int]]:
         raise GmlConfigError("--jobs", f"expected job ids like 0,3,7, got {text!r}") from None
 
 
+def _param_names(jobs) -> List[str]:
+    names: List[str] = []
+    for job in jobs:
+        names.extend(n for n in job.params if n not in names)
+    return names
+
+
+def _param_cells(job, names) -> list:
+    return [job.params.get(n) for n in names]
+
+
 def _scalars_by_name(store, job_id: int):
     out = {}
     for name, step, value in store.scalars(job_id):
@@ -76,9 +87,10 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
         best = summary["best"]
         print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")
     print()
-    rows = [[j.id, j.status.value, j.reward, j.params, r["start_time"], r["end_time"], j.log_path]
+    names = _param_names(jobs)
+    rows = [[j.id, j.status.value, j.reward] + _param_cells(j, names) + [r["start_time"], r["end_time"]]
             for j, r in zip(jobs, records)]
-    print(table(rows, ["id", "status", summary["reward_attribute"] or "reward", "params", "start", "end", "log"]))
+    print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "end"]))
     for job in jobs:
         if job.error:
             print(f"\njob {job.id} {job.status.value}: {job.error}")
@@ -108,12 +120,14 @@ def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
     scored = [j for j in store.jobs() if j.reward is not None]
     best_first = sorted(scored, key=lambda j: j.reward, reverse=(mode == "maximize"))
     chosen = best_first[:abs(k)] if k >= 0 else list(reversed(best_first))[:abs(k)]
-    names = sorted({n for j in chosen for n, _, _ in store.scalars(j.id)})
+    names = sorted({n for j in chosen for n, _, _ in store.scalars(j.id)} - {reward_name})
+    params = _param_names(chosen)
     rows = []
     for rank_no, job in enumerate(chosen, 1):
         last = {n: v for n, _, v in store.scalars(job.id)}    # rows come in step order: the last value wins
-        rows.append([rank_no, job.id, job.status.value, job.reward] + [last.get(n) for n in names] + [job.params])
-    print(table(rows, ["rank", "id", "status", reward_name] + [f"last {n}" for n in names] + ["params"])
+        rows.append([rank_no, job.id, job.status.value, job.reward] + [last.get(n) for n in names]
+                    + _param_cells(job, params))
+    print(table(rows, ["rank", "id", "status", reward_name] + [f"last {n}" for n in names] + params)
           if rows else "no job has a reward yet")
     store.close()
     return 0
