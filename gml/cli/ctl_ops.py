@@ -9,7 +9,7 @@ import time
 
 from ..errors import GmlError
 from ..launchers.base import JobSpec
-from ..search.build import build_launcher
+from ..search.build import build_launcher, import_custom_modules
 from ..search.jobs import JobStatus
 from ..search.lock import TaskLock
 from ..search.task import TaskStateError, load_task_config, open_store
@@ -45,7 +45,9 @@ def stop(paths: TaskPaths, timeout: float) -> int:
 def _stop_without_controller(paths: TaskPaths, store) -> None:
     active = store.jobs([JobStatus.RUNNING, JobStatus.PENDING])
     if active:
-        launcher = build_launcher(load_task_config(paths))
+        config = load_task_config(paths)
+        import_custom_modules(config)
+        launcher = build_launcher(config)
         for job in active:
             if job.external_id:
                 spec = JobSpec(job.id, paths.name, job.command or "", paths.code, paths.job_dir(job.id), job.log_path)

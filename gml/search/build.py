@@ -5,6 +5,8 @@ and constructed here, so a wrong name or keyword fails with a key path before th
 """
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -48,7 +50,21 @@ def build_launcher(cfg: SearchConfig) -> Launcher:
     return launcher
 
 
+def import_custom_modules(cfg: SearchConfig) -> None:
+    """Import ``custom_imports`` (their decorators register the user's classes); the project root is importable."""
+    if cfg.base_dir not in sys.path:
+        sys.path.insert(0, cfg.base_dir)
+    for i, name in enumerate(cfg.custom_imports):
+        try:
+            importlib.import_module(name)
+        except Exception as err:   # the user's module may fail in any way: report it as a config error
+            raise GmlConfigError(f"custom_imports[{i}]", f"cannot import {name!r}: {type(err).__name__}: {err}") \
+                from None
+
+
 def build_components(cfg: SearchConfig) -> Components:
+    """Build every part of the search from ``cfg``; raises GmlConfigError with a key path for any mistake."""
+    import_custom_modules(cfg)
     searcher = build_searcher(cfg)
     if not isinstance(searcher, Searcher):
         raise GmlConfigError("searcher.type", f"{cfg.searcher.type!r} is not a Searcher")

@@ -19,7 +19,7 @@ from .files import check_file_exists
 from .space_config import parse_search_args
 from .spaces import Nested, SearchSpace
 
-TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "pavi", "use_spe")
+TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
 TASK_KEYS = ("template", "search_args")
 SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
@@ -56,6 +56,7 @@ class SearchConfig:
     generate_log: bool
     raw: Dict[str, Any]
     base_dir: str            # File paths are resolved against this directory (the project root)
+    custom_imports: List[str] = field(default_factory=list)   # modules that register the user's classes
 
     @property
     def collected_scalars(self) -> List[str]:
@@ -192,12 +193,15 @@ def parse_search_config(raw: Any, base_dir: str) -> SearchConfig:
     for file_arg in space.files:
         check_file_exists(os.path.join(base_dir, file_arg.file), f"{space.sources[file_arg.name]}.file")
     _check_template_args(template, space)
+    custom_imports = raw.get("custom_imports") or []
+    if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
+        raise GmlConfigError("custom_imports", f"expected a list of module names, got {custom_imports!r}")
     generate_log = raw.get("generate_log", True)
     if not isinstance(generate_log, bool):
         raise GmlConfigError("generate_log", f"expected true or false, got {generate_log!r}")
     return SearchConfig(template=template, space=space, searcher=_parse_searcher(raw),
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
-                        raw=raw, base_dir=os.path.abspath(base_dir))
+                        raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)
 
 
 def load_search_config(path: str, base_dir: Optional[str] = None) -> SearchConfig:

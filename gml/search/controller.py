@@ -130,9 +130,9 @@ class Controller:
         self._reruns.extend(j.id for j in jobs if j.status == JobStatus.ERROR)
         history = []
         for job in jobs:
-            finished = job.status.is_terminal and job.id not in self._reruns and job.status != JobStatus.FILTERED
+            finished = job.status.is_terminal and job.id not in self._reruns
             history.append((job.point, job.reward if job.status in _OBSERVED else None, finished))
-            if finished:
+            if finished and job.status != JobStatus.FILTERED:
                 self._update_best(job.reward if job.status in _OBSERVED else None)
                 if self.assessor is not None:
                     curve = self._curve(job.id)
@@ -208,6 +208,7 @@ class Controller:
             candidate = Candidate(job.id, point, job.params)
             if not all(f.filter(candidate) for f in self.parts.filters):
                 self.store.update_job(job.id, status=JobStatus.FILTERED)
+                self.searcher.observe(point, None)      # it will never have a reward
                 continue
             self._submit(self._prepare(job))
             stop = self._ask_criteria("before_iter")

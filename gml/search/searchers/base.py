@@ -9,7 +9,8 @@ The controller is a searcher's only caller, from one thread:
   out, or rejected as a duplicate), and on resume for every point already in the store, so a searcher never has
   to propose a configuration twice; the controller also refuses duplicates itself;
 - ``observe(point, reward)`` reports a finished job: ``reward`` is the raw reward attribute (optimise it in
-  ``optimize_mode``), or None when the job failed, was killed or reported nothing.
+  ``optimize_mode``), or None when the job failed, was killed, reported nothing, or was dropped by a filter
+  criterion (every issued point is observed exactly once, unless it is still running).
 
 On resume the controller calls ``restore(history)`` once, before the first ``suggest()``, replaying the store in
 job order; by default that is ``mark_issued`` for every point and ``observe`` for every finished one. Searchers

@@ -1,0 +1,20 @@
+"""The controller side imports without torch, mmcv or the optional searcher libraries (login nodes)."""
+import subprocess
+import sys
+
+
+def test_controller_side_imports_stay_light():
+    code = ("import sys, gml, gml.search, gml.launchers, gml.cli.run, gml.cli.ctl, gml.cli.init, gml.search.build; "
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'mmcv', 'mmcls', 'numpy', 'scipy', 'skopt', 'optuna', 'ray', 'submitit', 'tensorboard'}); "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported at controller start: {out}"
+
+
+def test_gml_report_is_callable_and_versioned():
+    import gml
+    assert callable(gml.report) and gml.__version__
+    import os
+    if "GML_JOB_DIR" not in os.environ:
+        assert gml.report(step=0, acc=1.0) is False      # outside a search: nothing recorded
