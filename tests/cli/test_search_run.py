@@ -159,3 +159,27 @@ def test_rm_export_import(project, tmp_path):
     listing = project.cli("search-ctl", "show", check=0).stdout
     assert "REMOVED" in listing and "copy" in listing
     assert "no task 'keep'" in project.cli("search-ctl", "show", "-t", "keep", check=2).stderr
+
+
+def test_file_and_nested_args_end_to_end(project):
+    (project.root / "cfg.yaml").write_text("train: {epochs: 1, lr: 0.5}\nname: base\n")
+    reader = ("python -c 'import sys, yaml, gml; c = yaml.safe_load(open(sys.argv[1])); "
+              "gml.report(step=0, acc=c[\"train\"][\"lr\"] * c[\"train\"][\"epochs\"] + float(sys.argv[2]))'")
+    cfg = project.write_config(
+        reader + " '{config}' {bonus}",
+        [{"type": "Nested", "data": [{"bonus": 0}, {"bonus": 10}]},
+         {"type": "File", "name": "config", "file": "cfg.yaml", "search_args": [
+             {"type": "Categorical", "name": "train.epochs", "data": [2, 3]},
+             {"type": "Nested", "data": [{"train.lr": 0.1, "name": "a"}, {"train.lr": 0.2, "name": "b"}]}]}],
+        searcher={"type": "GridSearcher"})
+    project.cli("search-run", cfg, "-t", "files", check=0)
+    jobs = project.jobs("files")["jobs"]
+    assert len(jobs) == 8 and all(j["status"] == "SUCCEEDED" for j in jobs)
+    for j in jobs:
+        p = j["params"]
+        assert set(p) == {"bonus", "config(train.epochs)", "config(train.lr)", "config(name)", "config"}
+        assert abs(j["reward"] - (p["config(train.lr)"] * p["config(train.epochs)"] + p["bonus"])) < 1e-9
+        written = yaml.safe_load(open(p["config"]))
+        assert written["train"]["epochs"] == p["config(train.epochs)"] and written["name"] == p["config(name)"]
+        assert os.path.dirname(p["config"]) == str(project.task_dir("files") / "jobs" / "all" / str(j["id"]))
+    assert yaml.safe_load((project.root / "cfg.yaml").read_text())["train"]["epochs"] == 1
