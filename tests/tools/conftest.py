@@ -1,5 +1,10 @@
-"""Helpers for running gml's tools (tools/train.py, tools/test.py) as real child processes on digits."""
+"""Helpers for running gml's tools (tools/train.py, tools/test.py) as real child processes on digits.
+
+Tests reach them through the ``mm`` fixture (pytest runs with ``--import-mode=importlib``, so test modules cannot
+import this file).
+"""
 import json
+import types
 import os
 import subprocess
 import sys
@@ -52,3 +57,9 @@ def val_log(work_dir):
             if row.get("mode") == "val":
                 rows.append(row)
     return rows
+
+
+@pytest.fixture(scope="session")
+def mm():
+    return types.SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, TOOLS=TOOLS, tiny_options=tiny_options,
+                                 child_env=child_env, run_tool=run_tool, val_log=val_log)

@@ -1,0 +1,62 @@
+"""configs/search/mm_digits_resnet18.yaml under the real engine: search-run launches tools/train.py jobs whose
+GmlReportHook reports into the task's store; search-ctl shows their rewards."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+BIN = os.path.dirname(sys.executable)
+TINY = ("data.train.max_samples=96 data.val.max_samples=64 data.samples_per_gpu=32 log_config.interval=1 "
+        "lr_config.warmup_iters=2")
+
+
+def _tool(mm, name, *args, cwd):
+    proc = subprocess.run([os.path.join(BIN, name), *args], cwd=cwd, env=mm.child_env(), capture_output=True,
+                          text=True, timeout=400)
+    assert proc.returncode == 0, f"{name} {args}: {proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+@pytest.mark.slow
+def test_search_run_on_the_mm_search_config(tmp_path, mm):
+    if not os.path.exists(os.path.join(BIN, "search-run")):
+        pytest.skip("gml's console scripts are not installed next to this python")
+    project = tmp_path / "project"
+    project.mkdir()
+    for part in ("tools", "configs"):
+        shutil.copytree(os.path.join(mm.ROOT, part), project / part)
+    config = yaml.safe_load((project / "configs" / "search" / "mm_digits_resnet18.yaml").read_text())
+    # Same search, tiny budget: the first 2 grid points (both widths), 1 epoch on small subsets.
+    template = config["task"]["template"]
+    assert "runner.max_epochs=3" in template and template.rstrip().split()[-1].startswith("runner.")
+    config["task"]["template"] = template.replace("runner.max_epochs=3", "runner.max_epochs=1") + " " + TINY
+    config["scheduler"]["stop_criterion"] = {"max_tries": 2}
+    (project / "search.yaml").write_text(yaml.safe_dump(config))
+
+    _tool(mm, "search-init", cwd=project)
+    _tool(mm, "search-run", "--task", "mm", "search.yaml", cwd=project)
+    _tool(mm, "search-ctl", "show", "-t", "mm", "--scalar", "--out", "shown.yaml", cwd=project)
+    shown = yaml.safe_load((project / "shown.yaml").read_text())
+
+    jobs = shown["jobs"]
+    assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
+    widths = []
+    for job in jobs:
+        job_dir = os.path.dirname(job["log_path"])
+        lines = [json.loads(line) for line in open(os.path.join(job_dir, "scalars.jsonl"))]
+        assert [line["step"] for line in lines] == [1]
+        assert job["reward"] == pytest.approx(lines[-1]["scalars"]["acc"])
+        assert 0.0 <= job["reward"] <= 100.0
+        assert set(job["scalars"]) >= {"acc", "loss"}
+        # The File arg set the width inside the job's config copy; --cfg-options set lr and weight decay.
+        ckpt = torch.load(os.path.join(job_dir, "work", "epoch_1.pth"), map_location="cpu", weights_only=False)
+        widths.append(ckpt["state_dict"]["backbone.conv1.weight"].shape[0])
+        assert job["params"]["config(model.backbone.base_channels)"] == widths[-1]
+        assert f"lr={job['params']['lr']!r}" in ckpt["meta"]["config"].replace(" ", "")
+    assert widths == [16, 32]
+    assert shown["task"]["best"]["reward"] == max(job["reward"] for job in jobs)
