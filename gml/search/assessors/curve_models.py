@@ -26,8 +26,8 @@ from scipy import optimize
 
 MIN_MODELS = 4          # fewer surviving families than this: no prediction
 MCMC_CHAINS = 10
-MCMC_STEPS = 200
-MCMC_BURN_IN = 70
+MCMC_STEPS = 150
+MCMC_BURN_IN = 50
 MCMC_STEP_SIZE = 0.5    # proposal spread on the log-weights
 LOG_WEIGHT_PRIOR_SD = 2.0
 
@@ -143,7 +143,7 @@ def fit_families(x: np.ndarray, y: np.ndarray) -> Dict[str, np.ndarray]:
             warnings.simplefilter("ignore")
             try:
                 p0 = family.initial(x, y)
-                params, _ = optimize.curve_fit(family.func, x, y, p0=p0, maxfev=200 * (len(p0) + 1))
+                params, _ = optimize.curve_fit(family.func, x, y, p0=p0, maxfev=50 * (len(p0) + 1))
             except (RuntimeError, ValueError, TypeError, FloatingPointError, ZeroDivisionError,
                     OverflowError, np.linalg.LinAlgError, optimize.OptimizeWarning):
                 continue
