@@ -236,3 +236,25 @@ def test_a_user_assessor_plugs_in_by_registration():
     assert user.assess_job(1, [(1, 0.0), (2, 0.0)]) == STOP and user.assess_job(2, [(2, 0.0)]) == GO
     user.replay(3, [(1, 0.5)], True)
     assert user.ended == [(3, True)]
+
+
+# -- the real learning-curve bank of benchmarks/early_stopping.py -------------------------------------------
+def test_on_real_curves_median_and_asha_save_half_the_epochs_and_keep_the_best_job():
+    import importlib.util
+    import json
+    import os
+    import random
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location("early_stopping", os.path.join(root, "benchmarks", "early_stopping.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with open(bench.BANK) as f:
+        curves = [c["val_acc"] for c in json.load(f)["curves"]]
+    assert len(curves) >= 100 and all(len(c) == len(curves[0]) >= 20 for c in curves)
+    finals = [c[-1] for c in curves]
+    order = list(range(len(curves)))
+    random.Random(0).shuffle(order)
+    for make in (lambda: MedianStopAssessor(start_step=3), lambda: ASHAAssessor(min_step=1)):
+        run, completed = bench.replay(curves, order, make(), workers=4)
+        assert 1 - run / (len(curves) * len(curves[0])) >= 0.5
+        assert max(finals[j] for j in completed) == max(finals)
