@@ -22,7 +22,7 @@ pip_q setuptools wheel
 pip_q torch==2.13.0
 pip_q -e "$root[all]"
 # A failed install above must not be hidden by the grep: check the pieces that matter import.
-"$venv/bin/python" -W ignore -c "import torch, mmcv, mmcls, yaml, skopt, optuna, ray, submitit, tensorboard, gml" \
+"$venv/bin/python" -W ignore -c "import torch, mmcv, mmcls, yaml, skopt, optuna, ray, submitit, tensorboard, gml, gml.models" \
   || { echo "[setup] the environment is incomplete (see the pip output above)" >&2; exit 1; }
 "$venv/bin/python" - <<'PY'
 import torch, sys
