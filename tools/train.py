@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     if rank == 0:
         cfg.dump(osp.join(cfg.work_dir, osp.basename(args.config)))
     timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
-    logger = get_root_logger(log_file=osp.join(cfg.work_dir, f"{timestamp}.log"), log_level=cfg.get("log_level", "INFO"))
+    logger = get_root_logger(log_file=osp.join(cfg.work_dir, f"{timestamp}.log"),
+                             log_level=cfg.get("log_level", "INFO"))
 
     env_info = "\n".join(f"{k}: {v}" for k, v in collect_env().items())
     logger.info("Environment info:\n" + env_info)

@@ -17,10 +17,10 @@ def _free_port():
 @pytest.mark.slow
 def test_dist_train_two_processes(tmp_path, mm):
     env = mm.child_env(PYTHON=sys.executable, PORT=str(_free_port()))
-    proc = subprocess.run(["bash", os.path.join(mm.ROOT, "tools", "dist_train.sh"),
-                           os.path.join(mm.CONFIGS, "digits", "resnet18_digits.py"), "2", "--work-dir", str(tmp_path),
-                           "--seed", "0", "--cfg-options", *mm.tiny_options(epochs=1), "data.samples_per_gpu=16"],
-                          cwd=mm.ROOT, env=env, capture_output=True, text=True, timeout=400)
+    command = ["bash", os.path.join(mm.ROOT, "tools", "dist_train.sh"),
+               os.path.join(mm.CONFIGS, "digits", "resnet18_digits.py"), "2", "--work-dir", str(tmp_path),
+               "--seed", "0", "--cfg-options", *mm.tiny_options(epochs=1), "data.samples_per_gpu=16"]
+    proc = subprocess.run(command, cwd=mm.ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert "Distributed training: True" in proc.stderr
     ckpt = torch.load(tmp_path / "epoch_1.pth", map_location="cpu", weights_only=False)

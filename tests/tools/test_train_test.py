@@ -17,7 +17,8 @@ def _load(path):
 @pytest.fixture(scope="module")
 def one_epoch(tmp_path_factory, mm):
     work = tmp_path_factory.mktemp("one_epoch")
-    proc = mm.run_tool("train.py", R18, "--work-dir", str(work), "--seed", "0", "--cfg-options", *mm.tiny_options(epochs=1))
+    proc = mm.run_tool("train.py", R18, "--work-dir", str(work), "--seed", "0",
+                       "--cfg-options", *mm.tiny_options(epochs=1))
     return work, proc
 
 
@@ -27,7 +28,7 @@ def two_epochs_in_search(tmp_path_factory, mm):
     work = tmp_path_factory.mktemp("two_epochs")
     job_dir = tmp_path_factory.mktemp("job")
     mm.run_tool("train.py", R18, "--work-dir", str(work), "--seed", "0", "--cfg-options", *mm.tiny_options(epochs=2),
-             env=mm.child_env(GML_JOB_DIR=str(job_dir), GML_TASK="t", GML_JOB_ID="0"))
+                env=mm.child_env(GML_JOB_DIR=str(job_dir), GML_TASK="t", GML_JOB_ID="0"))
     return work, job_dir
 
 
@@ -44,7 +45,7 @@ def test_train_one_epoch_plain_model(one_epoch, mm):
 def test_train_one_epoch_with_algorithm_loading_bare_weights(one_epoch, tmp_path, mm):
     bare_ckpt = one_epoch[0] / "epoch_1.pth"
     proc = mm.run_tool("train.py", R18_ALGO, "--work-dir", str(tmp_path), "--seed", "0", "--load-from", str(bare_ckpt),
-                    "--cfg-options", *mm.tiny_options("algorithm.model.", epochs=1))
+                       "--cfg-options", *mm.tiny_options("algorithm.model.", epochs=1))
     ckpt = _load(tmp_path / "epoch_1.pth")
     assert ckpt["state_dict"] and all(k.startswith("model.") for k in ckpt["state_dict"])
     assert "missing keys" not in proc.stderr and "unexpected key" not in proc.stderr
@@ -55,7 +56,7 @@ def test_train_one_epoch_with_algorithm_loading_bare_weights(one_epoch, tmp_path
 def test_resume_trains_the_same_next_epoch(one_epoch, two_epochs_in_search, tmp_path, mm):
     straight, _ = two_epochs_in_search
     mm.run_tool("train.py", R18, "--work-dir", str(tmp_path), "--seed", "0",
-             "--resume-from", str(one_epoch[0] / "epoch_1.pth"), "--cfg-options", *mm.tiny_options(epochs=2))
+                "--resume-from", str(one_epoch[0] / "epoch_1.pth"), "--cfg-options", *mm.tiny_options(epochs=2))
     resumed, reference = _load(tmp_path / "epoch_2.pth"), _load(straight / "epoch_2.pth")
     assert resumed["meta"]["epoch"] == reference["meta"]["epoch"] == 2
     assert resumed["meta"]["iter"] == reference["meta"]["iter"]
@@ -72,7 +73,7 @@ def test_test_py_reproduces_val_accuracy(one_epoch, tmp_path, mm):
     work, _ = one_epoch
     out = tmp_path / "metrics.json"
     proc = mm.run_tool("test.py", R18, str(work / "epoch_1.pth"), "--out", str(out), "--out-items", "pred_label",
-                    "--cfg-options", *mm.tiny_options(epochs=1))
+                       "--cfg-options", *mm.tiny_options(epochs=1))
     logged = mm.val_log(work)[-1]
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["accuracy_top-1"] == pytest.approx(logged["accuracy_top-1"], abs=1e-3)
