@@ -79,6 +79,9 @@ class Registry(_MMCVRegistry):
 
 
 MODELS = Registry("models", parent=MMCLS_MODELS, scope=SCOPE)
+# mmcv resolves an unknown scope at the root of the tree, which only looks at its direct children; list gml's MODELS
+# there too (its parent stays mmcls's), so that 'gml.X' also builds from other OpenMMLab packages' registries.
+MMCLS_MODELS.parent._children.setdefault(SCOPE, MODELS)
 BACKBONES = MODELS
 NECKS = MODELS
 HEADS = MODELS

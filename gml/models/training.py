@@ -122,7 +122,8 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
     by_epoch = runner_cfg["type"] != "IterBasedRunner"
     if by_epoch:
         runner.register_hook(DistSamplerSeedHook())
-        runner.register_hook(EpochReseedHook(cfg.seed), priority="VERY_HIGH")
+        if cfg.get("seed") is not None:
+            runner.register_hook(EpochReseedHook(cfg.seed), priority="VERY_HIGH")
 
     if validate:
         _, val_loader = build_val_loader(cfg, distributed)

@@ -41,6 +41,9 @@ def test_gml_names_resolve_in_gml_and_from_mmcls():
     assert registry.MODELS.get("gml._GmlTestNeck") is _GmlTestNeck
     assert MMCLS_MODELS.get("gml._GmlTestNeck") is _GmlTestNeck
     assert MMCLS_MODELS.get("_GmlTestNeck") is None  # unscoped names do not leak into mmcls
+    # Another OpenMMLab package's registry (a sibling of mmcls's under mmcv's root) reaches gml too.
+    other = mmcv.utils.Registry("models", parent=MMCLS_MODELS.parent, scope="_gml_test_other")
+    assert other.get("gml._GmlTestNeck") is _GmlTestNeck
 
 
 def test_gml_component_inside_mmcls_classifier():
