@@ -61,11 +61,14 @@ def score_subnet(algorithm: nn.Module, choice: Dict[str, Any], evaluator: NaiveE
 
 # --- export ----------------------------------------------------------------------------------------------------
 def _static_pipeline(pipeline: list, resolution: Optional[int]) -> list:
-    """``pipeline`` with a ``Resize`` to ``resolution`` before its ``Normalize`` (start when there is none)."""
+    """``pipeline`` with a ``Resize`` to ``resolution`` right after its ``Normalize`` (at the start when there is
+    none). Resizing the normalised float image with cv2's bilinear filter computes what ``ResizeSlice`` computes
+    (half-pixel centres, no antialiasing), without the rounding a resize of the uint8 image would add."""
     pipeline = copy.deepcopy(list(pipeline))
     if resolution is None:
         return pipeline
-    index = next((i for i, step in enumerate(pipeline) if step.get("type", "").split(".")[-1] == "Normalize"), 0)
+    index = next((i + 1 for i, step in enumerate(pipeline)
+                  if step.get("type", "").split(".")[-1] == "Normalize"), 0)
     pipeline.insert(index, dict(type="Resize", size=(resolution, resolution), interpolation="bilinear",
                                 backend="cv2"))
     return pipeline
@@ -132,3 +135,45 @@ class _TestForward(nn.Module):
 
     def forward(self, img):
         return self.classifier.simple_test(img, post_process=False)
+
+
+# --- loading a trained supernet (tools) --------------------------------------------------------------------------
+def load_supernet(cfg, checkpoint: Optional[str], device: str = "cpu"):
+    """The built ``cfg.algorithm`` (any ``mutable_cfg`` dropped: tools choose subnets) with ``checkpoint``'s weights,
+    in eval mode on ``device``."""
+    from mmcv.runner import load_checkpoint
+
+    from .builder import build_algorithm
+
+    algorithm_cfg = copy.deepcopy(cfg.get("algorithm"))
+    if algorithm_cfg is None:
+        from ..errors import GmlConfigError
+        raise GmlConfigError("algorithm", "the config has no 'algorithm' (a gml.BigNAS supernet) to search")
+    algorithm_cfg.pop("mutable_cfg", None)
+    algorithm = build_algorithm(algorithm_cfg)
+    if checkpoint:
+        load_checkpoint(algorithm, checkpoint, map_location="cpu", strict=True, logger="silent")
+    return algorithm.to(device).eval()
+
+
+def build_loaders(cfg):
+    """(validation loader, calibration loader): the calibration loader reads the *training* split through the test
+    pipeline in a fixed order, so BN recalibration is deterministic (the same statistics in search and export)."""
+    from mmcls.datasets import build_dataloader, build_dataset
+
+    batch = cfg.data.get("samples_per_gpu", 64)
+    workers = cfg.data.get("workers_per_gpu", 0)
+    val_set = build_dataset(cfg.data.val, dict(test_mode=True))
+    calib_cfg = copy.deepcopy(cfg.data.train)
+    calib_cfg["pipeline"] = copy.deepcopy(cfg.data.val.pipeline)
+    calib_set = build_dataset(calib_cfg)
+    make = lambda ds: build_dataloader(ds, samples_per_gpu=batch, workers_per_gpu=workers, dist=False,  # noqa
+                                       shuffle=False, round_up=False, persistent_workers=False)
+    return make(val_set), make(calib_set)
+
+
+def evaluator_from_cfg(cfg) -> NaiveEvaluator:
+    from .hooks.dynamic_eval import build_evaluator
+
+    evaluator_cfg = (cfg.get("search_eval_cfg") or {}).get("evaluator")
+    return build_evaluator(evaluator_cfg)

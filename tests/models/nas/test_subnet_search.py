@@ -1,0 +1,162 @@
+"""The subnet search (evolution / random under a cost limit) and the search / export tools on a real supernet."""
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+import yaml
+
+from gml.errors import GmlConfigError
+from gml.models.space import parse_space
+from gml.models.subnet_search import SubnetSearcher
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+SPACE = {"net": parse_space({"w": [dict(type="Categorical", data=[1, 2, 3, 4])] * 4,
+                             "d": dict(type="Int", lower=1, upper=4)})}
+
+
+def _cost(choice):
+    return float(sum(choice["net"]["w"]) * choice["net"]["d"])
+
+
+def _score_batch(calls):
+    def score(choices):
+        calls.append(len(choices))
+        # prefers wide first layers and depth 3: a landscape with one optimum under the limit
+        return [(sum(c["net"]["w"][:2]) * 10 - abs(c["net"]["d"] - 3), {"flops": _cost(c)}) for c in choices]
+    return score
+
+
+def test_evolution_respects_limit_improves_and_returns_pareto_front():
+    calls = []
+    searcher = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=24, population_size=8, generations=4,
+                              num_parents=3, mutation_prob=0.3, seed=1)
+    result = searcher.run()
+    assert all(c.cost <= 24 for c in result.candidates)
+    assert len({json.dumps(c.choice, sort_keys=True) for c in result.candidates}) == len(result.candidates)
+    assert calls[0] == 8 and len(calls) == 5
+    first_best = max(c.score for c in result.candidates if c.generation == 0)
+    assert result.best.score >= first_best
+    front = result.pareto_front()
+    assert [c.cost for c in front] == sorted(c.cost for c in front)
+    assert all(a.score < b.score for a, b in zip(front, front[1:]))
+    for cand in result.scored:   # nothing is both cheaper-or-equal and better than a front member
+        assert not any(o.cost <= cand.cost and o.score > cand.score for o in result.scored) or cand not in front
+
+
+def test_random_strategy_and_bad_settings():
+    calls = []
+    result = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=10, strategy="random", num_candidates=6,
+                            seed=0).run()
+    assert len(result.scored) == 6 and all(c.cost <= 10 for c in result.candidates)
+    with pytest.raises(GmlConfigError, match="strategy"):
+        SubnetSearcher(SPACE, _cost, _score_batch(calls), strategy="grid")
+
+
+TOY_CONFIG = """
+_C = lambda d: dict(type='Categorical', data=d)
+model = dict(
+    type='gml.ImageClassifierSearch',
+    backbone=dict(type='gml.MobileNetV3Slice',
+        search_space=dict(MB_stage_blocks=[1, dict(type='Categorical', data=[1, 2]), 1],
+                          MB_kernel_size=[3, dict(type='Categorical', data=[3, 5]), 1],
+                          MB_expand_ratio=[1, dict(type='Categorical', data=[3, 4]), 4],
+                          MB_out_channels=[dict(type='Categorical', data=[8, 16]), dict(type='Categorical', data=[16, 24]), 32]),
+        stage_strides=[2], stage_se=[True], stage_act=['HSwish'], stem_stride=1),
+    neck=dict(type='mmcls.GlobalAveragePooling'),
+    head=dict(type='gml.LinearClsHeadV2', num_classes=10, in_channels=1, distiller_mode='soft',
+              loss=dict(type='mmcls.CrossEntropyLoss'), topk=(1, 5)),
+    resize_process=dict(type='ResizeSlice', resolution=dict(type='Categorical', data=[12, 16])),
+    connect_head=dict(in_channels='backbone.feat_dim'))
+algorithm = dict(type='gml.BigNAS', model=model, strategy='sandwich3', mutator=dict(type='gml.StatelessMutator'))
+norm = dict(mean=[77.8] * 3, std=[82.4] * 3, to_rgb=False)
+pipe = [dict(type='Normalize', **norm), dict(type='ImageToTensor', keys=['img']), dict(type='Collect', keys=['img'])]
+digits = dict(type='gml.DigitsDataset', image_size=16, channels=3, val_fraction=0.2, split_seed=0)
+data = dict(samples_per_gpu=128, workers_per_gpu=0,
+            train=dict(split='train', pipeline=pipe, **digits),
+            val=dict(split='val', pipeline=pipe, **digits), test=dict(split='val', pipeline=pipe, **digits))
+optimizer_config = None
+search_eval_cfg = dict(type='DynamicDistEvalHook', evaluator=dict(type='NaiveEvaluator', units='M', default_shape=(1, 3, 16, 16)))
+"""
+
+
+@pytest.fixture(scope="module")
+def trained_supernet(tmp_path_factory):
+    """A toy supernet on digits 16x16 after a few real sandwich steps, saved as an mmcv checkpoint."""
+    from mmcv import Config
+    from mmcv.runner import save_checkpoint
+
+    from gml.models import build_model_from_config
+    from gml.models.subnet import build_loaders
+
+    work = tmp_path_factory.mktemp("supernet")
+    config = work / "toy_bignas.py"
+    config.write_text(TOY_CONFIG)
+    cfg = Config.fromfile(str(config))
+    torch.manual_seed(0)
+    alg = build_model_from_config(cfg)
+    from mmcls.datasets import build_dataloader, build_dataset
+    train_cfg = dict(cfg.data.train)
+    train_cfg["pipeline"] = [dict(type='Normalize', mean=[77.8] * 3, std=[82.4] * 3, to_rgb=False),
+                             dict(type='ImageToTensor', keys=['img']), dict(type='ToTensor', keys=['gt_label']),
+                             dict(type='Collect', keys=['img', 'gt_label'])]
+    loader = build_dataloader(build_dataset(train_cfg), 128, 0, dist=False, shuffle=True, round_up=False,
+                              persistent_workers=False)
+    opt = torch.optim.SGD(alg.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        for batch in loader:
+            alg.train_step(dict(img=batch["img"], gt_label=batch["gt_label"]), opt)
+    checkpoint = str(work / "supernet.pth")
+    save_checkpoint(alg, checkpoint)
+    return str(config), checkpoint, work
+
+
+def _run_tool(name, argv):
+    sys.path.insert(0, osp.join(ROOT, "tools"))
+    try:
+        module = __import__(name)
+        return module.main(argv)
+    finally:
+        sys.path.pop(0)
+
+
+@pytest.mark.slow
+def test_search_then_export_gives_the_same_accuracy_in_plain_mmcls(trained_supernet, capsys):
+    config, checkpoint, work = trained_supernet
+    out = str(work / "search")
+    assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--flops-limit", "0.5",
+                                       "--population-size", "4", "--generations", "1", "--num-parents", "2",
+                                       "--calib-iters", "3"]) == 0
+    best = yaml.safe_load(open(osp.join(out, "best_subnet.yaml")))
+    assert set(best) == {"backbone", "resize_process"}
+    pareto = yaml.safe_load(open(osp.join(out, "pareto.yaml")))
+    assert pareto and all(entry["flops"] <= 0.5 for entry in pareto)
+    lines = [json.loads(line) for line in open(osp.join(out, "candidates.jsonl"))]
+    best_line = max(lines, key=lambda c: c["score"])
+    assert best_line["choice"] == best
+    capsys.readouterr()
+    assert _run_tool("export_subnet", [config, checkpoint, osp.join(out, "best_subnet.yaml"), "--out-dir",
+                                       str(work / "export"), "--calib-iters", "3", "--eval"]) == 0
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scores["supernet_subnet"]["accuracy_top-1"] == pytest.approx(best_line["score"])
+    assert scores["exported_plain_mmcls"]["accuracy_top-1"] == pytest.approx(
+        scores["supernet_subnet"]["accuracy_top-1"])
+
+
+@pytest.mark.slow
+def test_candidates_scored_in_parallel_as_gml_jobs(trained_supernet):
+    config, checkpoint, work = trained_supernet
+    out = str(work / "search_jobs")
+    assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--strategy", "random",
+                                       "--num-candidates", "2", "--calib-iters", "2", "--launcher", "local",
+                                       "--parallel", "2"]) == 0
+    jobs = sorted(os.listdir(osp.join(out, "jobs")))
+    assert jobs == ["1", "2"]
+    for job in jobs:
+        scalars = [json.loads(line) for line in open(osp.join(out, "jobs", job, "scalars.jsonl"))]
+        assert set(scalars[0]["scalars"]) == {"acc", "flops", "params"}
+        result = json.load(open(osp.join(out, "jobs", job, "result.json")))
+        assert scalars[0]["scalars"]["acc"] == pytest.approx(result["accuracy_top-1"])

@@ -1,0 +1,214 @@
+#!/usr/bin/env python
+"""Search a subnet of a trained BigNAS supernet under a FLOPs or params limit.
+
+    python tools/search_subnet.py CONFIG CHECKPOINT --work-dir work_dirs/search --flops-limit 3.0
+        [--strategy evolution|random] [--population-size 20 --generations 5 --num-parents 5 --mutation-prob 0.2]
+        [--num-candidates 50 (random)] [--calib-iters -1] [--launcher local --parallel 2]
+
+Every candidate within the limit is scored by its top-1 accuracy on the validation split after its BatchNorm
+statistics are recalibrated on the training split (fixed order, test pipeline: deterministic). FLOPs/params are in
+the evaluator's units (``search_eval_cfg.evaluator``, default 'M'). Writes under ``--work-dir``:
+``candidates.jsonl`` (every scored candidate), ``best_subnet.yaml``, ``pareto.yaml`` (cost-ascending front) and
+``pareto/subnet_<i>.yaml``. Retrain/test the result with ``--cfg-options algorithm.mutable_cfg=best_subnet.yaml``;
+export it with tools/export_subnet.py.
+
+``--launcher local|slurm|ray`` scores each generation's candidates as gml jobs (``--parallel`` at a time), each
+running this tool with ``--eval-subnet``: score one subnet YAML, write ``--result`` JSON and report
+``acc``/``flops``/``params`` to gml (so the same command can also be a job of an HPO task).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import shlex
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import gml.models  # noqa: E402,F401  (registers gml's classes; torchvision stand-in)
+from gml.errors import GmlError  # noqa: E402
+
+
+def parse_args(argv=None):
+    from mmcv import DictAction
+
+    p = argparse.ArgumentParser(description="Search a subnet of a trained BigNAS supernet")
+    p.add_argument("config")
+    p.add_argument("checkpoint")
+    p.add_argument("--work-dir", default=None, help="default: work_dirs/<config>_search")
+    limit = p.add_mutually_exclusive_group()
+    limit.add_argument("--flops-limit", type=float, help="largest FLOPs (MACs) per image, in evaluator units")
+    limit.add_argument("--params-limit", type=float, help="largest parameter count, in evaluator units")
+    p.add_argument("--strategy", choices=["evolution", "random"], default="evolution")
+    p.add_argument("--population-size", type=int, default=20)
+    p.add_argument("--generations", type=int, default=5)
+    p.add_argument("--num-parents", type=int, default=5)
+    p.add_argument("--mutation-prob", type=float, default=0.2)
+    p.add_argument("--num-candidates", type=int, default=50, help="random strategy: candidates to score")
+    p.add_argument("--calib-iters", type=int, default=-1, help="BN calibration batches (-1: the whole split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--launcher", default="none", help="none (score here) or a gml launcher: local, slurm, ray")
+    p.add_argument("--parallel", type=int, default=2, help="candidate jobs at a time (with --launcher)")
+    p.add_argument("--eval-subnet", help="score this one subnet YAML and exit")
+    p.add_argument("--result", help="with --eval-subnet: write the scores to this JSON file")
+    p.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
+    return p.parse_args(argv)
+
+
+def _setup(args):
+    from mmcv import Config
+
+    from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    algorithm = load_supernet(cfg, args.checkpoint)
+    val_loader, calib_loader = build_loaders(cfg)
+    return cfg, algorithm, evaluator_from_cfg(cfg), val_loader, calib_loader
+
+
+def eval_one(args) -> int:
+    from gml.models.mutators import load_choice
+    from gml.models.subnet import score_subnet
+    from gml.reporting import report
+
+    cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
+    choice = algorithm.mutator.load(load_choice(args.eval_subnet, "--eval-subnet"), "--eval-subnet")
+    scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, args.calib_iters)
+    if args.result:
+        with open(args.result, "w") as handle:
+            json.dump(scores, handle)
+    report(step=0, acc=scores["accuracy_top-1"], flops=scores["flops"], params=scores["params"])
+    print(json.dumps(scores))
+    return 0
+
+
+class JobScorer:
+    """Scores a batch of candidates as gml jobs (``--eval-subnet``), ``parallel`` at a time."""
+
+    def __init__(self, args, work_dir: str, algorithm):
+        from gml.registry import LAUNCHERS
+        import gml.launchers  # noqa: F401  (registers the launchers)
+
+        self.args, self.work_dir, self.algorithm = args, work_dir, algorithm
+        self.launcher = LAUNCHERS.build({"type": args.launcher}, "--launcher")
+        self.count = 0
+
+    def _command(self, subnet: str, result: str) -> str:
+        tool = osp.abspath(__file__)
+        parts = [sys.executable, tool, osp.abspath(self.args.config), osp.abspath(self.args.checkpoint),
+                 "--eval-subnet", subnet, "--result", result, "--calib-iters", str(self.args.calib_iters)]
+        if self.args.cfg_options:
+            parts += ["--cfg-options"] + [f"{k}={v}" for k, v in self.args.cfg_options.items()]
+        return " ".join(shlex.quote(str(p)) for p in parts)
+
+    def __call__(self, choices):
+        from gml.launchers.base import JobSpec
+
+        specs = []
+        for choice in choices:
+            self.count += 1
+            job_dir = osp.join(self.work_dir, "jobs", str(self.count))
+            os.makedirs(job_dir, exist_ok=True)
+            subnet = self.algorithm.mutator.dump(osp.join(job_dir, "subnet.yaml"), choice)
+            result = osp.join(job_dir, "result.json")
+            specs.append((JobSpec(job_id=self.count, task="subnet-search", command=self._command(subnet, result),
+                                  cwd=os.getcwd(), job_dir=job_dir, log_path=osp.join(job_dir, "log.txt"),
+                                  env={"GML_JOB_DIR": job_dir, "GML_TASK": "subnet-search",
+                                       "GML_JOB_ID": str(self.count)}), result))
+        waiting, running, outcomes = list(specs), {}, {}
+        while waiting or running:
+            while waiting and len(running) < max(1, self.args.parallel):
+                spec, result = waiting.pop(0)
+                running[self.launcher.submit(spec)] = (spec, result)
+            statuses = self.launcher.poll(list(running))
+            for ext_id, status in statuses.items():
+                if status.state.is_done:
+                    spec, result = running.pop(ext_id)
+                    outcomes[spec.job_id] = result if osp.isfile(result) else None
+            if running:
+                self.launcher.wait(0.5)
+        scored = []
+        for spec, result in specs:
+            path = outcomes.get(spec.job_id)
+            if path is None:
+                scored.append((None, {}))
+                continue
+            with open(path) as handle:
+                scores = json.load(handle)
+            scored.append((scores["accuracy_top-1"], scores))
+        return scored
+
+
+def search(args) -> int:
+    import yaml
+
+    from gml.models.subnet import score_subnet
+    from gml.models.subnet_search import SubnetSearcher
+
+    cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
+    work_dir = args.work_dir or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0] + "_search")
+    os.makedirs(work_dir, exist_ok=True)
+    key = "params" if args.params_limit is not None else "flops"
+    limit = args.params_limit if args.params_limit is not None else args.flops_limit
+
+    def cost(choice):
+        algorithm.mutator.set_choice(choice)
+        return evaluator.complexity(algorithm)[key]
+
+    def score_here(choices):
+        out = []
+        for choice in choices:
+            scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, args.calib_iters)
+            out.append((scores["accuracy_top-1"], scores))
+        return out
+
+    scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
+    started = time.time()
+    searcher = SubnetSearcher(algorithm.mutator.search_space, cost, scorer, limit=limit, strategy=args.strategy,
+                              population_size=args.population_size, generations=args.generations,
+                              num_parents=args.num_parents, mutation_prob=args.mutation_prob,
+                              num_candidates=args.num_candidates, seed=args.seed,
+                              log=lambda msg: print(f"[search] {msg}", flush=True))
+    result = searcher.run()
+    best = result.best
+    if best is None:
+        print("error: no candidate within the limit could be scored", file=sys.stderr)
+        return 1
+    with open(osp.join(work_dir, "candidates.jsonl"), "w") as handle:
+        for cand in result.candidates:
+            handle.write(json.dumps(dict(generation=cand.generation, cost=cand.cost, score=cand.score,
+                                         metrics=cand.metrics, choice=cand.choice)) + "\n")
+    algorithm.mutator.dump(osp.join(work_dir, "best_subnet.yaml"), best.choice)
+    front = result.pareto_front()
+    os.makedirs(osp.join(work_dir, "pareto"), exist_ok=True)
+    entries = []
+    for index, cand in enumerate(front):
+        path = algorithm.mutator.dump(osp.join(work_dir, "pareto", f"subnet_{index}.yaml"), cand.choice)
+        entries.append(dict(subnet=path, score=cand.score, flops=cand.metrics.get("flops"),
+                            params=cand.metrics.get("params")))
+    with open(osp.join(work_dir, "pareto.yaml"), "w") as handle:
+        yaml.safe_dump(entries, handle, sort_keys=False)
+    units = evaluator.units or ""
+    print(f"[search] {len(result.scored)} candidates scored in {time.time() - started:.0f}s; best top-1 "
+          f"{best.score:.2f} at {best.metrics['flops']:.3f} {units}FLOPs, {best.metrics['params']:.3f} {units} "
+          f"params (limit {key} <= {limit}); Pareto front: {len(front)} subnets")
+    print(f"[search] wrote {osp.join(work_dir, 'best_subnet.yaml')} and {osp.join(work_dir, 'pareto.yaml')}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return eval_one(args) if args.eval_subnet else search(args)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except GmlError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
