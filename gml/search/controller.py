@@ -24,7 +24,7 @@ from ..launchers.base import JobSpec, JobState, LaunchError, Status
 from .build import Components
 from .config import SearchConfig
 from .criteria import Candidate, SearchView, Stop
-from .assessors.base import Decision
+from .assessors.base import Decision, finish_job
 from .files import write_config_copy
 from .ingest import read_new_scalars, reward_of
 from .jobs import Job, JobStatus, TaskStatus
@@ -135,8 +135,7 @@ class Controller:
             if finished and job.status != JobStatus.FILTERED:
                 self._update_best(job.reward if job.status in _OBSERVED else None)
                 if self.assessor is not None:
-                    curve = self._curve(job.id)
-                    self.assessor.replay(job.id, curve, job.status == JobStatus.SUCCEEDED)
+                    finish_job(self.assessor, job.id, self._curve(job.id), job.status == JobStatus.SUCCEEDED)
         self.searcher.restore(history)
 
     # -- launching -------------------------------------------------------------------------------------------
@@ -262,7 +261,7 @@ class Controller:
         self.searcher.observe(job.point, observed)
         self._update_best(observed)
         if self.assessor is not None:
-            self.assessor.job_end(job.id, final == JobStatus.SUCCEEDED)
+            finish_job(self.assessor, job.id, curve, final == JobStatus.SUCCEEDED)
         self.progress.job_done(job.id, final, reward)
 
     def _end(self, job: Job, status: JobStatus, why: str) -> None:

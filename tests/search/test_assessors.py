@@ -258,3 +258,24 @@ def test_on_real_curves_median_and_asha_save_half_the_epochs_and_keep_the_best_j
         run, completed = bench.replay(curves, order, make(), workers=4)
         assert 1 - run / (len(curves) * len(curves[0])) >= 0.5
         assert max(finals[j] for j in completed) == max(finals)
+
+
+def test_finish_job_adapts_to_what_a_user_class_implements():
+    from gml.search.assessors.base import finish_job
+    calls = []
+
+    class OneArg:
+        def assess_job(self, job_id, history):
+            calls.append(("assess", job_id))
+
+        def job_end(self, job_id):
+            calls.append(("end", job_id))
+
+    class TwoArgs:
+        def job_end(self, job_id, success):
+            calls.append(("end2", job_id, success))
+
+    finish_job(OneArg(), 1, [(0, 0.5)], True)
+    finish_job(TwoArgs(), 2, [], False)
+    finish_job(object(), 3, [], True)
+    assert calls == [("end", 1), ("end2", 2, False)]

@@ -5,16 +5,20 @@ The controller calls, from one thread:
 - ``assess_job(job_id, history)`` whenever new values of the reward attribute arrive for a running job;
   ``history`` is the job's whole curve so far as ``[(step, value), ...]`` in step order (value may be NaN).
   Return ``Decision.STOP`` to end the job (recorded EARLY_STOPPED at its last step) or ``Decision.CONTINUE``.
-- ``job_end(job_id, success)`` once when the job ends: ``success`` is True only for jobs that ran to completion.
-- ``replay(job_id, history, success)`` on resume, for every job that ended before, in job order, so the
-  assessor rebuilds its knowledge from the store; by default that is ``assess_job`` (answer ignored) followed by
-  ``job_end``.
+- ``replay(job_id, history, success)`` once when a job ends, with its complete curve (values that arrived
+  after the last ``assess_job`` included), and on resume for every job that ended before, in job order, so the
+  assessor rebuilds its knowledge from the store. ``success`` is True only for jobs that ran to completion. By
+  default it is ``assess_job`` (answer ignored) followed by ``job_end(job_id, success)``.
+
+A user's class need not subclass Assessor: ``assess_job(job_id, history)`` and ``job_end(job_id)`` (or
+``job_end(job_id, success)``) are enough; ``finish_job`` adapts the call.
 
 Assessors compare values in ``optimize_mode``; ``start_step`` is the first step at which they may stop a job.
 """
 from __future__ import annotations
 
 import enum
+import inspect
 from typing import List, Tuple
 
 Curve = List[Tuple[int, float]]
@@ -44,3 +48,18 @@ class Assessor:
         if history:
             self.assess_job(job_id, history)
         self.job_end(job_id, success)
+
+
+def finish_job(assessor, job_id: int, history: Curve, success: bool) -> None:
+    """Tell ``assessor`` that a job ended, whatever subset of the contract the class implements."""
+    if hasattr(assessor, "replay"):
+        assessor.replay(job_id, history, success)
+        return
+    end = getattr(assessor, "job_end", None)
+    if end is None:
+        return
+    try:
+        takes_success = len(inspect.signature(end).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_success = True
+    end(job_id, success) if takes_success else end(job_id)
