@@ -10,7 +10,6 @@ External id: ``<pid>:<start ticks>:<gpu,gpu>``; the start time guards ``adopt`` 
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -20,39 +19,7 @@ from ..registry import LAUNCHERS
 from . import proctree
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
 from .gpus import GpuSlots, visible_gpus
-
-EXIT_FILE = "exit_code"
-PID_FILE = ".pid"
-
-_WRAPPER = """printf '%s\\n' "$$" > {job_dir}/{pid_file}
-(
-{command}
-)
-rc=$?
-printf '%s\\n' "$rc" > {job_dir}/.exit_code.tmp && mv -f {job_dir}/.exit_code.tmp {job_dir}/{exit_file}
-exit $rc
-"""
-
-
-def describe_exit(code: Optional[int]) -> Optional[str]:
-    """A readable reason for a non-zero exit code (bash reports death by signal N as 128+N)."""
-    if code is None or code == 0:
-        return None
-    if code < 0 or code > 128:
-        number = -code if code < 0 else code - 128
-        try:
-            return f"killed by signal {number} ({signal.Signals(number).name})"
-        except ValueError:
-            return f"killed by signal {number}"
-    return f"exited with code {code}"
-
-
-def read_exit_code(job_dir: str) -> Optional[int]:
-    try:
-        with open(os.path.join(job_dir, EXIT_FILE)) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
+from .wrapper import PID_FILE, clear_exit_code, describe_exit, read_exit_code, wrapper_body
 
 
 class _Entry:
@@ -106,12 +73,8 @@ class LocalLauncher(Launcher):
         env.update(spec.env)
         if self.slots.enabled:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
-        try:
-            os.remove(os.path.join(spec.job_dir, EXIT_FILE))
-        except FileNotFoundError:
-            pass
-        script = _WRAPPER.format(command=spec.command, exit_file=EXIT_FILE, pid_file=PID_FILE,
-                                 job_dir=shlex.quote(spec.job_dir))
+        clear_exit_code(spec.job_dir)
+        script = wrapper_body(spec.command, spec.job_dir)
         out = open(spec.log_path, "ab") if spec.log_path else subprocess.DEVNULL
         try:
             proc = subprocess.Popen(["bash", "-c", script], cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
