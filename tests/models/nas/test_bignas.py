@@ -171,3 +171,18 @@ def test_export_round_trip_builds_plain_mmcls_model_with_equal_outputs(model, tm
             assert a == pytest.approx(b, abs=1e-5)
         assert sum(p.numel() for p in plain.parameters()) == NaiveEvaluator(units=None, default_shape=(
             1, 3, 16, 16)).complexity(alg)["params"]
+
+
+def test_mutable_cfg_fixes_the_subnet_for_training_and_testing(tmp_path):
+    probe = bignas(mutator=dict(type="gml.StatelessMutator", seed=7))
+    choice = probe.mutator.random_choice()
+    path = probe.mutator.dump(str(tmp_path / "subnet.yaml"), choice)
+    alg = bignas(mutable_cfg=path, drop_ratio=0.1)
+    assert alg.mutator.current_choice() == choice
+    out = alg.train_step(dict(img=torch.randn(4, 3, 16, 16), gt_label=torch.randint(0, 10, (4,))),
+                         torch.optim.SGD(alg.parameters(), lr=0.1))
+    assert [k for k in out["log_vars"] if k.endswith(".loss")] == ["fixed.loss"]
+    assert alg.mutator.current_choice() == choice
+    bad = dict(choice, backbone=dict(choice["backbone"], MB_out_channels=[16, 16, 24, 40]))
+    with pytest.raises(GmlConfigError, match=r"algorithm\.mutable_cfg\.backbone\.MB_out_channels\[3\]"):
+        bignas(mutable_cfg=bad)

@@ -83,35 +83,57 @@ search_eval_cfg = dict(type='DynamicDistEvalHook', evaluator=dict(type='NaiveEva
 """
 
 
+TOY_TRAINING = """
+train_pipe = [dict(type='Normalize', **norm), dict(type='ImageToTensor', keys=['img']),
+              dict(type='ToTensor', keys=['gt_label']), dict(type='Collect', keys=['img', 'gt_label'])]
+data['train']['pipeline'] = train_pipe
+optimizer = dict(type='SGD', lr=0.1, momentum=0.9)
+lr_config = dict(policy='fixed')
+runner = dict(type='EpochBasedRunner', max_epochs=1)
+checkpoint_config = dict(interval=1)
+evaluation = dict(interval=1, metric='accuracy')
+log_config = dict(interval=5, hooks=[dict(type='TextLoggerHook')])
+log_level = 'INFO'
+workflow = [('train', 1)]
+dist_params = dict(backend=None)
+search_eval_cfg['bn_stats_calib_kwargs'] = dict(num_iters=2)
+"""
+
+
 @pytest.fixture(scope="module")
 def trained_supernet(tmp_path_factory):
-    """A toy supernet on digits 16x16 after a few real sandwich steps, saved as an mmcv checkpoint."""
-    from mmcv import Config
-    from mmcv.runner import save_checkpoint
-
-    from gml.models import build_model_from_config
-    from gml.models.subnet import build_loaders
-
+    """A toy supernet trained one epoch on digits 16x16 by tools/train.py (sandwich3 steps, the
+    DynamicDistEvalHook evaluating max/min and reporting to gml), saved as an mmcv checkpoint."""
     work = tmp_path_factory.mktemp("supernet")
     config = work / "toy_bignas.py"
-    config.write_text(TOY_CONFIG)
-    cfg = Config.fromfile(str(config))
-    torch.manual_seed(0)
-    alg = build_model_from_config(cfg)
-    from mmcls.datasets import build_dataloader, build_dataset
-    train_cfg = dict(cfg.data.train)
-    train_cfg["pipeline"] = [dict(type='Normalize', mean=[77.8] * 3, std=[82.4] * 3, to_rgb=False),
-                             dict(type='ImageToTensor', keys=['img']), dict(type='ToTensor', keys=['gt_label']),
-                             dict(type='Collect', keys=['img', 'gt_label'])]
-    loader = build_dataloader(build_dataset(train_cfg), 128, 0, dist=False, shuffle=True, round_up=False,
-                              persistent_workers=False)
-    opt = torch.optim.SGD(alg.parameters(), lr=0.1, momentum=0.9)
-    for _ in range(2):
-        for batch in loader:
-            alg.train_step(dict(img=batch["img"], gt_label=batch["gt_label"]), opt)
-    checkpoint = str(work / "supernet.pth")
-    save_checkpoint(alg, checkpoint)
-    return str(config), checkpoint, work
+    config.write_text(TOY_CONFIG + TOY_TRAINING)
+    job_dir = work / "job"
+    job_dir.mkdir()
+    saved = os.environ.get("GML_JOB_DIR")
+    os.environ["GML_JOB_DIR"] = str(job_dir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _run_tool("train", [str(config), "--work-dir", str(work / "train"), "--seed", "0"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+        if saved is None:
+            os.environ.pop("GML_JOB_DIR")
+        else:
+            os.environ["GML_JOB_DIR"] = saved
+    reported = [json.loads(line)["scalars"] for line in open(job_dir / "scalars.jsonl")]
+    return str(config), str(work / "train" / "epoch_1.pth"), work, reported
+
+
+def test_training_reports_max_and_min_subnets_after_recalibration(trained_supernet):
+    _, _, work, reported = trained_supernet
+    subnet_scalars = [r for r in reported if "max_accuracy_top-1" in r]
+    assert subnet_scalars, reported
+    scores = subnet_scalars[-1]
+    assert {"max_flops", "max_params", "min_accuracy_top-1", "min_flops", "min_params"} <= set(scores)
+    assert scores["max_flops"] > scores["min_flops"] > 0 and scores["max_params"] > scores["min_params"]
+    log = open(next(p for p in (work / "train").iterdir() if p.suffix == ".json")).read()
+    assert "max.accuracy_top-1" in log and "min.flops" in log
 
 
 def _run_tool(name, argv):
@@ -125,7 +147,7 @@ def _run_tool(name, argv):
 
 @pytest.mark.slow
 def test_search_then_export_gives_the_same_accuracy_in_plain_mmcls(trained_supernet, capsys):
-    config, checkpoint, work = trained_supernet
+    config, checkpoint, work, _ = trained_supernet
     out = str(work / "search")
     assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--flops-limit", "0.5",
                                        "--population-size", "4", "--generations", "1", "--num-parents", "2",
@@ -148,7 +170,7 @@ def test_search_then_export_gives_the_same_accuracy_in_plain_mmcls(trained_super
 
 @pytest.mark.slow
 def test_candidates_scored_in_parallel_as_gml_jobs(trained_supernet):
-    config, checkpoint, work = trained_supernet
+    config, checkpoint, work, _ = trained_supernet
     out = str(work / "search_jobs")
     assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--strategy", "random",
                                        "--num-candidates", "2", "--calib-iters", "2", "--launcher", "local",
