@@ -12,7 +12,10 @@ class GmlConfigError(GmlError, ValueError):
 
     exit_code = 2
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: str, message: str = None):
+        if message is None:
+            # Re-raised with one argument, as mmcv's build_from_cfg does (``type(e)(f'{cls}: {e}')``): keep the text.
+            path, message = "", path
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
