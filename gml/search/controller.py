@@ -285,8 +285,12 @@ class Controller:
                 status = states.get(job.external_id)
                 if status is not None and status.state.is_done:
                     self._finish(job, status)
-                else:
-                    still.append(job)
+                    continue
+                if status is not None and status.state == JobState.RUNNING and not job.extra.get("running"):
+                    # the clock of time_limits_per_job starts here, not while the job waits in a queue
+                    job.extra, job.start_time = dict(job.extra, running=True), time.time()
+                    self.store.update_job(job.id, start_time=job.start_time, extra=job.extra)
+                still.append(job)
             running = still
         limit = self.parts.job_time_limit
         left = []
@@ -295,7 +299,7 @@ class Controller:
                 if self.assessor.assess_job(job.id, self._curve(job.id)) == Decision.STOP:
                     self._end(job, JobStatus.EARLY_STOPPED, "stopped by the assessor")
                     continue
-            if limit is not None and job.start_time is not None and time.time() - job.start_time > limit:
+            if limit is not None and job.extra.get("running") and time.time() - job.start_time > limit:
                 self._end(job, JobStatus.TIMEOUT, f"over time_limits_per_job ({limit:.0f}s)")
                 continue
             left.append(job)
