@@ -10,7 +10,8 @@ Config (top-level ``search_eval_cfg``, which tools/train.py registers with the v
         subnets=None,        # optional: extra subnets, {name: subnet YAML path or dict}
         interval=1)
 
-For each subnet ``name`` (``max``, ``min``, then the configured ones) it logs ``<name>.accuracy_top-1`` (and the
+For each subnet ``name`` (``max``, ``min``, then the configured ones; only ``subnet`` when ``algorithm.mutable_cfg``
+fixes one) it logs ``<name>.accuracy_top-1`` (and the
 other metrics), ``<name>.flops`` and ``<name>.params`` to the runner's log buffer (text / TensorBoard loggers) and
 reports them to gml (``gml.report``, a no-op outside a search). The supernet's own BatchNorm statistics are put
 back afterwards, so evaluating does not change training. ``num_iters=-1`` calibrates on the whole training epoch;
@@ -79,6 +80,10 @@ class DynamicDistEvalHook(Hook):
                 buf.div_(world)
 
     def subnet_choices(self, algorithm) -> "OrderedDict[str, dict]":
+        """``max`` and ``min`` then the configured subnets; only ``subnet`` (the fixed one) when the algorithm
+        trains a fixed subnet (``mutable_cfg``)."""
+        if getattr(algorithm, "fixed_choice", None) is not None:
+            return OrderedDict(subnet=algorithm.fixed_choice)
         choices = OrderedDict(max=algorithm.mutator.max_choice(), min=algorithm.mutator.min_choice())
         for name, source in self.subnets.items():
             choices[name] = algorithm.mutator.load(load_choice(source, f"search_eval_cfg.subnets.{name}"),
