@@ -14,7 +14,8 @@ The tree::
     gml ALGORITHMS, gml MUTATORS                 (roots of their own; scope gml)
 
 Because gml's MODELS is a child of mmcls's, mmcls's builders resolve ``'gml.X'`` too: a gml backbone named inside an
-``mmcls.ImageClassifier`` config builds. Register a class with the usual decorator::
+``mmcls.ImageClassifier`` config builds. It is also listed under mmcv's root MODELS, where mmcv looks up scopes that
+a registry does not know, so other OpenMMLab packages' builders resolve ``'gml.X'`` as well. Register a class with the usual decorator::
 
     from gml.models.registry import MODELS
 
