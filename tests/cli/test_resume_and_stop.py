@@ -94,7 +94,8 @@ def test_stop_without_a_controller_ends_adopted_jobs(project, processes_of):
 
 
 def test_a_second_controller_on_the_same_task_is_refused(project):
-    cfg = project.write_config("python train.py --lr {lr} --sleep 2", SPACE[:1])
+    cfg = project.write_config("python train.py --lr {lr} --sleep 1",
+                               [{"type": "Categorical", "name": "lr", "data": [0.1]}])
     ctl = project.start("search-run", cfg, "-t", "busy")
     wait_for(lambda: (project.task_dir("busy") / "state.db").exists(), what="the task to exist")
     time.sleep(0.3)
@@ -105,7 +106,7 @@ def test_a_second_controller_on_the_same_task_is_refused(project):
 
 
 def test_resume_with_a_different_space_is_refused(project):
-    cfg = project.write_config("python train.py --lr {lr} --epochs 1", SPACE[:1] and
+    cfg = project.write_config("python train.py --lr {lr} --epochs 1",
                                [{"type": "Categorical", "name": "lr", "data": [0.1]}])
     project.cli("search-run", cfg, "-t", "space", check=0)
     other = project.write_config("python train.py --lr {lr} --epochs 1",
