@@ -270,18 +270,20 @@ def table(results, problems, methods):
         trials = {r["trials"] for r in results if r["problem"] == problem}
         peers = [m for m in PEERS if m in by]
         best_peer = better(peers, key=lambda m: statistics.median(by[m])) if peers else None
-        lines.append(f"\n{problem}: {metric}; {'/'.join(map(str, sorted(trials)))} trials, "
-                     f"seeds per method: {min(len(v) for v in by.values())}-{max(len(v) for v in by.values())}")
-        lines.append(f"| method | median | q25 | q75 | s/run | p vs {best_peer} |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append(f"\n{problem}: {metric}, {'/'.join(map(str, sorted(trials)))} trials; p: two-sided "
+                     f"Mann-Whitney U")
+        lines.append(f"| method | seeds | median | q25 | q75 | s/run | p vs {best_peer} | p vs random |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+
+        def pvalue(m, other):
+            if other not in by or m == other or len(by[m]) < 2 or len(by[other]) < 2:
+                return ""
+            return f"{mannwhitneyu(by[m], by[other], alternative='two-sided').pvalue:.2f}"
+
         for m, v in by.items():
             q1, med, q3 = _quartiles(v)
-            p = ""
-            if best_peer and m != best_peer and len(v) > 1 and len(by[best_peer]) > 1:
-                p = f"{mannwhitneyu(v, by[best_peer], alternative='two-sided').pvalue:.2f}"
-            fmt = "{:.4f}" if problem in OPTIMA else "{:.4f}"
-            lines.append(f"| {m} | {fmt.format(med)} | {fmt.format(q1)} | {fmt.format(q3)} | "
-                         f"{statistics.mean(secs[m]):.1f} | {p} |")
+            lines.append(f"| {m} | {len(v)} | {med:.4f} | {q1:.4f} | {q3:.4f} | {statistics.mean(secs[m]):.1f} | "
+                         f"{pvalue(m, best_peer)} | {pvalue(m, 'random')} |")
     return "\n".join(lines)
 
 
