@@ -18,9 +18,11 @@ How a suggestion is made:
 - *failed jobs* (reward None) are told the worst reward seen so far, not skipped: the surrogate then learns that
   the region failed (a too-high learning rate diverges again) without distorting its scale as -inf would; until
   some job has a reward they are left out of the model. They can never be the best point;
-- *latency bound*: the surrogate is fitted on at most ``max_model_points`` observations (default 200): the best
-  half by reward plus the most recent ones. A GP refit is cubic in the points it sees, so this caps a suggestion
-  at a few tenths of a second however long the history grows (forests and GBRT are capped the same way);
+- *latency bound*: the surrogate is fitted on at most ``max_model_points`` observations (default 64): the best
+  half by reward plus the most recent ones, on one BLAS thread (small matrices; a shared login node). A GP refit
+  is cubic in the points it sees (and skopt refits its kernel hyper-parameters each time), so this caps the cost
+  however long the history grows: after 1,000 Hartmann6 trials a suggestion took ~0.5 s CPU with 64 points,
+  1.7 s with 128, 4.7 s with 256 (benchmarks/search_quality.py). Forests and GBRT are capped the same way;
 - a proposal that is already issued (snapped to a used grid point, or outside the window) is replaced by another
   acquisition function's candidate, then by a random unissued point.
 
