@@ -61,12 +61,12 @@ def main(argv=None) -> int:
     import mmcv
     import numpy as np
     import torch
-    from mmcls.apis import multi_gpu_test, single_gpu_test
     from mmcv import Config
     from mmcv.runner import get_dist_info, load_checkpoint
 
     from gml.models import build_model_from_config
     from gml.models.dist import default_device, init_distributed, wrap_model
+    from gml.models.testing import run_test
     from gml.models.training import build_val_loader
 
     args = parse_args(argv)
@@ -89,10 +89,7 @@ def main(argv=None) -> int:
     checkpoint = load_checkpoint(model, args.checkpoint, map_location="cpu")
     model.CLASSES = checkpoint.get("meta", {}).get("CLASSES") or dataset.CLASSES
     model = wrap_model(model, device, distributed)
-    if distributed:
-        outputs = multi_gpu_test(model, loader, args.tmpdir, args.gpu_collect)
-    else:
-        outputs = single_gpu_test(model, loader)
+    outputs = run_test(model, loader, device, distributed, args.tmpdir, args.gpu_collect)
     if rank != 0:
         return 0
 
