@@ -59,6 +59,18 @@ def val_log(work_dir):
     return rows
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _single_torch_thread():
+    """In-process work here (building models, loading checkpoints) runs torch with one intra-op thread, as in
+    tests/models/conftest.py: on a shared 2-core machine more threads only contend. Restored after each module."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def mm():
     return types.SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, TOOLS=TOOLS, tiny_options=tiny_options,

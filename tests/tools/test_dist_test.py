@@ -57,6 +57,12 @@ def test_dist_test_two_processes_match_one(checkpoint, tmp_path, mm):
         assert got == pytest.approx(want, abs=1e-5)
 
 
+def test_in_process_work_is_single_threaded(checkpoint):
+    import torch
+
+    assert torch.get_num_threads() == 1  # tests/tools/conftest.py
+
+
 def test_dist_test_usage(mm):
     proc = subprocess.run(["bash", os.path.join(mm.TOOLS, "dist_test.sh"), "config", "ckpt"], capture_output=True,
                           text=True)
