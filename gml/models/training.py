@@ -22,6 +22,7 @@ from mmcls.datasets import build_dataloader, build_dataset
 from mmcv.runner import DistSamplerSeedHook, Hook, build_optimizer, build_runner, get_dist_info
 from mmcv.runner import Fp16OptimizerHook
 
+from ..errors import GmlConfigError
 from ..reporting import in_search
 from .dist import wrap_model
 from .registry import HOOKS
@@ -91,14 +92,32 @@ def build_val_loader(cfg, distributed: bool, split: str = "val"):
     return dataset, build_dataloader(dataset, **loader_cfg)
 
 
+def check_optimizer_config(model, cfg) -> None:
+    """Refuse ``optimizer_config`` (and ``fp16``) for an algorithm that steps the optimizer itself
+    (``steps_optimizer = True``, e.g. ``gml.BigNAS``): mmcv's OptimizerHook would back-propagate a ``loss`` that
+    such an algorithm's ``train_step`` does not return."""
+    if not getattr(model, "steps_optimizer", False):
+        return
+    name = type(model).__name__
+    if cfg.get("optimizer_config") is not None:
+        raise GmlConfigError("optimizer_config", f"{name} steps the optimizer itself in train_step; set "
+                             f"optimizer_config = None (gradient clipping goes to the algorithm, e.g. "
+                             f"algorithm.grad_clip), got {cfg.optimizer_config!r}")
+    if cfg.get("fp16") is not None:
+        raise GmlConfigError("fp16", f"{name} steps the optimizer itself in train_step; mmcv's fp16 optimizer "
+                             f"hook cannot wrap it: remove fp16")
+
+
 def train_model(model, datasets: Sequence, cfg, distributed: bool = False, validate: bool = True,
                 timestamp: Optional[str] = None, meta: Optional[dict] = None, logger=None):
     """Train ``model`` (a model or an algorithm) on ``datasets`` as ``cfg`` says; returns the runner after the run.
 
     ``cfg`` must carry ``work_dir``, ``seed``, ``device`` ('cpu' or 'cuda'), ``runner``, ``optimizer``,
     ``optimizer_config``, ``lr_config``, ``checkpoint_config``, ``log_config``, ``workflow`` and ``data`` as in
-    mmcls configs; ``resume_from``/``load_from`` are honoured (resume wins).
+    mmcls configs; ``resume_from``/``load_from`` are honoured (resume wins). An algorithm that steps the optimizer
+    itself needs ``optimizer_config = None`` (:func:`check_optimizer_config`; GmlConfigError otherwise).
     """
+    check_optimizer_config(model, cfg)
     if logger is None:
         from mmcls.utils import get_root_logger
 

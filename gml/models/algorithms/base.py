@@ -33,7 +33,13 @@ class BaseAlgorithm(BaseModule):
     """Wrap ``model`` (a config dict built through gml's MODELS, or an ``nn.Module``).
 
     ``CLASSES`` set on the algorithm (mmcls's train loop does) is forwarded to the model too.
+
+    ``steps_optimizer``: False here (``train_step`` returns a ``loss`` for the runner's OptimizerHook). A subclass
+    whose ``train_step`` back-propagates and steps the optimizer itself sets it to True; gml's ``train_model`` then
+    refuses a config with an ``optimizer_config`` (or ``fp16``), which would add a second, failing optimizer step.
     """
+
+    steps_optimizer: bool = False
 
     def __init__(self, model: Union[Mapping, nn.Module], init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
