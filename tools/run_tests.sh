@@ -9,4 +9,4 @@ if [ -x tools/ci/start_slurm.sh ]; then
   # A real single-node Slurm cluster for the launcher tests; its own script says why when it cannot start.
   bash tools/ci/start_slurm.sh || echo "[tests] Slurm could not be started; Slurm tests will be skipped with that reason" >&2
 fi
-exec "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+exec "$root/.venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$@"
