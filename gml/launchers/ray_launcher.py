@@ -13,18 +13,17 @@ call for all jobs at most every ``list_interval`` seconds. ``ray`` is imported o
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 import uuid
-from collections import deque
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
 from . import ray_local
-from .base import JobSpec, JobState, Launcher, LaunchError, Status
-from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, wait_for_exit_files, write_job_script
+from .base import JobSpec, JobState, LaunchError, Status
+from .cluster import ClusterLauncher, JobEntry
+from .wrapper import clear_exit_code, job_script, read_exit_code, write_job_script
 
 _PATH = "scheduler.launcher"
 _ACTIVE = ("PENDING", "RUNNING")
@@ -42,26 +41,17 @@ def task_dir_of(spec: JobSpec) -> str:
     return spec.env.get("GML_TASK_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(spec.job_dir)))
 
 
-class _Entry:
-    def __init__(self, job_dir: str):
-        self.job_dir = job_dir
-        self.cancelled = False
-        self.last = Status(JobState.QUEUED)
-        self.final: Optional[Status] = None
-
-
 @LAUNCHERS.register_module(name="ray", aliases=("RayLauncher",))
-class RayLauncher(Launcher):
+class RayLauncher(ClusterLauncher):
     """Options (``scheduler.launcher``): ``address`` (None: a local head started on demand; 'auto'; or the
     dashboard URL); ``num_cpus`` / ``num_gpus`` per job (Ray's entrypoint resources, default 1 / 0);
     ``local_num_cpus`` / ``local_num_gpus`` (resources of the on-demand local head; default: Ray's detection);
     ``runtime_env`` (passed to Ray as is); ``list_interval`` (seconds between job listings, default 1)."""
 
-    poll_interval = 0.2
-
     def __init__(self, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0,
                  local_num_cpus: Optional[int] = None, local_num_gpus: Optional[int] = None,
                  runtime_env: Optional[dict] = None, list_interval: float = 1.0):
+        super().__init__("list", "submit")
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise GmlConfigError(f"{_PATH}.address", f"expected 'auto' or a Ray dashboard address such as "
                                                       f"'http://head:8265', got {address!r}")
@@ -78,9 +68,6 @@ class RayLauncher(Launcher):
         self._connect_error: Optional[str] = None
         self._task_dir: Optional[str] = None
         self._started_local = False
-        self._jobs: Dict[str, _Entry] = {}
-        self._last_list = -math.inf
-        self.stats: Dict[str, Deque[float]] = {k: deque(maxlen=100_000) for k in ("poll", "list", "submit")}
 
     # -- connection ---------------------------------------------------------------------------------------
     def _connect(self, spec: Optional[JobSpec]):
@@ -134,7 +121,7 @@ class RayLauncher(Launcher):
             raise LaunchError(f"Ray refused the job: {err}") from None
         finally:
             self.stats["submit"].append(time.perf_counter() - start)
-        self._jobs[submission_id] = _Entry(spec.job_dir)
+        self._jobs[submission_id] = JobEntry(spec.job_dir)
         return submission_id
 
     def _list(self) -> Optional[Dict[str, Any]]:
@@ -157,7 +144,7 @@ class RayLauncher(Launcher):
         return None
 
     def adopt(self, external_id: str, spec: JobSpec) -> bool:
-        entry = self._jobs.setdefault(external_id, _Entry(spec.job_dir))
+        entry = self._jobs.setdefault(external_id, JobEntry(spec.job_dir))
         if self.address is None and ray_local.read_state(task_dir_of(spec)) is None:
             return False   # the task's head is gone, and its jobs with it
         try:
@@ -171,41 +158,19 @@ class RayLauncher(Launcher):
         return True
 
     # -- state --------------------------------------------------------------------------------------------
-    def _ended(self, entry: _Entry, code: Optional[int], ray_status: str = "", message: str = "") -> Status:
-        if entry.cancelled:
-            return Status(JobState.CANCELLED, code)
-        if code == 0:
-            return Status(JobState.SUCCEEDED, 0)
-        if code is not None:
-            return Status(JobState.FAILED, code, describe_exit(code))
+    @property
+    def _refresh_interval(self) -> float:
+        return self.list_interval
+
+    def _ended(self, entry: JobEntry, code: Optional[int], ray_status: str = "", message: str = "") -> Status:
+        status = entry.exit_status(code)
+        if status is not None:
+            return status
         if ray_status == "SUCCEEDED":
             return Status(JobState.SUCCEEDED, 0)
         if ray_status == "STOPPED":
             return Status(JobState.FAILED, None, "stopped through Ray (not by gml)")
         return Status(JobState.FAILED, None, f"Ray job {ray_status or 'unknown'}: {message}".strip())
-
-    def poll(self, external_ids: List[str]) -> Dict[str, Status]:
-        start = time.perf_counter()
-        result, open_ids = {}, []
-        for eid in external_ids:
-            entry = self._jobs.setdefault(eid, _Entry(""))
-            if entry.final is None and entry.job_dir:
-                code = read_exit_code(entry.job_dir)
-                if code is not None:
-                    entry.final = self._ended(entry, code)
-            if entry.final is not None:
-                result[eid] = entry.final
-            else:
-                open_ids.append(eid)
-        now = time.monotonic()
-        if open_ids and now - self._last_list >= self.list_interval:
-            self._last_list = now
-            self._refresh(open_ids)
-        for eid in open_ids:
-            entry = self._jobs[eid]
-            result[eid] = entry.final or entry.last
-        self.stats["poll"].append(time.perf_counter() - start)
-        return result
 
     def _refresh(self, ids: List[str]) -> None:
         if self._client is None:
@@ -229,22 +194,12 @@ class RayLauncher(Launcher):
             code = read_exit_code(entry.job_dir) if entry.job_dir else None
             entry.final = self._ended(entry, code, status, job.message or "")
 
-    def wait(self, timeout: float) -> bool:
-        return wait_for_exit_files([e.job_dir for e in self._jobs.values() if e.final is None and e.job_dir
-                                    and not e.cancelled],
-                                   timeout)
-
-    def cancel(self, external_id: str) -> None:
-        entry = self._jobs.setdefault(external_id, _Entry(""))
-        if entry.final is not None:
-            return
-        entry.cancelled = True
+    def _stop(self, external_id: str) -> None:
         if self._client is not None:
             try:
                 self._client.stop_job(external_id)
             except Exception:
                 pass
-        self._last_list = -math.inf
 
     def close(self) -> None:
         """Stop the on-demand local head unless jobs of this task still run on it (a resume adopts them)."""

@@ -14,18 +14,17 @@ when Slurm does not answer, the states known before are kept.
 """
 from __future__ import annotations
 
-import getpass
 import math
 import os
 import time
-from collections import deque
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
 from . import slurm_cli as cli
-from .base import JobSpec, JobState, Launcher, LaunchError, Status
-from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, wait_for_exit_files, write_job_script
+from .base import JobSpec, JobState, LaunchError, Status
+from .cluster import ClusterLauncher, JobEntry
+from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, write_job_script
 
 _PATH = "scheduler.launcher"
 
@@ -57,27 +56,18 @@ def job_name(spec: JobSpec) -> str:
     return f"gml-{spec.task}-{spec.job_id}"
 
 
-class _Entry:
-    def __init__(self, job_dir: str):
-        self.job_dir = job_dir
-        self.cancelled = False
-        self.last = Status(JobState.QUEUED)
-        self.final: Optional[Status] = None
-
-
 @LAUNCHERS.register_module(name="slurm", aliases=("SlurmLauncher",))
-class SlurmLauncher(Launcher):
+class SlurmLauncher(ClusterLauncher):
     """Options (``scheduler.launcher``): ``partition``; ``gpus_per_job`` (--gres=gpu:N, 0 = none);
     ``cpus_per_job`` (--cpus-per-task); ``ntasks`` (--ntasks, default 1; a template starting with ``srun`` runs
     that many tasks); ``mem`` (--mem, e.g. '16G'); ``time`` (--time in Slurm's format, for jobs without
     time_limits_per_job, which otherwise sets it); ``extra_args`` (more sbatch options, e.g. ['--qos=low']);
     ``squeue_interval`` (seconds between squeue calls, default 2)."""
 
-    poll_interval = 0.2   # exit-code files are checked this often; squeue at most every squeue_interval
-
     def __init__(self, partition: Optional[str] = None, gpus_per_job: int = 0, cpus_per_job: Optional[int] = None,
                  ntasks: int = 1, mem: Optional[str] = None, time: Optional[str] = None,
                  extra_args: Optional[List[str]] = None, squeue_interval: float = 2.0):
+        super().__init__("squeue", "sacct", "sbatch")
         self.partition = _check_str("partition", partition)
         self.gpus_per_job = _check_int("gpus_per_job", gpus_per_job, 0, allow_none=False)
         self.cpus_per_job = _check_int("cpus_per_job", cpus_per_job, 1)
@@ -94,24 +84,15 @@ class SlurmLauncher(Launcher):
                 or squeue_interval <= 0:
             raise GmlConfigError(f"{_PATH}.squeue_interval", f"expected seconds > 0, got {squeue_interval!r}")
         self.squeue_interval = float(squeue_interval)
-        self._jobs: Dict[str, _Entry] = {}
         self._accounting: Optional[bool] = None     # learned from the first sacct call
-        self._last_squeue = -math.inf
-        #: measured cost of the launcher's own work, for benchmarks: seconds per poll() and per Slurm call
-        self.stats: Dict[str, Deque[float]] = {k: deque(maxlen=100_000) for k in ("poll", "squeue", "sacct", "sbatch")}
 
     # -- submission ---------------------------------------------------------------------------------------
     def sbatch_options(self, spec: JobSpec) -> List[str]:
         opts = [f"--job-name={job_name(spec)}", f"--output={spec.log_path or '/dev/null'}", "--open-mode=append",
                 f"--chdir={spec.cwd}", "--requeue", f"--ntasks={self.ntasks}", "--export=ALL"]
-        if self.partition:
-            opts.append(f"--partition={self.partition}")
-        if self.cpus_per_job:
-            opts.append(f"--cpus-per-task={self.cpus_per_job}")
-        if self.gpus_per_job:
-            opts.append(f"--gres=gpu:{self.gpus_per_job}")
-        if self.mem:
-            opts.append(f"--mem={self.mem}")
+        optional = (("--partition", self.partition), ("--cpus-per-task", self.cpus_per_job),
+                    ("--gres", f"gpu:{self.gpus_per_job}" if self.gpus_per_job else None), ("--mem", self.mem))
+        opts += [f"{flag}={value}" for flag, value in optional if value]
         if spec.time_limit:
             opts.append(f"--time={slurm_minutes(spec.time_limit)}")
         elif self.time:
@@ -136,7 +117,7 @@ class SlurmLauncher(Launcher):
             external_id = found
         finally:
             self.stats["sbatch"].append(time.perf_counter() - start)
-        self._jobs[external_id] = _Entry(spec.job_dir)
+        self._jobs[external_id] = JobEntry(spec.job_dir)
         return external_id
 
     def recover(self, spec: JobSpec) -> Optional[str]:
@@ -151,7 +132,7 @@ class SlurmLauncher(Launcher):
         return None
 
     def adopt(self, external_id: str, spec: JobSpec) -> bool:
-        entry = self._jobs.setdefault(external_id, _Entry(spec.job_dir))
+        entry = self._jobs.setdefault(external_id, JobEntry(spec.job_dir))
         try:
             listed = cli.squeue([external_id])
         except cli.SlurmUnavailable:
@@ -163,49 +144,17 @@ class SlurmLauncher(Launcher):
         return True
 
     # -- state --------------------------------------------------------------------------------------------
-    def _from_exit_file(self, entry: _Entry, code: Optional[int], slurm_state: str = "") -> Optional[Status]:
-        if entry.cancelled:
-            return Status(JobState.CANCELLED, code)
-        if code == 0:
-            return Status(JobState.SUCCEEDED, 0)
-        if code is not None:
-            reason = cli.REASONS.get(slurm_state)
-            return Status(JobState.FAILED, code, reason or describe_exit(code))
-        return None
+    @property
+    def _refresh_interval(self) -> float:
+        return self.squeue_interval
 
-    def _from_slurm(self, entry: _Entry, state: str, code: Optional[int]) -> Status:
+    def _from_slurm(self, entry: JobEntry, state: str, code: Optional[int]) -> Status:
         if entry.cancelled:
             return Status(JobState.CANCELLED, code)
         if state == "COMPLETED":
             return Status(JobState.SUCCEEDED, 0 if code is None else code)
         message = cli.REASONS.get(state) or describe_exit(code) or f"Slurm state {state}"
         return Status(JobState.FAILED, code, message)
-
-    def poll(self, external_ids: List[str]) -> Dict[str, Status]:
-        start = time.perf_counter()
-        result: Dict[str, Status] = {}
-        open_ids = []
-        for eid in external_ids:
-            entry = self._jobs.get(eid)
-            if entry is None:
-                entry = self._jobs[eid] = _Entry("")
-            if entry.final is None and entry.job_dir:
-                code = read_exit_code(entry.job_dir)
-                if code is not None:
-                    entry.final = self._from_exit_file(entry, code)
-            if entry.final is not None:
-                result[eid] = entry.final
-            else:
-                open_ids.append(eid)
-        now = time.monotonic()
-        if open_ids and now - self._last_squeue >= self.squeue_interval:
-            self._last_squeue = now
-            self._refresh(open_ids)
-        for eid in open_ids:
-            entry = self._jobs[eid]
-            result[eid] = entry.final or entry.last
-        self.stats["poll"].append(time.perf_counter() - start)
-        return result
 
     def _refresh(self, ids: List[str]) -> None:
         """ONE squeue for all ``ids``, then ONE sacct for those it no longer lists (or lists as over)."""
@@ -225,7 +174,7 @@ class SlurmLauncher(Launcher):
                                     message=f"pending: {found.reason}" if queued else None)
                 continue
             code = read_exit_code(entry.job_dir) if entry.job_dir else None
-            status = self._from_exit_file(entry, code, found.state if found else "")
+            status = entry.exit_status(code, cli.REASONS.get(found.state if found else ""))
             if status is None and found is not None and found.state == "COMPLETED":
                 status = Status(JobState.SUCCEEDED, 0)
             if status is not None:
@@ -258,21 +207,11 @@ class SlurmLauncher(Launcher):
                 entry.final = Status(JobState.CANCELLED) if entry.cancelled else Status(
                     JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
 
-    def wait(self, timeout: float) -> bool:
-        return wait_for_exit_files([e.job_dir for e in self._jobs.values() if e.final is None and e.job_dir
-                                    and not e.cancelled],
-                                   timeout)
-
-    def cancel(self, external_id: str) -> None:
-        entry = self._jobs.setdefault(external_id, _Entry(""))
-        if entry.final is not None:
-            return
-        entry.cancelled = True
+    def _stop(self, external_id: str) -> None:
         try:
             cli.scancel([external_id])
         except cli.SlurmUnavailable:
             pass
-        self._last_squeue = -math.inf   # look again at the next poll
 
 
 def executor(folder: str, partition: Optional[str] = None, gpus_per_job: int = 0,
