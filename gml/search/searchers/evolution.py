@@ -23,8 +23,8 @@ from typing import Any, List, Optional, Tuple
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
-from .base import Point, Searcher
-from .observations import Observations, random_unissued
+from .base import Point
+from .observations import ObservingSearcher, random_unissued
 
 
 def _check(name: str, value: Any, ok: bool, expectation: str) -> None:
@@ -41,7 +41,7 @@ def _is_number(value: Any) -> bool:
 
 
 @SEARCHERS.register_module()
-class EvolutionSearcher(Searcher):
+class EvolutionSearcher(ObservingSearcher):
     """See the module docstring. Keywords: population_size, mutate_prob, gen_trial_limit, mutate_scale, seed."""
 
     def __init__(self, space, optimize_mode="maximize", seed=None, population_size: int = 32,
@@ -57,19 +57,10 @@ class EvolutionSearcher(Searcher):
         self.mutate_prob = float(mutate_prob)
         self.gen_trial_limit = gen_trial_limit
         self.mutate_scale = float(mutate_scale)
-        self.size = space.size()
-        self._obs = Observations()
 
     # -- the Searcher contract -----------------------------------------------------------------------------------
-    def mark_issued(self, point: Point) -> None:
-        super().mark_issued(point)
-        self._obs.issue(point)
-
-    def observe(self, point: Point, reward: Optional[float]) -> None:
-        self._obs.observe(point, self.score(reward))
-
     def suggest(self) -> Optional[Point]:
-        if self.size is not None and self.issued_count >= self.size:
+        if self.exhausted():
             return None
         population = self.population()
         if self.issued_count < self.population_size or len(population) < 2:

@@ -1,7 +1,8 @@
 """What a model-based searcher knows about its points: issued, pending, observed (scored or failed).
 
-Shared by SkoptSearcher, EvolutionSearcher and TPESearcher. In memory only; ``Searcher.restore`` rebuilds it from
-the store. Scores are larger-is-better (``Searcher.score``); a failed job (reward None) is kept with score None.
+Shared by SkoptSearcher, EvolutionSearcher and TPESearcher, which keep it through ``ObservingSearcher``. In
+memory only; ``Searcher.restore`` rebuilds it from the store. Scores are larger-is-better (``Searcher.score``); a
+failed job (reward None) is kept with score None.
 
 - a point is *pending* from ``issue`` until it is observed: a running job, or one a filter criterion dropped (the
   controller never observes those, so they stay pending; model-based searchers treat them like running ones);
@@ -9,11 +10,10 @@ the store. Scores are larger-is-better (``Searcher.score``); a failed job (rewar
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..spaces import canonical_key
-
-Point = Dict[str, Any]
+from .base import Point, Searcher
 
 
 class Observations:
@@ -65,6 +65,30 @@ class Observations:
     def worst_score(self) -> Optional[float]:
         scored = self.scored()
         return min(s for _, s in scored) if scored else None
+
+
+class ObservingSearcher(Searcher):
+    """A Searcher that keeps its history in ``self._obs``: ``mark_issued`` records the point as pending there,
+    ``observe`` records it with its score (``Searcher.score``: larger is better, None = failed). ``self.size`` is
+    the number of points of the space (None: continuous); ``exhausted()`` is True once all of them were issued.
+    Subclasses that extend ``mark_issued`` or ``observe`` call this class's version (or record the point in
+    ``self._obs`` themselves)."""
+
+    def __init__(self, space, optimize_mode: str = "maximize", seed: Optional[int] = None):
+        super().__init__(space, optimize_mode, seed)
+        self.size = space.size()
+        self._obs = Observations()
+
+    def mark_issued(self, point: Point) -> None:
+        super().mark_issued(point)
+        self._obs.issue(point)
+
+    def observe(self, point: Point, reward: Optional[float]) -> None:
+        self._obs.observe(point, self.score(reward))
+
+    def exhausted(self) -> bool:
+        """True when the space is finite and every one of its points was issued: nothing is left to suggest."""
+        return self.size is not None and self.issued_count >= self.size
 
 
 def random_unissued(space, rng, is_issued, attempts: int = 1000) -> Optional[Point]:

@@ -36,8 +36,8 @@ from typing import Any, Dict, List, Optional
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
-from .base import Point, Searcher
-from .observations import Observations, random_unissued
+from .base import Point
+from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")
 ACQ_FUNCS = ("gp_hedge", "EI", "PI", "LCB")
@@ -130,7 +130,7 @@ class SkoptEncoding:
 
 
 @SEARCHERS.register_module()
-class SkoptSearcher(Searcher):
+class SkoptSearcher(ObservingSearcher):
     """Bayesian optimisation over any gml space; keywords are ``skopt.Optimizer``'s (see the module docstring)
     plus ``max_model_points`` (latency bound), ``liar_strategy`` (parallel slots) and ``seed``/``random_state``."""
 
@@ -168,10 +168,8 @@ class SkoptSearcher(Searcher):
         self._options = dict(base_estimator=base_estimator, acq_func=acq_func, acq_optimizer=acq_optimizer,
                              acq_func_kwargs=acq_func_kwargs, acq_optimizer_kwargs=acq_optimizer_kwargs, n_jobs=n_jobs)
         self.encoding = SkoptEncoding(space)
-        self._obs = Observations()
         self._design: Optional[List[Point]] = None
         self._hedge = None                   # (gains_, next_xs_) carried between suggestions for gp_hedge
-        self.size = space.size()
         if self.encoding.dimensions:
             try:   # surface skopt's own keyword errors now, at config-validation time
                 self._optimizer(0)
@@ -189,15 +187,8 @@ class SkoptSearcher(Searcher):
                                **self._options)
 
     # -- the Searcher contract -----------------------------------------------------------------------------------
-    def mark_issued(self, point: Point) -> None:
-        super().mark_issued(point)
-        self._obs.issue(point)
-
-    def observe(self, point: Point, reward: Optional[float]) -> None:
-        self._obs.observe(point, self.score(reward))
-
     def suggest(self) -> Optional[Point]:
-        if self.size is not None and self.issued_count >= self.size:
+        if self.exhausted():
             return None
         if not self.encoding.dimensions:
             point = self.encoding.decode([])

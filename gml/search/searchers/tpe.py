@@ -30,8 +30,8 @@ from typing import Any, Dict, Optional
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
-from .base import Point, Searcher
-from .observations import Observations, random_unissued
+from .base import Point
+from .observations import ObservingSearcher, random_unissued
 
 
 def _import_optuna():
@@ -113,7 +113,7 @@ class OptunaEncoding:
 
 
 @SEARCHERS.register_module()
-class TPESearcher(Searcher):
+class TPESearcher(ObservingSearcher):
     """Optuna TPE over any gml space (see the module docstring)."""
 
     def __init__(self, space, optimize_mode="maximize", seed=None, n_startup_trials: int = 10,
@@ -147,12 +147,10 @@ class TPESearcher(Searcher):
         self.max_retries = max_retries
         self._trial_of: Dict[str, int] = {}     # canonical point key -> its RUNNING trial number
         self._n_trials = 0                       # trials in the study (asked or added)
-        self._obs = Observations()
-        self.size = space.size()
 
     def suggest(self) -> Optional[Point]:
         from optuna.trial import TrialState
-        if self.size is not None and self.issued_count >= self.size:
+        if self.exhausted():
             return None
         for _ in range(self.max_retries + 1):
             with warnings.catch_warnings():
@@ -169,7 +167,6 @@ class TPESearcher(Searcher):
 
     def mark_issued(self, point: Point) -> None:
         super().mark_issued(point)
-        self._obs.issue(point)
         key = canonical_key(point)
         if key not in self._trial_of:
             params = self.encoding.encode(point)
