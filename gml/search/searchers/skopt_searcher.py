@@ -35,8 +35,9 @@ from typing import Any, Dict, List, Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..spaces import Categorical, Int, Nested, Real, canonical_key
+from ..spaces import Categorical, Int, Nested, Real
 from .base import Point
+from .encoding import choice_index, choice_key, import_extra
 from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")
@@ -44,15 +45,6 @@ ACQ_FUNCS = ("gp_hedge", "EI", "PI", "LCB")
 ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
 POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 LIAR_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
-
-
-def _import_skopt():
-    try:
-        import skopt  # noqa: F401
-    except ImportError as err:
-        raise GmlConfigError("searcher.type", f"SkoptSearcher needs scikit-optimize ({err}); install it with "
-                                              f"pip install 'gml[searchers]'") from None
-    return skopt
 
 
 class SkoptEncoding:
@@ -70,7 +62,7 @@ class SkoptEncoding:
                 if len(d.choices) == 1:
                     self.constants[d.key] = dict(d.choices[0]) if isinstance(d, Nested) else d.choices[0]
                     continue
-                self._index[d.key] = {self._choice_key(d, c): i for i, c in reversed(list(enumerate(d.choices)))}
+                self._index[d.key] = choice_index(d)
                 dim = SCategorical(list(range(len(d.choices))), name=d.key)
             elif isinstance(d, Int):
                 top = d.low + (d.high - d.low) // d.step * d.step
@@ -90,10 +82,6 @@ class SkoptEncoding:
             self.free.append(d)
             self.dimensions.append(dim)
 
-    @staticmethod
-    def _choice_key(d, choice) -> str:
-        return canonical_key(choice) if isinstance(d, Nested) else canonical_key({"v": choice})
-
     def encode(self, point: Point) -> Optional[list]:
         """The skopt point of a gml point, or None when the point is not in the space (e.g. an edited config)."""
         if not self.space.contains(point):
@@ -102,7 +90,7 @@ class SkoptEncoding:
         for d, dim in zip(self.free, self.dimensions):
             value = point[d.key]
             if isinstance(d, (Categorical, Nested)):
-                x.append(self._index[d.key][self._choice_key(d, value)])
+                x.append(self._index[d.key][choice_key(d, value)])
             elif isinstance(d, Int):
                 x.append(int(value))
             else:
@@ -143,7 +131,7 @@ class SkoptSearcher(ObservingSearcher):
             raise GmlConfigError("searcher.random_state", f"give seed or random_state, not both "
                                                           f"(got {seed!r} and {random_state!r})")
         super().__init__(space, optimize_mode, seed if seed is not None else random_state)
-        _import_skopt()
+        import_extra("skopt", "SkoptSearcher", "scikit-optimize")
         if isinstance(base_estimator, str):
             if base_estimator.upper() not in BASE_ESTIMATORS:
                 raise GmlConfigError("searcher.base_estimator", f"expected one of {', '.join(BASE_ESTIMATORS)} "

@@ -31,16 +31,8 @@ from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
 from .base import Point
+from .encoding import choice_index, choice_key, import_extra
 from .observations import ObservingSearcher, random_unissued
-
-
-def _import_optuna():
-    try:
-        import optuna
-    except ImportError as err:
-        raise GmlConfigError("searcher.type", f"TPESearcher needs optuna ({err}); install it with "
-                                              f"pip install 'gml[searchers]'") from None
-    return optuna
 
 
 class OptunaEncoding:
@@ -53,8 +45,7 @@ class OptunaEncoding:
         self._index: Dict[str, Dict[str, int]] = {}
         for d in space.dimensions:
             if isinstance(d, (Categorical, Nested)):
-                keyed = (lambda c: canonical_key(c)) if isinstance(d, Nested) else (lambda c: canonical_key({"v": c}))
-                self._index[d.key] = {keyed(c): i for i, c in reversed(list(enumerate(d.choices)))}
+                self._index[d.key] = choice_index(d)
                 dist = CategoricalDistribution(list(range(len(d.choices))))
             elif isinstance(d, Int):
                 top = d.low + (d.high - d.low) // d.step * d.step
@@ -80,10 +71,8 @@ class OptunaEncoding:
         params = {}
         for d in self.space.dimensions:
             value = point[d.key]
-            if isinstance(d, Nested):
-                params[d.key] = self._index[d.key][canonical_key(value)]
-            elif isinstance(d, Categorical):
-                params[d.key] = self._index[d.key][canonical_key({"v": value})]
+            if isinstance(d, (Categorical, Nested)):
+                params[d.key] = self._index[d.key][choice_key(d, value)]
             elif isinstance(d, Int):
                 params[d.key] = int(value)
             else:
@@ -122,7 +111,7 @@ class TPESearcher(ObservingSearcher):
                  consider_magic_clip: Optional[bool] = None, consider_endpoints: Optional[bool] = None,
                  constant_liar: bool = True, max_retries: int = 10):
         super().__init__(space, optimize_mode, seed)
-        optuna = _import_optuna()
+        optuna = import_extra("optuna", "TPESearcher", "optuna")
         for name, value in (("n_startup_trials", n_startup_trials), ("n_ei_candidates", n_ei_candidates),
                             ("max_retries", max_retries)):
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "n_ei_candidates" else 0):
