@@ -24,6 +24,7 @@ from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
 from .base import Point
+from .encoding import snap
 from .observations import ObservingSearcher, random_unissued
 
 
@@ -114,16 +115,6 @@ class EvolutionSearcher(ObservingSearcher):
             u = abs(u) % 2.0
             u = 2.0 - u if u > 1.0 else u                  # reflect into [0, 1]
             x = math.exp(lo + u * (hi - lo)) if d.log else lo + u * (hi - lo)
-            return self._snap(d, x)
+            return snap(d, x)
         raise GmlConfigError(self.space.sources.get(d.key, d.key),
                              f"EvolutionSearcher does not know the dimension type {type(d).__name__}")
-
-    @staticmethod
-    def _snap(d, x: float):
-        if isinstance(d, Int):
-            k = round((x - d.low) / d.step)
-            return int(d.low + min(max(k, 0), (d.high - d.low) // d.step) * d.step)
-        if d.step is not None:
-            grid = d.grid()
-            return grid[min(max(int(round((x - d.low) / d.step)), 0), len(grid) - 1)]
-        return min(max(x, d.low), d.high)

@@ -37,7 +37,7 @@ from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real
 from .base import Point
-from .encoding import choice_index, choice_key, import_extra
+from .encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")
@@ -106,13 +106,9 @@ class SkoptEncoding:
             elif isinstance(d, Categorical):
                 values[d.key] = d.choices[int(value)]
             elif isinstance(d, Int):
-                k = round((int(round(float(value))) - d.low) / d.step)
-                values[d.key] = int(d.low + min(max(k, 0), (d.high - d.low) // d.step) * d.step)
-            elif d.step is not None:
-                grid = d.grid()
-                values[d.key] = grid[min(max(int(round((float(value) - d.low) / d.step)), 0), len(grid) - 1)]
+                values[d.key] = snap(d, int(round(float(value))))
             else:
-                values[d.key] = min(max(float(value), d.low), d.high)
+                values[d.key] = snap(d, float(value))
         values.update(self.constants)
         return {d.key: values[d.key] for d in self.space.dimensions}
 

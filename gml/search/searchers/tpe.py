@@ -31,7 +31,7 @@ from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..spaces import Categorical, Int, Nested, Real, canonical_key
 from .base import Point
-from .encoding import choice_index, choice_key, import_extra
+from .encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 
@@ -89,13 +89,9 @@ class OptunaEncoding:
             elif isinstance(d, Categorical):
                 point[d.key] = d.choices[int(value)]
             elif isinstance(d, Int):
-                k = round((int(value) - d.low) / d.step)
-                point[d.key] = int(d.low + min(max(k, 0), (d.high - d.low) // d.step) * d.step)
-            elif d.step is not None:
-                grid = d.grid()
-                point[d.key] = grid[min(max(int(round((float(value) - d.low) / d.step)), 0), len(grid) - 1)]
+                point[d.key] = snap(d, int(value))
             else:
-                point[d.key] = min(max(float(value), d.low), d.high)
+                point[d.key] = snap(d, float(value))
         return point
 
 
