@@ -78,30 +78,3 @@ def project(tmp_path):
     p = Project(tmp_path)
     p.cli("search-init", check=0)
     return p
-
-
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def job_processes(root):
-    """Living processes whose environment names a job directory of this project."""
-    marker = f"GML_JOB_DIR={root}".encode()
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if marker in f.read() and pid_alive(int(pid)):
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
-
-
-@pytest.fixture
-def processes_of():
-    return job_processes

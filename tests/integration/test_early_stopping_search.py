@@ -28,14 +28,6 @@ TRAIN = textwrap.dedent('''
 ''')
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
 class Project:
     def __init__(self, root):
         self.root = root
@@ -73,7 +65,7 @@ def project(tmp_path):
     return Project(tmp_path)
 
 
-def test_median_stop_ends_poor_jobs_early_and_the_decision_survives_a_resume(project):
+def test_median_stop_ends_poor_jobs_early_and_the_decision_survives_a_resume(project, pid_alive):
     # Grid order: two good jobs run (and complete) first, then two clearly poor ones, then a good one.
     started = time.monotonic()
     run = project.search("median", [0.9, 0.8, 0.1, 0.05, 0.85],
@@ -87,7 +79,7 @@ def test_median_stop_ends_poor_jobs_early_and_the_decision_survives_a_resume(pro
         steps = sorted(stopped["scalars"]["acc"])
         assert 2 <= stopped["stopped_step"] < 8 and stopped["stopped_step"] == steps[-1]
         assert stopped["reward"] == pytest.approx(stopped["scalars"]["acc"][steps[-1]])   # its last reward
-        assert not any(alive(pid) for pid in project.pids("median", i))    # the job and its grandchild ended
+        assert not any(pid_alive(pid) for pid in project.pids("median", i))    # the job and its grandchild ended
     assert sorted(jobs[0]["scalars"]["acc"]) == list(range(1, 9))
     assert time.monotonic() - started < 60
     # a resume reruns nothing: the assessor's decisions stand
@@ -111,10 +103,10 @@ USER_ASSESSOR = textwrap.dedent('''
 ''')
 
 
-def test_a_user_assessor_named_by_module_path_stops_jobs(project):
+def test_a_user_assessor_named_by_module_path_stops_jobs(project, pid_alive):
     (project.root / "my_assessors.py").write_text(USER_ASSESSOR)
     project.search("user", [0.9, 0.2], {"type": "my_assessors.StopBelowHalfAtStep3"})
     jobs = {j["id"]: j for j in project.jobs("user")}
     assert jobs[0]["status"] == "SUCCEEDED"
     assert jobs[1]["status"] == "EARLY_STOPPED" and jobs[1]["stopped_step"] >= 3
-    assert not any(alive(pid) for pid in project.pids("user", 1))
+    assert not any(pid_alive(pid) for pid in project.pids("user", 1))

@@ -27,14 +27,6 @@ def wait_done(launcher, eid, timeout=20):
     raise AssertionError("job did not end")
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
 def test_exit_codes_and_signals(tmp_path):
     launcher = LocalLauncher()
     ok = launcher.submit(spec(tmp_path, "echo hello", 0))
@@ -47,7 +39,7 @@ def test_exit_codes_and_signals(tmp_path):
     assert "SIGTERM" in wait_done(launcher, sig).message
 
 
-def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path):
+def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path, pid_alive):
     launcher = LocalLauncher(kill_grace=1.0)
     command = ("sleep 300 & setsid sleep 301 & trap '' TERM; "   # ignores SIGTERM: needs the SIGKILL escalation
                "echo $! > pids; sleep 302")
@@ -61,15 +53,15 @@ def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path):
     launcher.cancel(eid)
     assert wait_done(launcher, eid).state == JobState.CANCELLED
     time.sleep(0.2)
-    assert [p for p in tree + [pid] if alive(p)] == []
+    assert [p for p in tree + [pid] if pid_alive(p)] == []
 
 
-def test_background_children_are_cleaned_up_when_a_job_ends(tmp_path):
+def test_background_children_are_cleaned_up_when_a_job_ends(tmp_path, pid_alive):
     launcher = LocalLauncher()
     eid = launcher.submit(spec(tmp_path, "sleep 300 & echo $! > bg; true"))
     assert wait_done(launcher, eid).state == JobState.SUCCEEDED
     time.sleep(0.1)
-    assert not alive(int((tmp_path / "bg").read_text()))
+    assert not pid_alive(int((tmp_path / "bg").read_text()))
 
 
 def test_a_new_launcher_adopts_running_jobs_and_reads_exit_codes_of_finished_ones(tmp_path):
