@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import gml.models  # noqa: E402,F401  (registers gml's classes; torchvision stand-in)
-from gml.errors import GmlError  # noqa: E402
+from gml.cli.common import user_errors  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -207,8 +207,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except GmlError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
+    sys.exit(user_errors(os.path.basename(__file__))(main)())

@@ -18,7 +18,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
 import gml.models  # noqa: E402,F401  (first: installs the torchvision stand-in and registers gml's classes)
-from gml.errors import GmlConfigError, GmlError  # noqa: E402
+from gml.errors import GmlConfigError  # noqa: E402
+from gml.cli.common import user_errors  # noqa: E402
 
 OUT_ITEMS = ("none", "class_scores", "pred_label")
 
@@ -114,8 +115,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except GmlError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
+    sys.exit(user_errors(os.path.basename(__file__))(main)())

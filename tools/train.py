@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
 import gml.models  # noqa: E402  (first: installs the torchvision stand-in and registers gml's classes)
-from gml.errors import GmlError  # noqa: E402
+from gml.cli.common import user_errors  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -119,8 +119,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except GmlError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
+    sys.exit(user_errors(os.path.basename(__file__))(main)())

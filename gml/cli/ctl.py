@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from typing import List, Optional
 
 import yaml

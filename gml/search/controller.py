@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from collections import deque
-from typing import Dict, List, Optional, TextIO
+from typing import Optional, TextIO
 
 from ..launchers.base import JobSpec, JobState, LaunchError, Status
 from .build import Components
