@@ -192,10 +192,8 @@ class Controller:
     def _launch(self, running: int) -> None:
         for _ in range(self._free_slots(running)):
             if self._reruns:
-                job = self.store.job(self._reruns.popleft())
-                if not job.command:
-                    job = self._prepare(job)
-                self._submit(job)
+                # rendered again: a resumed task may have fixed its template (the space cannot change)
+                self._submit(self._prepare(self.store.job(self._reruns.popleft())))
                 continue
             if self._drain or self._exhausted:
                 return
