@@ -68,6 +68,24 @@ class RayLauncher(ClusterLauncher):
         self._connect_error: Optional[str] = None
         self._task_dir: Optional[str] = None
         self._started_local = False
+        if self.address is None:
+            self._check_fits_local_head()
+
+    def _check_fits_local_head(self) -> None:
+        """The on-demand head's resources are known: a job that can never fit there is a config error (Ray
+        itself would keep it PENDING forever). Remote clusters may grow, so they are not checked."""
+        cpus = self.local_num_cpus if self.local_num_cpus is not None else (os.cpu_count() or 1)
+        gpus = self.local_num_gpus
+        if gpus is None and self.num_gpus > 0:
+            from .gpus import visible_gpus
+            gpus = len(visible_gpus())
+        if self.num_cpus > cpus:
+            raise GmlConfigError(f"{_PATH}.num_cpus", f"each job asks for {self.num_cpus:g} CPUs but the local Ray "
+                                                      f"head has {cpus:g} (local_num_cpus)")
+        if gpus is not None and self.num_gpus > gpus:
+            raise GmlConfigError(f"{_PATH}.num_gpus", f"each job asks for {self.num_gpus:g} GPUs but the local Ray "
+                                                      f"head has {gpus:g} (CUDA_VISIBLE_DEVICES, nvidia-smi or "
+                                                      f"local_num_gpus)")
 
     # -- connection ---------------------------------------------------------------------------------------
     def _connect(self, spec: Optional[JobSpec]):

@@ -37,6 +37,13 @@ def test_config_and_unreachable_cluster(tmp_path):
     assert "scheduler.launcher.num_cpu" in str(err.value) and "num_cpus" in str(err.value)
     with pytest.raises(GmlConfigError, match="scheduler.launcher.num_gpus"):
         LAUNCHERS.build({"type": "RayLauncher", "num_gpus": -1}, "scheduler.launcher")
+    # jobs that can never fit on the local head it would start are refused before anything runs
+    with pytest.raises(GmlConfigError, match=r"scheduler\.launcher\.num_gpus: each job asks for 1 GPUs but the "
+                                             r"local Ray head has 0"):
+        LAUNCHERS.build({"type": "ray", "num_gpus": 1, "local_num_gpus": 0}, "scheduler.launcher")
+    with pytest.raises(GmlConfigError, match=r"scheduler\.launcher\.num_cpus: each job asks for 64 CPUs"):
+        LAUNCHERS.build({"type": "ray", "num_cpus": 64, "local_num_cpus": 2}, "scheduler.launcher")
+    assert LAUNCHERS.build({"type": "ray", "address": "auto", "num_gpus": 8}, "scheduler.launcher").num_gpus == 8
     # a cluster that cannot be reached: every job is refused with the reason, the search ends
     root = h.project(tmp_path, {"type": "ray", "address": "http://127.0.0.1:9"}, h.REPORT, [1, 2])
     out = h.run(root, "t", timeout=120)
