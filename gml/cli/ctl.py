@@ -37,6 +37,14 @@ def _param_cells(job, names) -> list:
     return [job.params.get(n) for n in names]
 
 
+def _shown_reward(store, job, reward_name):
+    """The reward of an ended job; for a running one its latest value so far, marked as such."""
+    if job.reward is not None or job.status != JobStatus.RUNNING or not reward_name:
+        return job.reward
+    curve = store.scalars(job.id, reward_name)
+    return None if not curve or curve[-1][2] is None else f"{curve[-1][2]:.6g} (step {curve[-1][1]}, so far)"
+
+
 def _scalars_by_name(store, job_id: int):
     out = {}
     for name, step, value in store.scalars(job_id):
@@ -86,8 +94,8 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
         print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")
     print()
     names = _param_names(jobs)
-    rows = [[j.id, j.status.value, j.reward] + _param_cells(j, names) + [r["start_time"], r["end_time"]]
-            for j, r in zip(jobs, records)]
+    rows = [[j.id, j.status.value, _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
+            + [r["start_time"], r["end_time"]] for j, r in zip(jobs, records)]
     print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "end"]))
     for job in jobs:
         if job.error:

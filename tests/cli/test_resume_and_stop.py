@@ -124,3 +124,15 @@ def test_resume_reruns_error_jobs_with_the_fixed_template(project):
     jobs = project.jobs("fixme")["jobs"]
     assert [(j["id"], j["status"], j["attempt"]) for j in jobs] == [(0, "SUCCEEDED", 2), (1, "SUCCEEDED", 2)]
     assert all("--no-such-flag" not in j["command"] for j in jobs)
+
+
+def test_show_gives_running_jobs_their_value_so_far(project):
+    cfg = project.write_config("python train.py --lr {lr} --sleep 1 --epochs 20",
+                               [{"type": "Categorical", "name": "lr", "data": [0.5]}])
+    ctl = project.start("search-run", cfg, "-t", "live")
+    wait_for(lambda: "so far" in project.cli("search-ctl", "show", "-t", "live").stdout, what="a value so far")
+    row = [line for line in project.cli("search-ctl", "show", "-t", "live", check=0).stdout.splitlines()
+           if line.startswith("0 ")][0]
+    assert "RUNNING" in row and "(step" in row
+    project.cli("search-ctl", "stop", "-t", "live", check=0)
+    ctl.wait(timeout=30)
