@@ -97,7 +97,12 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     rows = [[j.id, j.status.value, _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
             + [r["start_time"], r["end_time"]] for j, r in zip(jobs, records)]
     print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "end"]))
+    if ids is None:
+        print("\n(--jobs ID,... adds each job's command and paths; --out FILE writes everything as YAML)")
     for job in jobs:
+        if ids is not None:
+            print(f"\njob {job.id}:\n  command:  {job.command}\n  run_path: {job.run_path}\n  log:      {job.log_path}"
+                  f"\n  dir:      {paths.job_dir(job.id)}")
         if job.error:
             print(f"\njob {job.id} {job.status.value}: {job.error}")
         if job.stopped_step is not None:

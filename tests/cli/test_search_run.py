@@ -42,6 +42,7 @@ def test_grid_search_end_to_end(project):
     shown = project.cli("search-ctl", "show", "-t", "grid", "--jobs", "0,3", check=0).stdout
     rows = [line.split()[:2] for line in shown.splitlines() if line[:1].isdigit()]
     assert rows == [["0", "SUCCEEDED"], ["3", "SUCCEEDED"]]
+    assert "command:  python train.py --lr 0.2 --bs 32" in shown and f"log:      {jobs[3]['log_path']}" in shown
 
 
 def test_a_finished_task_is_not_run_again_and_names_are_checked(project):
