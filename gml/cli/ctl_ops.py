@@ -89,8 +89,19 @@ def export(paths: TaskPaths, tar_path: str) -> int:
     return 0
 
 
+def _keep_inside(member: tarfile.TarInfo, dest: str, dropped: list):
+    """tarfile's data filter, except that a symlink leaving the task (a --symlinks link to the project's data)
+    is left out and noted instead of failing the whole import."""
+    if member.issym():
+        target = os.path.normpath(os.path.join(os.path.dirname(member.name), member.linkname))
+        if os.path.isabs(member.linkname) or target.startswith(".."):
+            dropped.append(member.name)
+            return None
+    return tarfile.data_filter(member, dest)
+
+
 def _safe_members(tar: tarfile.TarFile):
-    """The archive's single top folder; refuses absolute paths, '..' and links that leave the archive."""
+    """The archive's single top folder; refuses absolute paths, '..' in names and hard links."""
     tops = set()
     for member in tar.getmembers():
         name = member.name
@@ -117,7 +128,13 @@ def import_(root: str, tar_path: str, task, force: bool) -> int:
         os.makedirs(tasks_dir, exist_ok=True)
         staging = tempfile.mkdtemp(prefix=".import-", dir=tasks_dir)
         try:
-            tar.extractall(staging, filter="data")
+            dropped: list = []
+            if hasattr(tarfile, "data_filter"):    # Python >= 3.11.4 / 3.10.12: the stdlib's own safety net too
+                tar.extractall(staging, filter=lambda m, dest: _keep_inside(m, dest, dropped))
+            else:
+                tar.extractall(staging)           # members were checked by _safe_members above
+            if dropped:
+                print(f"not imported (links to paths outside the task, e.g. --symlinks data): {', '.join(dropped)}")
             if paths.exists():
                 lock = TaskLock(paths.lock)
                 lock.acquire(name)

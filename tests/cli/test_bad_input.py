@@ -90,3 +90,16 @@ def test_symlinks_are_linked_not_copied(project):
     copy = project.task_dir("links") / "code" / "data"
     assert copy.is_symlink() and os.readlink(copy) == str(project.root / "data")
     assert all(j["status"] == "SUCCEEDED" for j in project.jobs("links")["jobs"])
+
+
+def test_export_and_import_of_a_task_with_symlinks(project, tmp_path):
+    (project.root / "data").mkdir()
+    cfg = project.write_config(TEMPLATE + " --epochs 1", GOOD_ARGS)
+    project.cli("search-run", cfg, "-t", "linked", "--symlinks", "data", check=0)
+    tar = tmp_path / "linked.tar.gz"
+    project.cli("search-ctl", "export", "-t", "linked", "--tar-path", str(tar), check=0)
+    out = project.cli("search-ctl", "import", "--tar-path", str(tar), "-t", "moved", check=0).stdout
+    assert "not imported" in out and "code/data" in out
+    moved = project.task_dir("moved")
+    assert (moved / "jobs" / "tree" / "lr" / "0.1").is_symlink()        # links inside the task are kept
+    assert len(project.jobs("moved")["jobs"]) == 2
