@@ -12,6 +12,7 @@ Lists of leaves (one per stage / layer) and dicts of leaves are parsed recursive
 """
 from __future__ import annotations
 
+import abc
 import random
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
@@ -161,7 +162,7 @@ def validate_choice(space: Any, choice: Any, path: str) -> Any:
     return check_value(space, choice, path)
 
 
-class Searchable:
+class Searchable(abc.ABC):
     """Mixin of a module with searchable dimensions (a searchable backbone, ``ResizeSlice``).
 
     Contract: ``search_space`` is a dict name -> :class:`Choices` or list of them (one per stage);
@@ -172,8 +173,10 @@ class Searchable:
     search_space: dict
 
     @property
-    def current_choice(self) -> dict:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def current_choice(self) -> dict:
+        """The choice the module runs now, shaped like ``search_space``."""
 
-    def set_choice(self, choice: dict, path: str = "") -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def set_choice(self, choice: dict, path: str = "") -> None:
+        """Validate ``choice`` (errors name ``path``) and configure the dynamic ops with it."""

@@ -1,6 +1,7 @@
 """What the searchable backbones share: activations, config checks, the static (exported) form."""
 from __future__ import annotations
 
+import abc
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -71,5 +72,6 @@ class SearchableBackbone(Searchable):
     def current_choice(self) -> dict:
         return self._choice
 
-    def _apply_choice(self, choice: dict) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _apply_choice(self, choice: dict) -> None:
+        """Configure the backbone's dynamic ops for a validated ``choice``."""

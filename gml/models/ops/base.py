@@ -10,20 +10,23 @@ Ops are not thread-safe: the active setting is module state, shared by every for
 """
 from __future__ import annotations
 
+import abc
 from typing import Dict, Optional
 
 import torch
 from torch import nn
 
 
-class DynamicOp:
+class DynamicOp(abc.ABC):
     """Mixin marking a dynamic op. Subclasses implement ``to_static`` and ``active_param_count``."""
 
-    def to_static(self, in_channels: Optional[int]) -> nn.Module:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_static(self, in_channels: Optional[int]) -> nn.Module:
+        """A plain module with copies of the weights in use at the current setting."""
 
-    def active_param_count(self, in_channels: Optional[int]) -> int:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def active_param_count(self, in_channels: Optional[int]) -> int:
+        """Parameters in use at the current setting."""
 
 
 def check_width(name: str, value: int, maximum: int) -> int:
