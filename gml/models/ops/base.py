@@ -77,3 +77,16 @@ def to_static_model(model: nn.Module, *inputs, **kwargs) -> nn.Module:
     widths = trace_input_widths(model, *inputs, **kwargs)
     _replace(model, widths)
     return model
+
+
+def with_weights(static: nn.Module, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> nn.Module:
+    """``static`` (a freshly built plain module) holding copies of ``weight`` and ``bias``, on their device."""
+    with torch.no_grad():
+        static.weight.copy_(weight)
+        if bias is not None:
+            static.bias.copy_(bias)
+    return static.to(weight.device)
+
+
+def weight_count(weight: torch.Tensor, bias: Optional[torch.Tensor]) -> int:
+    return weight.numel() + (bias.numel() if bias is not None else 0)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width
+from .base import DynamicOp, check_width, weight_count, with_weights
 
 
 class Conv2dSlice(nn.Conv2d, DynamicOp):
@@ -85,15 +85,11 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
         static = nn.Conv2d(in_channels, weight.shape[0], self.active_kernel_size, stride=self.stride,
                            padding=self._active_padding(), dilation=self.dilation, groups=groups,
                            bias=bias is not None)
-        with torch.no_grad():
-            static.weight.copy_(weight)
-            if bias is not None:
-                static.bias.copy_(bias)
-        return static.to(self.weight.device)
+        return with_weights(static, weight, bias)
 
     def active_param_count(self, in_channels: Optional[int]) -> int:
         weight, bias, _ = self.active_weight(in_channels)
-        return weight.numel() + (bias.numel() if bias is not None else 0)
+        return weight_count(weight, bias)
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f", active_out_channels={self.active_out_channels}, "

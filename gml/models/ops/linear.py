@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width
+from .base import DynamicOp, check_width, weight_count, with_weights
 
 
 class LinearSlice(nn.Linear, DynamicOp):
@@ -30,13 +30,8 @@ class LinearSlice(nn.Linear, DynamicOp):
 
     def to_static(self, in_channels: Optional[int]) -> nn.Linear:
         weight, bias = self.active_weight(in_channels)
-        static = nn.Linear(in_channels, weight.shape[0], bias=bias is not None)
-        with torch.no_grad():
-            static.weight.copy_(weight)
-            if bias is not None:
-                static.bias.copy_(bias)
-        return static.to(self.weight.device)
+        return with_weights(nn.Linear(in_channels, weight.shape[0], bias=bias is not None), weight, bias)
 
     def active_param_count(self, in_channels: Optional[int]) -> int:
         weight, bias = self.active_weight(in_channels)
-        return weight.numel() + (bias.numel() if bias is not None else 0)
+        return weight_count(weight, bias)
