@@ -32,6 +32,7 @@ from .lock import TaskLock
 from .progress import Progress
 from .store import Store
 from .task_files import best_job, link_job_tree, write_task_yaml
+from .tb_ingest import TensorBoardScalars
 from .template import render
 from .workspace import TaskPaths, update_summary
 
@@ -74,6 +75,7 @@ class Controller:
         self._last_meta = 0.0
         self._best: Optional[float] = None
         self._recovering = False   # while True, ended jobs are recorded but not yet shown to searcher/assessor
+        self._tensorboard = TensorBoardScalars(warn=self.progress.event)   # tensorboard loads only if files exist
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
     def view(self) -> SearchView:
@@ -179,7 +181,7 @@ class Controller:
             self.store.clear_scalars(job.id)
         self.store.update_job(job.id, status=JobStatus.PENDING, attempt=job.attempt + 1, external_id=None,
                               start_time=time.time(), end_time=None, exit_code=None, reward=None, error=None,
-                              stopped_step=None, extra={})
+                              stopped_step=None, extra={"submitted_at": time.time()})
         try:
             external_id = self.launcher.submit(self._spec(job))
         except LaunchError as err:
@@ -221,11 +223,9 @@ class Controller:
         directory (``tb_ingest``, read incrementally); True when new reward values arrived."""
         job_dir = self.paths.job_dir(job.id)
         rows, offset = read_new_scalars(job_dir, job.scalar_offset, self.collect)
-        tensorboard = self.__dict__.get("_tensorboard_scalars")
-        if tensorboard is None:
-            from .tb_ingest import TensorBoardScalars   # light: tensorboard itself loads only if files exist
-            tensorboard = self._tensorboard_scalars = TensorBoardScalars(warn=self.progress.event)
-        rows = tensorboard.read_new(job.id, job_dir, self.collect, since=job.start_time) + rows
+        # event files older than this attempt's submission belong to an earlier attempt
+        since = job.extra.get("submitted_at", job.start_time)
+        rows = self._tensorboard.read_new(job.id, job_dir, self.collect, since=since) + rows
         if rows or offset != job.scalar_offset:
             self.store.add_scalars(job.id, rows, offset)
             job.scalar_offset = offset
