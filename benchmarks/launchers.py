@@ -30,7 +30,7 @@ def _child_code(sleep):
 def run_gml(launcher, n, parallel, sleep):
     """One search, in this process, so that the launcher's own timings can be read afterwards."""
     from gml.cli import run as run_cli
-    from gml.search.store import Store
+    from gml.search.task.store import Store
 
     captured = []
     original = run_cli.build_components

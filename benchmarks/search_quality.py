@@ -106,7 +106,7 @@ GML = {"gml-random": ("RandomSearcher", {}), "gml-skopt": ("SkoptSearcher", {}),
 def run_gml(name, problem, seed, trials):
     from gml.registry import SEARCHERS
     from gml.search import searchers  # noqa: F401
-    from gml.search.space_config import parse_search_args
+    from gml.search.space.parse import parse_search_args
     args, f, mode = SPACES[problem]
     kind, kwargs = GML[name]
     searcher = SEARCHERS.build({"type": kind, "seed": seed, **kwargs}, "searcher", space=parse_search_args(args),
@@ -223,7 +223,7 @@ def latency(n_history=1000, repeats=5):
 
     from gml.registry import SEARCHERS
     from gml.search import searchers  # noqa: F401
-    from gml.search.space_config import parse_search_args
+    from gml.search.space.parse import parse_search_args
     args, f, mode = SPACES["hartmann6"]
     space = parse_search_args(args)
     rng = random.Random(0)

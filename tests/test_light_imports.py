@@ -4,7 +4,7 @@ import sys
 
 
 def test_controller_side_imports_stay_light():
-    code = ("import sys, gml, gml.search, gml.launchers, gml.cli.run, gml.cli.ctl, gml.cli.init, gml.search.build; "
+    code = ("import sys, gml, gml.search, gml.launchers, gml.cli.run, gml.cli.ctl, gml.cli.init, gml.search.config.build; "
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
             "{'torch', 'mmcv', 'mmcls', 'numpy', 'scipy', 'skopt', 'optuna', 'ray', 'submitit', 'tensorboard'}); "
             "print(','.join(heavy))")

@@ -8,11 +8,11 @@ from typing import List, Optional
 import yaml
 
 from ..errors import GmlConfigError
-from ..search.jobs import JobStatus
-from ..search.lock import TaskLock
-from ..search.task import effective_status, open_store
-from ..search.task_files import job_summary, task_summary
-from ..search.workspace import TaskPaths, find_root, list_task_names, read_summary
+from ..search.task.jobs import JobStatus
+from ..search.task.lock import TaskLock
+from ..search.task.lifecycle import effective_status, open_store
+from ..search.task.summary_files import job_summary, task_summary
+from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
 from . import ctl_ops
 from .common import table, user_errors
 

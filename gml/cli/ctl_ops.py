@@ -9,12 +9,12 @@ import time
 
 from ..errors import GmlError
 from ..launchers.base import JobSpec
-from ..search.build import build_launcher, import_custom_modules
-from ..search.jobs import JobStatus
-from ..search.lock import TaskLock
-from ..search.task import TaskStateError, load_task_config, open_store
-from ..search.task_files import write_task_yaml
-from ..search.workspace import SEARCH_DIR, TaskPaths, check_task_name, update_summary
+from ..search.config.build import build_launcher, import_custom_modules
+from ..search.task.jobs import JobStatus
+from ..search.task.lock import TaskLock
+from ..search.task.lifecycle import TaskStateError, load_task_config, open_store
+from ..search.task.summary_files import write_task_yaml
+from ..search.task.workspace import SEARCH_DIR, TaskPaths, check_task_name, update_summary
 
 
 def stop(paths: TaskPaths, timeout: float) -> int:

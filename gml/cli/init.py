@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..search.workspace import SEARCH_DIR, init_workspace
+from ..search.task.workspace import SEARCH_DIR, init_workspace
 from .common import user_errors
 
 

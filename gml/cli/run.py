@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..search.build import build_components
-from ..search.config import load_search_config
+from ..search.config.build import build_components
+from ..search.config.search_config import load_search_config
 from ..search.controller import Controller
-from ..search.jobs import TaskStatus
-from ..search.task import create_task, resume_task
-from ..search.workspace import TaskPaths, check_task_name, find_root
+from ..search.task.jobs import TaskStatus
+from ..search.task.lifecycle import create_task, resume_task
+from ..search.task.workspace import TaskPaths, check_task_name, find_root
 from .common import user_errors
 
 EXIT_CODES = {TaskStatus.FINISHED: 0, TaskStatus.STOPPED: 0, TaskStatus.INTERRUPTED: 130, TaskStatus.FAILED: 1}

@@ -21,20 +21,20 @@ from collections import deque
 from typing import Optional, TextIO
 
 from ..launchers.base import JobSpec, JobState, LaunchError, Status
-from .build import Components
-from .config import SearchConfig
+from .config.build import Components
+from .config.search_config import SearchConfig
 from .criteria import Candidate, SearchView, Stop
 from .assessors.base import Decision, finish_job
-from .files import write_config_copy
-from .ingest import read_new_scalars, reward_of
-from .jobs import Job, JobStatus, TaskStatus
-from .lock import TaskLock
+from .config.file_args import write_config_copy
+from .ingest.report_files import read_new_scalars, reward_of
+from .task.jobs import Job, JobStatus, TaskStatus
+from .task.lock import TaskLock
 from .progress import Progress
-from .store import Store
-from .task_files import best_job, link_job_tree, write_task_yaml
-from .tb_ingest import TensorBoardScalars
-from .template import render
-from .workspace import TaskPaths, update_summary
+from .task.store import Store
+from .task.summary_files import best_job, link_job_tree, write_task_yaml
+from .ingest.tensorboard import TensorBoardScalars
+from .config.template import render
+from .task.workspace import TaskPaths, update_summary
 
 LOG_TAIL_LINES = 20
 MAX_DUPLICATES = 1000          # consecutive duplicate suggestions before the searcher counts as exhausted
@@ -220,7 +220,7 @@ class Controller:
 
     def _ingest(self, job: Job) -> bool:
         """Store new scalars of a job, from ``gml.report``'s file and from the TensorBoard event files under its
-        directory (``tb_ingest``, read incrementally); True when new reward values arrived."""
+        directory (``ingest.tensorboard``, read incrementally); True when new reward values arrived."""
         job_dir = self.paths.job_dir(job.id)
         rows, offset = read_new_scalars(job_dir, job.scalar_offset, self.collect)
         # event files older than this attempt's submission belong to an earlier attempt

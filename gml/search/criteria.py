@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import GmlConfigError
 from ..registry import FILTER_CRITERIONS, STOP_CRITERIONS
-from .durations import parse_duration
+from .config.durations import parse_duration
 
 
 class Stop(enum.Enum):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from typing import Dict, Optional, TextIO
 
-from .durations import format_duration
-from .jobs import Job, JobStatus, TaskStatus
+from .config.durations import format_duration
+from .task.jobs import Job, JobStatus, TaskStatus
 
 QUIET_INTERVAL = 30.0   # seconds between lines in a non-terminal stream when nothing ended
 

@@ -11,8 +11,8 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from gml.search.jobs import Job
-from gml.search.store import Store
+from gml.search.task.jobs import Job
+from gml.search.task.store import Store
 
 BIN = os.path.dirname(sys.executable)
 REPORT = "python -c \"import gml, sys; gml.report(step=0, acc=float(sys.argv[1]))\" {x}"

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from gml.errors import GmlConfigError
-from gml.search.config import load_search_config, parse_search_config
-from gml.search.spaces import Int, Nested, Real
+from gml.search.config.search_config import load_search_config, parse_search_config
+from gml.search.space.dimensions import Int, Nested, Real
 
 BASE = {
     "task": {

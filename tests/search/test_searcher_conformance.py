@@ -12,8 +12,8 @@ import pytest
 
 from gml.registry import SEARCHERS
 from gml.search import searchers  # noqa: F401  (registers the built-ins)
-from gml.search.space_config import parse_search_args
-from gml.search.spaces import canonical_key
+from gml.search.space.parse import parse_search_args
+from gml.search.space.dimensions import canonical_key
 
 MIXED_ARGS = [
     {"type": "Categorical", "name": "opt", "data": ["sgd", "adam", "it's; rm -rf /"]},

@@ -12,8 +12,8 @@ from gml.errors import GmlConfigError
 from gml.registry import SEARCHERS
 from gml.search import searchers  # noqa: F401  (registers the built-ins)
 from gml.search.searchers import observations, skopt_searcher
-from gml.search.space_config import parse_search_args
-from gml.search.spaces import canonical_key
+from gml.search.space.parse import parse_search_args
+from gml.search.space.dimensions import canonical_key
 
 FAST_SKOPT = {"n_initial_points": 5, "acq_optimizer": "sampling", "acq_optimizer_kwargs": {"n_points": 500}}
 CASES = {
@@ -282,8 +282,8 @@ def test_config_errors_name_the_key():
 
 def test_yaml_keywords_reach_skopt(tmp_path):
     """The searcher block of a search config builds a SkoptSearcher with skopt's keywords."""
-    from gml.search.build import build_searcher
-    from gml.search.config import parse_search_config
+    from gml.search.config.build import build_searcher
+    from gml.search.config.search_config import parse_search_config
     raw = {"task": {"template": "python t.py --lr {lr} --bs {bs}",
                     "search_args": [{"type": "Real", "name": "lr", "data": [0.001, 0.1], "log": True},
                                     {"type": "Categorical", "name": "bs", "data": [32, 64]}]},
@@ -301,7 +301,7 @@ def test_yaml_keywords_reach_skopt(tmp_path):
 
 def test_importing_gml_search_does_not_import_the_libraries():
     import subprocess
-    code = ("import sys, gml.search, gml.search.searchers, gml.search.build; "
+    code = ("import sys, gml.search, gml.search.searchers, gml.search.config.build; "
             "print(sorted(m for m in ('skopt', 'optuna', 'numpy', 'sklearn', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -8,11 +8,11 @@ import pytest
 from gml.errors import GmlConfigError
 from gml.search.criteria import (Candidate, DropParams, MaxReward, MaxTries, SearchView, Stop, TimeLimits,
                                  build_stop_criteria)
-from gml.search.durations import format_duration, parse_duration
-from gml.search.ingest import read_new_scalars, reward_of
-from gml.search.jobs import JobStatus
-from gml.search.space_config import parse_search_args
-from gml.search.store import Store
+from gml.search.config.durations import format_duration, parse_duration
+from gml.search.ingest.report_files import read_new_scalars, reward_of
+from gml.search.task.jobs import JobStatus
+from gml.search.space.parse import parse_search_args
+from gml.search.task.store import Store
 
 
 def test_store_round_trip_and_unique_points(tmp_path):

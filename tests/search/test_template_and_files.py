@@ -5,8 +5,8 @@ import subprocess
 import pytest
 import yaml
 
-from gml.search.files import write_config_copy
-from gml.search.template import placeholders, render
+from gml.search.config.file_args import write_config_copy
+from gml.search.config.template import placeholders, render
 
 NASTY = ["plain", "two words", "it's", 'say "hi"', "$(touch PWNED)", "`touch PWNED`", "a; touch PWNED",
          "x && touch PWNED", "$HOME", "back\\slash", "new\nline", "*", "--flag=1", "", "{lr}", "'; touch PWNED; '"]

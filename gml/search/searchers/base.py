@@ -23,7 +23,7 @@ import math
 import random
 from typing import Any, Dict, Iterable, Optional, Tuple
 
-from ..spaces import SearchSpace, canonical_key
+from ..space.dimensions import SearchSpace, canonical_key
 
 Point = Dict[str, Any]
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..spaces import Nested
+from ..space.dimensions import Nested
 from .base import Point, Searcher
 
 _PLAIN = (str, int, float, bool, type(None))

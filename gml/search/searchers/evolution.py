@@ -22,9 +22,9 @@ from typing import Any, List, Optional, Tuple
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..spaces import Categorical, Int, Nested, Real, canonical_key
+from ..space.dimensions import Categorical, Int, Nested, Real, canonical_key
 from .base import Point
-from .encoding import snap
+from ..space.encoding import snap
 from .observations import ObservingSearcher, random_unissued
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from ..spaces import canonical_key
+from ..space.dimensions import canonical_key
 from .base import Point, Searcher
 
 

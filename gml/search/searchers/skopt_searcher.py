@@ -35,9 +35,9 @@ from typing import Any, Dict, List, Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..spaces import Categorical, Int, Nested, Real
+from ..space.dimensions import Categorical, Int, Nested, Real
 from .base import Point
-from .encoding import choice_index, choice_key, import_extra, snap
+from ..space.encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")

@@ -29,9 +29,9 @@ from typing import Any, Dict, Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..spaces import Categorical, Int, Nested, Real, canonical_key
+from ..space.dimensions import Categorical, Int, Nested, Real, canonical_key
 from .base import Point
-from .encoding import choice_index, choice_key, import_extra, snap
+from ..space.encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from .jobs import Job, JobStatus
 from .store import Store
-from .template import format_value
+from ..config.template import format_value
 from .workspace import TaskPaths, write_yaml
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+-]")

@@ -16,7 +16,7 @@ from typing import Any, Dict
 
 import yaml
 
-from ..errors import GmlConfigError
+from ...errors import GmlConfigError
 
 
 def nest(overrides: Dict[str, Any]) -> Dict[str, Any]:

@@ -7,7 +7,7 @@ import importlib
 from typing import Any, Dict
 
 from ...errors import GmlConfigError
-from ..spaces import Int, Nested, canonical_key
+from .dimensions import Int, Nested, canonical_key
 
 
 def import_extra(module: str, searcher: str, package: str) -> Any:

@@ -17,7 +17,7 @@ import re
 import shlex
 from typing import Any, Dict, List, Tuple
 
-from ..errors import GmlConfigError
+from ...errors import GmlConfigError
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|(?<!\$)\{([^{}]+)\}")
 

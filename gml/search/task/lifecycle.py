@@ -9,8 +9,8 @@ from typing import Iterable, Optional, Tuple
 
 import yaml
 
-from ..errors import GmlConfigError, GmlError
-from .config import SearchConfig, parse_search_config
+from ...errors import GmlConfigError, GmlError
+from ..config.search_config import SearchConfig, parse_search_config
 from .lock import TaskLock
 from .store import Store
 from .workspace import TaskPaths, copy_project, update_summary, write_yaml

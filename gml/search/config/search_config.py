@@ -13,11 +13,11 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from ..errors import GmlConfigError
+from ...errors import GmlConfigError
 from . import template as templating
-from .files import check_file_exists
-from .space_config import parse_search_args
-from .spaces import Nested, SearchSpace
+from .file_args import check_file_exists
+from ..space.parse import parse_search_args
+from ..space.dimensions import Nested, SearchSpace
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
 TASK_KEYS = ("template", "search_args")

@@ -23,7 +23,7 @@ from typing import Dict, Iterable, Iterator, List, Optional
 
 import yaml
 
-from ..errors import GmlConfigError, GmlError
+from ...errors import GmlConfigError, GmlError
 
 SEARCH_DIR = ".search-run"
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -10,15 +10,15 @@ import sys
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .. import launchers  # noqa: F401  (registers the built-in launchers)
-from ..errors import GmlConfigError
-from ..launchers.base import Launcher
-from ..registry import ASSESSORS, LAUNCHERS, SEARCHERS
-from . import assessors, searchers  # noqa: F401  (register the built-ins)
-from .assessors.base import Assessor
-from .config import SearchConfig
-from .criteria import FilterCriterion, StopCriterion, build_filters, build_stop_criteria
-from .searchers.base import Searcher
+from ... import launchers  # noqa: F401  (registers the built-in launchers)
+from ...errors import GmlConfigError
+from ...launchers.base import Launcher
+from ...registry import ASSESSORS, LAUNCHERS, SEARCHERS
+from .. import assessors, searchers  # noqa: F401  (register the built-ins)
+from ..assessors.base import Assessor
+from .search_config import SearchConfig
+from ..criteria import FilterCriterion, StopCriterion, build_filters, build_stop_criteria
+from ..searchers.base import Searcher
 
 
 @dataclass

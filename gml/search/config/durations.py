@@ -5,7 +5,7 @@ import math
 import re
 from typing import Any, Optional
 
-from ..errors import GmlConfigError
+from ...errors import GmlConfigError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from gml.search import tb_ingest
-from gml.search.store import Store
-from gml.search.tb_ingest import TensorBoardScalars, find_event_files
+from gml.search.ingest import tensorboard as tb_ingest
+from gml.search.task.store import Store
+from gml.search.ingest.tensorboard import TensorBoardScalars, find_event_files
 
 pytest.importorskip("tensorboard")
 from tensorboard.compat.proto.event_pb2 import Event  # noqa: E402

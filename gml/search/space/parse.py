@@ -10,8 +10,8 @@ from __future__ import annotations
 import numbers
 from typing import Any, Dict, List, Optional
 
-from ..errors import GmlConfigError
-from .spaces import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
+from ...errors import GmlConfigError
+from .dimensions import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
 
 TYPES = ("Categorical", "Int", "Real", "Nested", "File")
 _COMMON = {"type", "name", "data", "value", "default"}

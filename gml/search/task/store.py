@@ -15,7 +15,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .jobs import Job, JobStatus
-from .spaces import canonical_key
+from ..space.dimensions import canonical_key
 
 SCHEMA_VERSION = "1"
 

@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..errors import GmlConfigError
+from ...errors import GmlConfigError
 
 
 def canonical_key(point: Dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Iterable, List, Optional, Tuple
 
-from ..reporting import SCALARS_FILE
+from ...reporting import SCALARS_FILE
 
 Row = Tuple[str, int, Optional[float], float]   # name, step, value, time
 

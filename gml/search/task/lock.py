@@ -11,7 +11,7 @@ import socket
 import time
 from typing import Optional
 
-from ..errors import TaskBusyError
+from ...errors import TaskBusyError
 
 
 class TaskLock:
