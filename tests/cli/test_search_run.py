@@ -23,7 +23,7 @@ def test_grid_search_end_to_end(project):
         assert sorted(j["scalars"]) == ["acc", "loss"] and sorted(j["scalars"]["acc"]) == [0, 1, 2]
         assert os.path.isfile(j["log_path"]) and "bs" in open(j["log_path"]).read()
     assert data["task"]["best"]["params"]["lr"] == 0.3
-    # the layout of spec/HPO.md
+    # the layout of docs/search-run.md
     task = project.task_dir("grid")
     assert (task / "run_config.yaml").is_file() and (task / "task.yaml").is_file()
     assert yaml.safe_load((task / "task.yaml").read_text())["status"] == "FINISHED"
