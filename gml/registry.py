@@ -21,6 +21,9 @@ from .errors import GmlConfigError
 
 
 class Registry:
+    """Name -> class for one extension point (no mmcv: the controller imports light). The mm side's registries are
+    mmcv registries, :class:`gml.models.registry.ScopedRegistry`."""
+
     def __init__(self, name: str):
         self.name = name
         self._classes: Dict[str, type] = {}

@@ -50,8 +50,9 @@ def _find_scope(registry: _MMCVRegistry, scope: str) -> Optional[_MMCVRegistry]:
     return None
 
 
-class Registry(_MMCVRegistry):
-    """An mmcv registry whose lookups also reach parents (unscoped names) and any scope in the tree.
+class ScopedRegistry(_MMCVRegistry):
+    """An mmcv registry (unlike :class:`gml.registry.Registry`, which holds the controller's light extension
+    points) whose lookups also reach parents (unscoped names) and any scope in the tree.
 
     ``get`` returns None for an unknown name (mmcv's ``build_from_cfg`` then raises a KeyError naming the key and the
     registry), and never fails on a scope that no registry in the tree holds.
@@ -79,7 +80,7 @@ class Registry(_MMCVRegistry):
         return target.get(real_key)
 
 
-MODELS = Registry("models", parent=MMCLS_MODELS, scope=SCOPE)
+MODELS = ScopedRegistry("models", parent=MMCLS_MODELS, scope=SCOPE)
 # mmcv resolves an unknown scope at the root of the tree, which only looks at its direct children; list gml's MODELS
 # there too (its parent stays mmcls's), so that 'gml.X' also builds from other OpenMMLab packages' registries.
 MMCLS_MODELS.parent._children.setdefault(SCOPE, MODELS)
@@ -90,13 +91,13 @@ LOSSES = MODELS
 CLASSIFIERS = MODELS
 
 #: Algorithms wrap a model (``cfg.algorithm``); built by :func:`gml.models.build_algorithm`.
-ALGORITHMS = Registry("algorithm", scope=SCOPE)
+ALGORITHMS = ScopedRegistry("algorithm", scope=SCOPE)
 #: Mutators sample/fix the choices of a searchable model.
-MUTATORS = Registry("mutator", scope=SCOPE)
+MUTATORS = ScopedRegistry("mutator", scope=SCOPE)
 
-DATASETS = Registry("dataset", parent=MMCLS_DATASETS, scope=SCOPE)
-PIPELINES = Registry("pipeline", parent=MMCLS_PIPELINES, scope=SCOPE)
-HOOKS = Registry("hook", parent=MMCV_HOOKS, scope=SCOPE)
+DATASETS = ScopedRegistry("dataset", parent=MMCLS_DATASETS, scope=SCOPE)
+PIPELINES = ScopedRegistry("pipeline", parent=MMCLS_PIPELINES, scope=SCOPE)
+HOOKS = ScopedRegistry("hook", parent=MMCV_HOOKS, scope=SCOPE)
 
-__all__ = ["Registry", "SCOPE", "MODELS", "BACKBONES", "NECKS", "HEADS", "LOSSES", "CLASSIFIERS", "ALGORITHMS",
+__all__ = ["ScopedRegistry", "SCOPE", "MODELS", "BACKBONES", "NECKS", "HEADS", "LOSSES", "CLASSIFIERS", "ALGORITHMS",
            "MUTATORS", "DATASETS", "PIPELINES", "HOOKS"]
