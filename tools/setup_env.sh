@@ -10,7 +10,12 @@ venv="${GML_VENV:-$root/.venv}"
 stamp="$venv/.gml-stamp"
 want=$(cat "$root/constraints.txt" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)
 
+# Code that never imports gml (a stock OpenMMLab tools/train.py) still gets the torchvision stand-in, from a .pth
+# file in site-packages (see gml/torchvision_stand_in.py); cheap, so written on every run.
+install_pth() { "$venv/bin/python" -m gml.torchvision_stand_in --install-pth >/dev/null; }
+
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  install_pth
   exit 0
 fi
 echo "[setup] installing gml and its pinned dependencies into $venv (about 2 minutes the first time)" >&2
@@ -29,4 +34,5 @@ import torch, sys
 if torch.version.cuda is None and "+cpu" not in torch.__version__ and not torch.__version__.startswith("2.13.0"):
     sys.exit(f"unexpected torch build {torch.__version__}")
 PY
+install_pth
 echo "$want" > "$stamp"

@@ -2,7 +2,7 @@
 
 Importing this package loads torch, mmcv and mmcls (``import gml`` alone does not) and registers every gml class in
 the registries of :mod:`gml.models.registry`. Where no real torchvision imports, a placeholder is installed first
-(see :mod:`gml.models._compat`) so that mmcv imports; any real use of it raises a clear error.
+(see :mod:`gml.torchvision_stand_in`) so that mmcv imports; any real use of it raises a clear error.
 
 Layout: each sub-package's ``__init__`` imports its modules so that their decorators register the classes.
 ``algorithms`` (BaseAlgorithm, BigNAS, ...), ``datasets`` (DigitsDataset), ``hooks`` (GmlReportHook) are always
@@ -12,9 +12,9 @@ import warnings as _warnings
 from importlib import import_module as _import_module
 from importlib.util import find_spec as _find_spec
 
-from . import _compat
+from .. import torchvision_stand_in
 
-_compat.install_torchvision_stand_in()
+torchvision_stand_in.install_torchvision_stand_in()
 # Notices mmcv prints on every import that say nothing about the user's run.
 _warnings.filterwarnings("ignore", message=r"On January 1, 2023, MMCV will release v2\.0\.0")
 _warnings.filterwarnings("ignore", message=r"Fail to import ``MultiScaleDeformableAttention``")

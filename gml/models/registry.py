@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import _compat
+from .. import torchvision_stand_in
 
-_compat.install_torchvision_stand_in()
+torchvision_stand_in.install_torchvision_stand_in()
 
 from mmcls.datasets.builder import DATASETS as MMCLS_DATASETS  # noqa: E402
 from mmcls.datasets.builder import PIPELINES as MMCLS_PIPELINES  # noqa: E402

@@ -16,7 +16,9 @@ def _run(code, pythonpath=ROOT):
 
 
 def _real_torchvision_importable():
-    return _run("import torchvision").returncode == 0
+    # the environment's .pth fallback makes `import torchvision` succeed everywhere: ask whether it is the real one
+    return _run("import torchvision, gml.torchvision_stand_in as s; raise SystemExit(s.is_stand_in(torchvision))"
+                ).returncode == 0
 
 
 def test_import_gml_loads_no_mm_stack():
@@ -35,7 +37,7 @@ def test_stand_in_lets_mmcv_import_and_fails_clearly_on_use():
         import gml.models
         import torchvision, mmcv.runner.checkpoint as ckpt
         from mmcv.utils import collect_env
-        from gml.models._compat import is_stand_in, TorchvisionMissingError
+        from gml.torchvision_stand_in import is_stand_in, TorchvisionMissingError
         assert is_stand_in(torchvision)
         assert 'gml.placeholder' in collect_env()['TorchVision']
         assert not hasattr(torchvision, 'models')
@@ -63,7 +65,7 @@ def test_real_torchvision_wins(tmp_path):
     (package / "__init__.py").write_text("__version__ = '0.99.0'\nREAL = True\n")
     proc = _run("""
         import gml.models, torchvision
-        from gml.models._compat import is_stand_in
+        from gml.torchvision_stand_in import is_stand_in
         assert torchvision.REAL and torchvision.__version__ == '0.99.0' and not is_stand_in(torchvision)
         print('ok')
     """, pythonpath=os.pathsep.join([str(tmp_path), ROOT]))

@@ -1,0 +1,163 @@
+"""A torchvision stand-in so that mmcv 1.x imports where no torchvision build exists (standard library only).
+
+What it is
+    mmcv 1.7.2 imports ``torchvision`` at module level in ``mmcv.runner.checkpoint``, only to list model-zoo URLs for
+    ``torchvision://`` checkpoints. PyTorch 2.13 has no CPU torchvision build, so where ``import torchvision`` fails,
+    :func:`install_torchvision_stand_in` puts a placeholder package into ``sys.modules``. Using it fails with a
+    message that says torchvision is needed:
+
+    - ``torchvision.__version__`` is :data:`STAND_IN_VERSION` (``0.0.0+gml.placeholder``), so environment reports
+      (mmcv's ``collect_env``) say what is installed;
+    - any other attribute (``torchvision.models``) raises :class:`TorchvisionMissingAttribute`
+      (an AttributeError, so ``hasattr(torchvision, x)`` is simply False, as libraries that scan ``sys.modules``
+      expect);
+    - importing a submodule (``import torchvision.ops``, ``from torchvision import transforms``) raises
+      :class:`TorchvisionMissingError` (an ImportError).
+
+    Where a real torchvision imports, it is used and nothing is replaced.
+
+Where it applies
+    - ``import gml.models`` installs it (gml's tools, and any config with ``custom_imports=['gml.models']``).
+    - Code that never imports gml (a stock OpenMMLab ``tools/train.py``, mmcls's own scripts) gets it from a ``.pth``
+      file in the environment: ``python -m gml.torchvision_stand_in --install-pth`` writes
+      ``gml-torchvision-stand-in.pth`` into the environment's site-packages (``tools/setup_env.sh`` does this for
+      gml's ``.venv``). At interpreter start it appends :class:`FallbackFinder` to ``sys.meta_path``: the LAST
+      finder, consulted for ``torchvision`` only when no real torchvision was found, so a real one still wins.
+      Nothing else is imported at start-up beyond this module and the light ``gml`` package.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+
+STAND_IN_FLAG = "__gml_stand_in__"
+STAND_IN_VERSION = "0.0.0+gml.placeholder"
+
+_MESSAGE = ("torchvision is needed for {what}, but it is not installed (gml put a placeholder in its place so that "
+            "mmcv imports without it). Install the torchvision build that matches your torch "
+            "(https://pytorch.org/get-started/locally/), or avoid this feature (e.g. torchvision:// checkpoints).")
+
+
+class TorchvisionMissingError(ImportError):
+    """Importing a torchvision submodule while only the placeholder is installed."""
+
+
+class TorchvisionMissingAttribute(AttributeError):
+    """Reading an attribute of the torchvision placeholder."""
+
+
+class _TorchvisionStandIn(types.ModuleType):
+    def __getattr__(self, name: str):
+        # Introspection (inspect, pickle, pytest, importlib) asks for dunder names and must see a plain miss.
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        raise TorchvisionMissingAttribute(_MESSAGE.format(what=f"'torchvision.{name}'"))
+
+
+class _StandInSubmoduleFinder(importlib.abc.MetaPathFinder):
+    """Turns ``import torchvision.<x>`` into a clear error while the placeholder is installed."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.startswith("torchvision.") and is_stand_in(sys.modules.get("torchvision")):
+            raise TorchvisionMissingError(_MESSAGE.format(what=f"'{fullname}'"), name=fullname)
+        return None
+
+
+def is_stand_in(module) -> bool:
+    """Whether ``module`` is gml's torchvision placeholder."""
+    return module is not None and bool(module.__dict__.get(STAND_IN_FLAG, False))
+
+
+def _make_stand_in() -> types.ModuleType:
+    module = _TorchvisionStandIn("torchvision", "gml placeholder: torchvision is not installed")
+    module.__spec__ = importlib.machinery.ModuleSpec("torchvision", loader=None, is_package=True)
+    module.__path__ = []
+    setattr(module, STAND_IN_FLAG, True)
+    module.__version__ = STAND_IN_VERSION
+    return module
+
+
+def _guard_submodules() -> None:
+    if not any(isinstance(f, _StandInSubmoduleFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _StandInSubmoduleFinder())
+
+
+def install_torchvision_stand_in() -> bool:
+    """Make ``import torchvision`` succeed. Returns True when the placeholder was installed now, False when a real
+    torchvision (or the placeholder) is already importable. Idempotent."""
+    if sys.modules.get("torchvision") is not None:
+        return False
+    try:
+        import torchvision  # noqa: F401  (the real one wins wherever it imports)
+        return False
+    except ImportError:
+        pass
+    # A failed import can leave half-imported submodules behind; drop them so the placeholder is consistent.
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        del sys.modules[name]
+    sys.modules["torchvision"] = _make_stand_in()
+    _guard_submodules()
+    return True
+
+
+class _StandInLoader(importlib.abc.Loader):
+    def create_module(self, spec):
+        _guard_submodules()
+        return _make_stand_in()
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+class FallbackFinder(importlib.abc.MetaPathFinder):
+    """The last finder on ``sys.meta_path``: answers ``import torchvision`` with the stand-in, which is reached only
+    when every earlier finder (the real package on ``sys.path`` among them) found nothing."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "torchvision":
+            return None
+        return importlib.machinery.ModuleSpec("torchvision", _StandInLoader(), is_package=True)
+
+
+def install_fallback_finder() -> None:
+    """Append :class:`FallbackFinder` to ``sys.meta_path`` (idempotent); what the ``.pth`` file runs."""
+    if not any(isinstance(f, FallbackFinder) for f in sys.meta_path):
+        sys.meta_path.append(FallbackFinder())
+
+
+PTH_NAME = "gml-torchvision-stand-in.pth"
+# One line, run by site.py at start-up; it does nothing where gml (or this module) is not importable.
+PTH_LINE = ('import importlib.util as _u; _u.find_spec("gml") and _u.find_spec("gml.torchvision_stand_in") and '
+            '__import__("gml.torchvision_stand_in", fromlist=["_"]).install_fallback_finder()\n')
+
+
+def install_pth(site_packages: str) -> str:
+    """Write the ``.pth`` file into ``site_packages``; returns its path."""
+    import os
+    path = os.path.join(site_packages, PTH_NAME)
+    with open(path, "w") as f:
+        f.write(PTH_LINE)
+    return path
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sysconfig
+    parser = argparse.ArgumentParser(prog="python -m gml.torchvision_stand_in",
+                                     description="Let code that never imports gml (a stock OpenMMLab tools/train.py) "
+                                                 "import mmcv where no torchvision is installed.")
+    parser.add_argument("--install-pth", action="store_true", help=f"write {PTH_NAME} into this environment")
+    parser.add_argument("--site-packages", default=sysconfig.get_paths()["purelib"],
+                        help="where to write it (default: this interpreter's site-packages)")
+    args = parser.parse_args(argv)
+    if not args.install_pth:
+        parser.print_help()
+        return 2
+    print(install_pth(args.site_packages))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
