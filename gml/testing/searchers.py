@@ -34,10 +34,11 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import pytest
 
 from ..errors import GmlConfigError
-from ..registry import SEARCHERS, Registry
+from ..registry import SEARCHERS
 from ..search import searchers as _builtin_searchers  # noqa: F401  (registers the built-ins)
 from ..search.space.dimensions import canonical_key
 from ..search.space.parse import parse_search_args
+from ._registry import registry_for
 
 MIXED_ARGS = [
     {"type": "Categorical", "name": "opt", "data": ["sgd", "adam", "it's; rm -rf /"]},
@@ -86,18 +87,8 @@ class SearcherCase:
         if self.uses_seed:
             kwargs.setdefault("seed", seed)
         space = parse_search_args(self.args if args is None else args)
-        registry, name = _registry_of(self.searcher)
+        registry, name = registry_for(SEARCHERS, self.searcher)
         return registry.build({"type": name, **kwargs}, "searcher", space=space, optimize_mode=mode)
-
-
-def _registry_of(searcher: Union[str, type]) -> Tuple[Registry, str]:
-    """A registry that builds ``searcher`` by name: gml's for a registered name, else one holding only the class
-    (so a user's class is built and its keys checked exactly as SEARCHERS would)."""
-    if isinstance(searcher, str):
-        return SEARCHERS, searcher
-    own = Registry("searcher")
-    own.register_module()(searcher)
-    return own, searcher.__name__
 
 
 def objective(point: Dict[str, Any]) -> float:
