@@ -22,13 +22,15 @@ it as a search config does, once per test, and once more to imitate a restarted 
 to get a submission refused: the launcher built with ``kwargs`` added, or a job whose working directory is
 ``cwd``; LaunchError's message must match ``match`` (None: skip that test). ``env`` is added to every job's
 environment. ``same_host``: jobs run on this machine, so the suite checks through /proc that a cancelled job's
-processes are gone (set False for remote backends). ``timeout``: seconds a short job may take from submission to
+processes are gone (set False for remote backends). ``sigkill_escalation``: a cancelled job that ignores SIGTERM
+is still ended (SIGKILL after a grace); set False for a backend that cannot promise it. ``timeout``: seconds a short job may take from submission to
 its end (scheduler latency included). Each test runs a few jobs of at most a few seconds; jobs write their logs and
 exit code files under pytest's ``tmp_path``, which the backend must be able to reach (a shared filesystem).
 """
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Union
@@ -60,13 +62,11 @@ class LauncherCase:
     refusal: Optional[Refusal] = None
     env: Dict[str, str] = field(default_factory=dict)
     same_host: bool = True
+    sigkill_escalation: bool = True
     timeout: float = 60.0
-    id: str = ""
 
     @property
     def name(self) -> str:
-        if self.id:
-            return self.id
         return self.launcher if isinstance(self.launcher, str) else self.launcher.__name__
 
     def build(self, **extra) -> Launcher:
@@ -144,20 +144,28 @@ class LauncherSuite:
 
     def test_cancel_ends_the_job_and_every_process_it_started(self, launcher_case, tmp_path):
         launcher = launcher_case.build()
-        # the job ignores SIGTERM: a launcher must escalate (or its backend must) to end it
-        s = launcher_case.spec(tmp_path, 0, "cd \"$GML_JOB_DIR\"; trap '' TERM; sleep 300 & echo $! > pids; "
+        # two background children; with sigkill_escalation the job ignores SIGTERM (as do its children), so the
+        # launcher or its backend must follow up with SIGKILL
+        ignore = "trap '' TERM; " if launcher_case.sigkill_escalation else ""
+        s = launcher_case.spec(tmp_path, 0, f"cd \"$GML_JOB_DIR\"; {ignore}sleep 300 & echo $! > pids; "
                                             "sleep 301 & echo $! >> pids; echo started >> pids; wait")
         eid = launcher.submit(s)
-        text = wait_for_file(os.path.join(s.job_dir, "pids"), launcher_case.timeout)
-        pids = [int(line) for line in text.split() if line.isdigit()]
-        assert launcher.poll([eid])[eid].state in (JobState.QUEUED, JobState.RUNNING)
-        launcher.cancel(eid)
-        assert wait_done(launcher, [eid], launcher_case.timeout)[eid].state == JobState.CANCELLED
-        if launcher_case.same_host:
-            deadline = time.monotonic() + 30
-            while living(pids) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert living(pids) == [], "processes of the cancelled job are still running"
+        pids: List[int] = []
+        try:
+            text = wait_for_file(os.path.join(s.job_dir, "pids"), launcher_case.timeout)
+            pids = [int(line) for line in text.split() if line.isdigit()]
+            assert launcher.poll([eid])[eid].state in (JobState.QUEUED, JobState.RUNNING)
+            launcher.cancel(eid)
+            assert wait_done(launcher, [eid], launcher_case.timeout)[eid].state == JobState.CANCELLED
+            if launcher_case.same_host:
+                deadline = time.monotonic() + 30
+                while living(pids) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert living(pids) == [], "processes of the cancelled job are still running"
+        finally:   # whatever failed, leave nothing behind
+            launcher.cancel(eid)
+            for pid in living(pids):
+                os.kill(pid, signal.SIGKILL)
 
     def test_a_restarted_controller_adopts_running_jobs_and_reads_finished_ones(self, launcher_case, tmp_path):
         first = launcher_case.build()
