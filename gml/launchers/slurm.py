@@ -185,14 +185,17 @@ class SlurmLauncher(ClusterLauncher):
             self._settle(unresolved)
 
     def _settle(self, unresolved) -> None:
+        """Jobs squeue lists as over (``queue_state``) or no longer lists (None): ONE sacct call says how they
+        ended. While accounting does not answer, squeue's final state is enough; jobs it forgot wait."""
         acct = None
+        accounting_down = False
         if self._accounting is not False:
             t0 = time.perf_counter()
             try:
                 acct = cli.sacct([eid for eid, _ in unresolved])
                 self._accounting = acct is not None
             except cli.SlurmUnavailable:
-                return
+                accounting_down = True
             finally:
                 self.stats["sacct"].append(time.perf_counter() - t0)
         for eid, queue_state in unresolved:
@@ -202,7 +205,7 @@ class SlurmLauncher(ClusterLauncher):
                 entry.final = self._from_slurm(entry, record.state, record.exit_code)
             elif queue_state is not None:
                 entry.final = self._from_slurm(entry, queue_state, None)
-            elif record is None:
+            elif record is None and not accounting_down:
                 # neither squeue nor sacct (nor the exit file) know it: slurmctld forgot it long ago
                 entry.final = Status(JobState.CANCELLED) if entry.cancelled else Status(
                     JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
