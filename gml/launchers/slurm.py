@@ -165,10 +165,12 @@ class SlurmLauncher(ClusterLauncher):
             return
         finally:
             self.stats["squeue"].append(time.perf_counter() - t0)
-        unresolved = []
+        unresolved, uncancelled = [], []
         for eid in ids:
             entry, found = self._jobs[eid], listed.get(eid)
             if found is not None and cli.phase(found.state) != cli.Phase.DONE:
+                if entry.cancelled and found.state != "COMPLETING":
+                    uncancelled.append(eid)   # gml's scancel did not reach slurmctld: ask again
                 queued = cli.phase(found.state) == cli.Phase.QUEUED
                 entry.last = Status(JobState.QUEUED if queued else JobState.RUNNING,
                                     message=f"pending: {found.reason}" if queued else None)
@@ -181,6 +183,8 @@ class SlurmLauncher(ClusterLauncher):
                 entry.final = status
             else:
                 unresolved.append((eid, found.state if found else None))
+        if uncancelled:
+            self._stop_all(uncancelled)
         if unresolved:
             self._settle(unresolved)
 
@@ -211,8 +215,14 @@ class SlurmLauncher(ClusterLauncher):
                     JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
 
     def _stop(self, external_id: str) -> None:
+        self._stop_all([external_id])
+
+    @staticmethod
+    def _stop_all(external_ids: List[str]) -> None:
+        """ONE scancel; when slurmctld does not answer, the next squeue refresh that still lists a cancelled job
+        as queued or running asks again."""
         try:
-            cli.scancel([external_id])
+            cli.scancel(external_ids)
         except cli.SlurmUnavailable:
             pass
 
