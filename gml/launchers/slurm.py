@@ -133,6 +133,8 @@ class SlurmLauncher(ClusterLauncher):
 
     def adopt(self, external_id: str, spec: JobSpec) -> bool:
         entry = self._jobs.setdefault(external_id, JobEntry(spec.job_dir))
+        if read_exit_code(spec.job_dir) is not None:
+            return False   # over (squeue may list it as COMPLETING a moment longer); poll reads how it ended
         try:
             listed = cli.squeue([external_id])
         except cli.SlurmUnavailable:
