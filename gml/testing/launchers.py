@@ -176,8 +176,8 @@ class LauncherSuite:
         wait_for_file(os.path.join(running.job_dir, "started"), launcher_case.timeout)
         assert not first.poll([eid_running])[eid_running].state.is_done, "the job ended before the restart"
         second = launcher_case.build()          # the controller died (kill -9) and came back
-        assert second.adopt(eid_running, running) is True
-        assert second.adopt(eid_done, done) is False
+        assert second.adopt(eid_running, running) is True, "a running job was not adopted"
+        assert second.adopt(eid_done, done) is False, "a job that had ended was adopted as running"
         assert second.poll([eid_done])[eid_done].state == JobState.SUCCEEDED
         status = wait_done(second, [eid_running], launcher_case.timeout)[eid_running]
         assert (status.state, status.exit_code) == (JobState.FAILED, 3), status
