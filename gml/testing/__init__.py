@@ -11,3 +11,7 @@ subclassing it in a test file and naming the class in a fixture (see each module
 These modules import pytest and are meant for test code only: ``import gml`` does not import them, and they need
 neither torch nor mmcv.
 """
+import pytest
+
+# the suites' plain asserts report the values compared, as in a test module
+pytest.register_assert_rewrite("gml.testing.searchers", "gml.testing.assessors", "gml.testing.launchers")

@@ -178,7 +178,7 @@ class LauncherSuite:
         second = launcher_case.build()          # the controller died (kill -9) and came back
         assert second.adopt(eid_running, running) is True, "a running job was not adopted"
         assert second.adopt(eid_done, done) is False, "a job that had ended was adopted as running"
-        assert second.poll([eid_done])[eid_done].state == JobState.SUCCEEDED
+        assert second.poll([eid_done])[eid_done].state == JobState.SUCCEEDED, second.poll([eid_done])
         status = wait_done(second, [eid_running], launcher_case.timeout)[eid_running]
         assert (status.state, status.exit_code) == (JobState.FAILED, 3), status
 
