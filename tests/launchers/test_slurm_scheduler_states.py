@@ -84,7 +84,7 @@ def test_accounting_disabled_judges_from_squeue_and_exit_files(tmp_path, fake_sl
 
 def test_slurmctld_unreachable_keeps_states_and_refuses_submissions_with_the_reason(tmp_path, fake_slurm):
     launcher = CASE.build()
-    eid, spec = running_job(launcher, tmp_path, 0, "sleep 2; exit 4")
+    eid, _ = running_job(launcher, tmp_path, 0, "sleep 2; exit 4")
     fake_slurm.set(controller_down=True)
     with pytest.raises(LaunchError, match="Unable to contact slurm controller"):
         launcher.submit(CASE.spec(tmp_path, 1, "true"))
@@ -97,7 +97,7 @@ def test_slurmctld_unreachable_keeps_states_and_refuses_submissions_with_the_rea
 
 def test_a_cancel_while_slurmctld_is_unreachable_still_ends_the_job(tmp_path, fake_slurm):
     launcher = CASE.build()
-    eid, spec = running_job(launcher, tmp_path, 0)
+    eid, _ = running_job(launcher, tmp_path, 0)
     fake_slurm.set(controller_down=True)
     launcher.cancel(eid)
     polls(launcher, [eid], n=2)
