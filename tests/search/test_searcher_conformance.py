@@ -3,9 +3,12 @@ some of them promise (uniform coverage, grid order, batch bundles).
 
 To add a built-in searcher, add a ``SearcherCase`` to SEARCHER_CASES.
 """
+import random
+
 import pytest
 
 from gml.registry import SEARCHERS
+from gml.search.searchers import RandomSearcher
 from gml.search.space.parse import parse_search_args
 from gml.testing.searchers import GRID_ARGS, MIXED_ARGS, SearcherCase, SearcherSuite, drive
 
@@ -65,3 +68,23 @@ def test_batch_runs_bundles_in_order_and_refuses_other_args():
     with pytest.raises(GmlConfigError, match=r"data\[0\]\.m.*plain values"):
         SEARCHERS.build({"type": "BatchSearcher"}, "searcher",
                         space=parse_search_args([{"type": "Nested", "data": [{"m": [1, 2]}]}]))
+
+
+# -- the suite as a user runs it: an unregistered class named in the fixture --------------------------------
+class UserRandomSearcher(RandomSearcher):
+    """A user's searcher (not registered): the suite builds it from the class."""
+
+
+class TestAUserSearcher(SearcherSuite):
+    @pytest.fixture
+    def searcher_case(self):
+        return SearcherCase(UserRandomSearcher, kwargs={"max_attempts": 200})
+
+
+def test_the_suite_catches_a_searcher_that_repeats_points():
+    class Repeating(RandomSearcher):
+        def suggest(self):
+            return self.space.sample(random.Random(0))      # the same point every time
+
+    with pytest.raises(AssertionError, match="proposed twice"):
+        TestAUserSearcher().test_points_are_valid_and_never_repeat(SearcherCase(Repeating))
