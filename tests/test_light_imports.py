@@ -18,3 +18,13 @@ def test_gml_report_is_callable_and_versioned():
     import os
     if "GML_JOB_DIR" not in os.environ:
         assert gml.report(step=0, acc=1.0) is False      # outside a search: nothing recorded
+
+
+def test_conformance_suites_import_light_and_only_on_request():
+    """gml.testing (test code only: it imports pytest) is not loaded by ``import gml`` and needs no heavy library."""
+    code = ("import sys, gml; assert 'gml.testing' not in sys.modules and 'pytest' not in sys.modules; "
+            "import gml.testing.searchers, gml.testing.assessors, gml.testing.launchers; "
+            "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'mmcv', 'mmcls', 'numpy', 'scipy', 'skopt', 'optuna', 'ray', 'submitit'})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported by gml.testing: {out}"

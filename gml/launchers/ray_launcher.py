@@ -163,6 +163,8 @@ class RayLauncher(ClusterLauncher):
 
     def adopt(self, external_id: str, spec: JobSpec) -> bool:
         entry = self._jobs.setdefault(external_id, JobEntry(spec.job_dir))
+        if read_exit_code(spec.job_dir) is not None:
+            return False   # over (Ray may list it as running a moment longer); poll reads how it ended
         if self.address is None and ray_local.read_state(task_dir_of(spec)) is None:
             return False   # the task's head is gone, and its jobs with it
         try:

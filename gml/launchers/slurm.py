@@ -133,6 +133,8 @@ class SlurmLauncher(ClusterLauncher):
 
     def adopt(self, external_id: str, spec: JobSpec) -> bool:
         entry = self._jobs.setdefault(external_id, JobEntry(spec.job_dir))
+        if read_exit_code(spec.job_dir) is not None:
+            return False   # over (squeue may list it as COMPLETING a moment longer); poll reads how it ended
         try:
             listed = cli.squeue([external_id])
         except cli.SlurmUnavailable:
@@ -165,10 +167,12 @@ class SlurmLauncher(ClusterLauncher):
             return
         finally:
             self.stats["squeue"].append(time.perf_counter() - t0)
-        unresolved = []
+        unresolved, uncancelled = [], []
         for eid in ids:
             entry, found = self._jobs[eid], listed.get(eid)
             if found is not None and cli.phase(found.state) != cli.Phase.DONE:
+                if entry.cancelled and found.state != "COMPLETING":
+                    uncancelled.append(eid)   # gml's scancel did not reach slurmctld: ask again
                 queued = cli.phase(found.state) == cli.Phase.QUEUED
                 entry.last = Status(JobState.QUEUED if queued else JobState.RUNNING,
                                     message=f"pending: {found.reason}" if queued else None)
@@ -181,18 +185,23 @@ class SlurmLauncher(ClusterLauncher):
                 entry.final = status
             else:
                 unresolved.append((eid, found.state if found else None))
+        if uncancelled:
+            self._stop_all(uncancelled)
         if unresolved:
             self._settle(unresolved)
 
     def _settle(self, unresolved) -> None:
+        """Jobs squeue lists as over (``queue_state``) or no longer lists (None): ONE sacct call says how they
+        ended. While accounting does not answer, squeue's final state is enough; jobs it forgot wait."""
         acct = None
+        accounting_down = False
         if self._accounting is not False:
             t0 = time.perf_counter()
             try:
                 acct = cli.sacct([eid for eid, _ in unresolved])
                 self._accounting = acct is not None
             except cli.SlurmUnavailable:
-                return
+                accounting_down = True
             finally:
                 self.stats["sacct"].append(time.perf_counter() - t0)
         for eid, queue_state in unresolved:
@@ -202,14 +211,20 @@ class SlurmLauncher(ClusterLauncher):
                 entry.final = self._from_slurm(entry, record.state, record.exit_code)
             elif queue_state is not None:
                 entry.final = self._from_slurm(entry, queue_state, None)
-            elif record is None:
+            elif record is None and not accounting_down:
                 # neither squeue nor sacct (nor the exit file) know it: slurmctld forgot it long ago
                 entry.final = Status(JobState.CANCELLED) if entry.cancelled else Status(
                     JobState.LOST, message="Slurm no longer knows the job and it left no exit code")
 
     def _stop(self, external_id: str) -> None:
+        self._stop_all([external_id])
+
+    @staticmethod
+    def _stop_all(external_ids: List[str]) -> None:
+        """ONE scancel; when slurmctld does not answer, the next squeue refresh that still lists a cancelled job
+        as queued or running asks again."""
         try:
-            cli.scancel([external_id])
+            cli.scancel(external_ids)
         except cli.SlurmUnavailable:
             pass
 

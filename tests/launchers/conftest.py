@@ -37,3 +37,12 @@ def pytest_terminal_summary(terminalreporter):
             reason = report.longrepr[2]
             if "unavailable" in reason:
                 terminalreporter.write_line(f"SKIPPED {report.nodeid}: {reason}", yellow=True, bold=True)
+
+
+@pytest.fixture
+def fake_slurm(tmp_path_factory, monkeypatch):
+    """A fake Slurm (fake_slurm.FakeSlurm) whose sbatch/squeue/sacct/scancel come first on PATH for the test."""
+    from fake_slurm import FakeSlurm
+    fake = FakeSlurm(str(tmp_path_factory.mktemp("fake-slurm")))
+    monkeypatch.setenv("PATH", fake.bin + os.pathsep + os.environ.get("PATH", ""))
+    return fake

@@ -8,6 +8,7 @@ from gml.errors import GmlConfigError
 from gml.launchers.base import JobSpec, JobState
 from gml.launchers.gpus import GpuSlots
 from gml.launchers.local import LocalLauncher
+from gml.testing.launchers import wait_done
 
 
 def spec(tmp_path, command, job_id=0):
@@ -17,26 +18,16 @@ def spec(tmp_path, command, job_id=0):
                    env={"GML_JOB_DIR": str(job_dir)})
 
 
-def wait_done(launcher, eid, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = launcher.poll([eid])[eid]
-        if status.state.is_done:
-            return status
-        launcher.wait(0.1)
-    raise AssertionError("job did not end")
-
-
 def test_exit_codes_and_signals(tmp_path):
     launcher = LocalLauncher()
     ok = launcher.submit(spec(tmp_path, "echo hello", 0))
     bad = launcher.submit(spec(tmp_path, "exit 7", 1))
     sig = launcher.submit(spec(tmp_path, "kill -TERM $$", 2))
-    assert wait_done(launcher, ok).state == JobState.SUCCEEDED
+    assert wait_done(launcher, [ok], 20)[ok].state == JobState.SUCCEEDED
     assert open(tmp_path / "job0" / "log").read() == "hello\n"
-    status = wait_done(launcher, bad)
+    status = wait_done(launcher, [bad], 20)[bad]
     assert (status.state, status.exit_code, status.message) == (JobState.FAILED, 7, "exited with code 7")
-    assert "SIGTERM" in wait_done(launcher, sig).message
+    assert "SIGTERM" in wait_done(launcher, [sig], 20)[sig].message
 
 
 def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path, pid_alive):
@@ -51,7 +42,7 @@ def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path, 
     tree = proctree.descendants(pid)
     assert len(tree) >= 3
     launcher.cancel(eid)
-    assert wait_done(launcher, eid).state == JobState.CANCELLED
+    assert wait_done(launcher, [eid], 20)[eid].state == JobState.CANCELLED
     time.sleep(0.2)
     assert [p for p in tree + [pid] if pid_alive(p)] == []
 
@@ -59,7 +50,7 @@ def test_cancel_ends_the_whole_tree_even_children_that_left_the_group(tmp_path, 
 def test_background_children_are_cleaned_up_when_a_job_ends(tmp_path, pid_alive):
     launcher = LocalLauncher()
     eid = launcher.submit(spec(tmp_path, "sleep 300 & echo $! > bg; true"))
-    assert wait_done(launcher, eid).state == JobState.SUCCEEDED
+    assert wait_done(launcher, [eid], 20)[eid].state == JobState.SUCCEEDED
     time.sleep(0.1)
     assert not pid_alive(int((tmp_path / "bg").read_text()))
 
@@ -69,12 +60,12 @@ def test_a_new_launcher_adopts_running_jobs_and_reads_exit_codes_of_finished_one
     running = spec(tmp_path, "sleep 1; exit 3", 0)
     done = spec(tmp_path, "exit 0", 1)
     eid_running, eid_done = first.submit(running), first.submit(done)
-    wait_done(first, eid_done)
+    wait_done(first, [eid_done], 20)
     second = LocalLauncher()                  # the controller restarted
     assert second.adopt(eid_running, running)
     assert not second.adopt(eid_done, done)
     assert second.poll([eid_done])[eid_done].state == JobState.SUCCEEDED
-    status = wait_done(second, eid_running)
+    status = wait_done(second, [eid_running], 20)[eid_running]
     assert (status.state, status.exit_code) == (JobState.FAILED, 3)
     assert second.poll(["999999:1:"])["999999:1:"].state == JobState.LOST
 

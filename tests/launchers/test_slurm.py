@@ -11,6 +11,7 @@ from gml.launchers import JobSpec, JobState, LaunchError
 from gml.launchers import slurm_cli
 from gml.launchers.slurm import SlurmLauncher
 from gml.registry import LAUNCHERS
+from gml.testing.launchers import wait_done
 
 import launcher_helpers as h
 
@@ -22,16 +23,6 @@ def spec(tmp_path, job_id, command, **kw):
     job_dir.mkdir()
     return JobSpec(job_id, "unit", command, str(tmp_path), str(job_dir), str(job_dir / "log"),
                    {"GML_JOB_DIR": str(job_dir), "GML_JOB_ID": str(job_id)}, **kw)
-
-
-def wait_done(launcher, ids, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = launcher.poll(ids)
-        if all(s.state.is_done for s in states.values()):
-            return states
-        time.sleep(0.2)
-    raise AssertionError(f"jobs not done: {launcher.poll(ids)}")
 
 
 def test_config_refuses_unknown_keys_and_bad_values():
@@ -58,7 +49,7 @@ def test_jobs_exit_codes_env_and_srun_template(tmp_path, slurm_cluster):
     bad = spec(tmp_path, 1, "echo failing; exit 3")
     ids = [launcher.submit(ok), launcher.submit(bad)]
     assert all(i.isdigit() for i in ids)
-    states = wait_done(launcher, ids)
+    states = wait_done(launcher, ids, 60)
     assert states[ids[0]].state == JobState.SUCCEEDED, open(ok.log_path).read()
     assert states[ids[1]].state == JobState.FAILED and states[ids[1]].exit_code == 3
     assert "exited with code 3" in states[ids[1]].message
