@@ -322,3 +322,15 @@ def test_top_k_guard_rebuilds_on_replay_and_validates():
     for bad in ({"top_k": 0}, {"margin": 1.0}, {"min_completed": "3"}):
         with pytest.raises(ValueError):
             TopKGuardAssessor(**bad)
+
+
+def test_judge_new_steps_judges_each_step_that_arrived_together():
+    from gml.search.assessors.base import judge_new_steps
+    a = MedianStopAssessor(start_step=2)
+    finish_job(a, 0, [(s, 0.9) for s in range(1, 9)], True)
+    curve = [(s, 0.1) for s in range(1, 7)]              # six steps in one read: the rule stops at step 2
+    assert a.assess_job(1, curve) == STOP                 # (asked once, it would only say so at step 6)
+    assert judge_new_steps(a, 1, curve, None) == (STOP, 2)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95)], None) == (GO, 3)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95)], 3) == (GO, 3)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95), (4, 0.1)], 3) == (GO, 4)

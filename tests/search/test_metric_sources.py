@@ -153,3 +153,25 @@ def test_mlflow_client_writes_and_the_store_is_read_while_it_runs(tmp_path, stor
     assert _curve(got[1], "val/acc") == [(0, 0.5), (1, 0.6), (2, 0.7), (3, 0.8)]
     resumed = MlflowMetrics(str(job_dir), cursor=json.loads(json.dumps(native.cursor)))
     assert resumed.read_new() == []
+
+
+def test_metrics_from_parses_each_source_and_names_the_key_path_of_mistakes():
+    from gml.errors import GmlConfigError
+    from gml.search.ingest.sources import SourceKind, job_environment, parse_metrics_from
+    specs = parse_metrics_from({"csv": "lightning_logs/*/metrics.csv", "stdout": "val_acc=([0-9.]+)",
+                                "mlflow": True, "tensorboard": {"step_attribute": "step"}},
+                               default_step="epoch", reward_attribute="acc")
+    assert [(s.kind, s.step_attribute) for s in specs] == [(SourceKind.CSV, "epoch"), (SourceKind.STDOUT, "epoch"),
+                                                           (SourceKind.MLFLOW, "epoch"),
+                                                           (SourceKind.TENSORBOARD, "step")]
+    assert specs[1].patterns == {"acc": "val_acc=([0-9.]+)"}
+    assert job_environment(specs, "/j")["MLFLOW_TRACKING_URI"] == "sqlite:////j/mlflow.db"
+    for raw, path, words in [({"wandb": True}, "metrics_from.wandb", "unknown metric source"),
+                             ({"csv": {"pth": "a.csv"}}, "metrics_from.csv.pth", "unknown key"),
+                             ({"csv": "../other/metrics.csv"}, "metrics_from.csv.path", "inside the job"),
+                             ({"stdout": "val_acc=[0-9.]+"}, "metrics_from.stdout.patterns", "group"),
+                             ({"stdout": {"patterns": {"acc": "("}}}, "metrics_from.stdout.patterns.acc", "valid"),
+                             ({"jsonl": {"step_attribute": 3}}, "metrics_from.jsonl.step_attribute", "name")]:
+        with pytest.raises(GmlConfigError) as err:
+            parse_metrics_from(raw, reward_attribute="acc")
+        assert err.value.path == path and words in err.value.message, str(err.value)
