@@ -33,3 +33,14 @@ def test_a_version_1_task_is_shown_and_resumed(project):
     db = sqlite3.connect(project.task_dir("legacy") / "state.db")
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
     db.close()
+
+
+def test_a_task_of_a_newer_gml_is_refused_with_what_to_do(project):
+    project.cli("search-ctl", "import", "--tar-path", FIXTURE, "-t", "future", check=0)
+    db = sqlite3.connect(project.task_dir("future") / "state.db")
+    db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    shown = project.cli("search-ctl", "show", "-t", "future", check=2)
+    assert "has store schema version 7, but gml" in shown.stderr and "reads versions up to 2" in shown.stderr
+    assert "upgrade gml" in shown.stderr and "Traceback" not in shown.stderr

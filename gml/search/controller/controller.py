@@ -107,7 +107,9 @@ class Controller:
             else:
                 external_id = self.launcher.recover(spec)
                 if external_id and self.launcher.adopt(external_id, spec):
-                    self.store.update_job(job.id, status=JobStatus.RUNNING, external_id=external_id)
+                    # PENDING (or RUNNING without an id, which no gml writes): RUNNING with the id found
+                    status = {} if job.status == JobStatus.RUNNING else {"status": JobStatus.RUNNING}
+                    self.store.update_job(job.id, external_id=external_id, **status)
                 else:
                     reruns.append(job.id)
         jobs = self.store.jobs()
