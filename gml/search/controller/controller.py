@@ -81,13 +81,15 @@ class Controller:
         if self._best is None or (reward > self._best if self.mode == "maximize" else reward < self._best):
             self._best = reward
 
-    def _report(self, job: Job, show: bool = True) -> None:
-        """Tell the searcher, the assessor and the progress line that ``job`` ended (as recorded)."""
+    def _report(self, job: Job, live: bool = True) -> None:
+        """Tell the assessor (and the best reward) that ``job`` ended, as recorded; ``live``: it ended in this
+        session, so the searcher and the progress line hear of it too (on resume the store is replayed into the
+        searcher by ``Searcher.restore`` instead)."""
         observed = job.reward if job.status in OBSERVED else None
         self._update_best(observed)
         if self.assessor is not None:
             self.assessor.replay(job.id, self.watching.curve(job.id), job.status == JobStatus.SUCCEEDED)
-        if show:
+        if live:
             self.launching.exhausted = False    # a result may let the searcher propose again (a new generation)
             self.searcher.observe(job.point, observed)
             self.progress.job_done(job.id, job.status, job.reward)
@@ -119,7 +121,7 @@ class Controller:
             finished = job.status.is_terminal and job.id not in reruns
             history.append((job.point, job.reward if job.status in OBSERVED else None, finished))
             if finished and job.status != JobStatus.FILTERED:
-                self._report(job, show=False)
+                self._report(job, live=False)
         self.searcher.restore(history)
 
     # -- stopping --------------------------------------------------------------------------------------------
