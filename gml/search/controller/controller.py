@@ -8,7 +8,8 @@ it is cancelled), so a controller killed at any instant resumes without losing o
 
 - RUNNING jobs are adopted through the launcher if alive, else recorded from the exit code they left; one whose
   end was decided (``end_intent``) is ended now;
-- PENDING jobs are found again from their traces (``Launcher.recover``) or submitted;
+- PENDING jobs are found again from their traces (``Launcher.recover``), recorded from the exit code they left
+  if they ran to their end unrecorded, or else submitted;
 - ERROR jobs are run again first, then the search continues.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import signal
 import sys
 from typing import Optional, TextIO, Tuple
 
+from ...launchers.wrapper import read_exit_code, status_from_exit
 from ..config.build import Components
 from ..config.search_config import SearchConfig
 from ..criteria import SearchView, Stop
@@ -106,12 +108,17 @@ class Controller:
                     self.watching.finish(job, self.launcher.poll([job.external_id])[job.external_id])
                 elif job.end_intent is not None:     # the previous controller died while ending it: finish that
                     self.watching.end(job, job.end_intent, job.end_reason or "")
-            else:
+            else:   # PENDING, or RUNNING without an id (left by a recovery that was itself killed)
+                running = {} if job.status == JobStatus.RUNNING else {"status": JobStatus.RUNNING}
                 external_id = self.launcher.recover(spec)
+                code = read_exit_code(spec.job_dir) if job.submitted_at is not None else None
                 if external_id and self.launcher.adopt(external_id, spec):
-                    # PENDING (or RUNNING without an id, which no gml writes): RUNNING with the id found
-                    status = {} if job.status == JobStatus.RUNNING else {"status": JobStatus.RUNNING}
-                    self.store.update_job(job.id, external_id=external_id, **status)
+                    self.store.update_job(job.id, external_id=external_id, **running)
+                elif code is not None:
+                    # submitted, then ran to its end while no controller knew it: its wrapper left the exit code
+                    # (Launching clears it before recording an attempt, so it is this attempt's)
+                    self.store.update_job(job.id, **running)
+                    self.watching.finish(self.store.job(job.id), status_from_exit(code, cancelled=False))
                 else:
                     reruns.append(job.id)
         jobs = self.store.jobs()

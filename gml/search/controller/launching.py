@@ -14,6 +14,7 @@ from collections import deque
 from typing import Callable, Deque, List, Optional
 
 from ...launchers.base import JobSpec, Launcher, LaunchError
+from ...launchers.wrapper import clear_exit_code
 from ..config.file_args import write_config_copy
 from ..config.search_config import SearchConfig
 from ..config.template import render
@@ -111,6 +112,7 @@ class Launching:
     def submit(self, job: Job) -> None:
         """Record a new attempt of ``job`` (PENDING, submitted now), then hand it to the launcher; RUNNING with
         its external id when accepted, ERROR when refused."""
+        clear_exit_code(self.paths.job_dir(job.id))   # an exit code found on resume must be this attempt's
         if job.attempt > 0:   # a rerun: keep the earlier attempt's log and scalars aside
             job_dir = self.paths.job_dir(job.id)
             for name in RERUN_FILES:

@@ -64,3 +64,27 @@ def test_recover_finishes_what_a_dead_controller_left(harness):
     h.controller.step()
     assert h.launcher.submitted() == [3, 4]
     assert [s.job(i).attempt for i in (3, 4)] == [1, 1]
+
+
+def test_recover_records_a_job_that_ran_to_its_end_while_no_controller_knew_its_id(harness):
+    """Killed between submit and recording the id; the job finished before the next controller looked: its
+    exit code file tells the end, and it is not run a second time."""
+    import os
+    from gml.launchers.wrapper import EXIT_FILE
+    h = harness(values=(0.1, 0.2), parallel=2)
+    h.launching.launch(running=0, draining=False, stop_after_submit=lambda: False)
+    for job_id, code in ((0, 0), (1, 3)):
+        h.store.update_job(job_id, status=JobStatus.PENDING, external_id=None)   # as if the id was never written
+        h.report(job_id, 0, acc=0.5)
+        with open(os.path.join(h.paths.job_dir(job_id), EXIT_FILE), "w") as f:
+            f.write(f"{code}\n")
+    h.launcher.calls.clear()
+    h.controller.recover()
+    jobs = h.store.jobs()
+    assert (jobs[0].status, jobs[0].reward, jobs[0].exit_code) == (JobStatus.SUCCEEDED, 0.5, 0)
+    assert (jobs[1].status, jobs[1].exit_code) == (JobStatus.ERROR, 3) and "exited with code 3" in jobs[1].error
+    # the ERROR one is run again, as every ERROR job on resume; the SUCCEEDED one is not
+    assert list(h.launching.reruns) == [1]
+    h.controller.step()
+    assert h.launcher.submitted() == [1] and h.store.job(1).attempt == 2
+    assert not os.path.exists(os.path.join(h.paths.job_dir(1), EXIT_FILE)), "cleared before the new attempt"
