@@ -260,22 +260,25 @@ def test_on_real_curves_median_and_asha_save_half_the_epochs_and_keep_the_best_j
         assert max(finals[j] for j in completed) == max(finals)
 
 
-def test_finish_job_adapts_to_what_a_user_class_implements():
-    from gml.search.assessors.base import finish_job
-    calls = []
-
-    class OneArg:
-        def assess_job(self, job_id, history):
-            calls.append(("assess", job_id))
-
-        def job_end(self, job_id):
-            calls.append(("end", job_id))
-
-    class TwoArgs:
+def test_the_assessor_contract_is_an_abstract_base_checked_when_built():
+    class NoDecision(Assessor):
         def job_end(self, job_id, success):
-            calls.append(("end2", job_id, success))
+            pass
 
-    finish_job(OneArg(), 1, [(0, 0.5)], True)
-    finish_job(TwoArgs(), 2, [], False)
-    finish_job(object(), 3, [], True)
-    assert calls == [("end", 1), ("end2", 2, False)]
+    with pytest.raises(TypeError, match="assess_job"):
+        NoDecision()
+
+    @ASSESSORS.register_module(force=True)
+    class DuckTyped:
+        def __init__(self, optimize_mode="maximize"):
+            pass
+
+        def assess_job(self, job_id, history):
+            return GO
+
+    from gml.search.config.build import build_assessor
+    from gml.search.config.search_config import parse_search_config
+    config = parse_search_config({"task": {"template": "echo {x}", "search_args": [
+        {"type": "Categorical", "name": "x", "data": [1]}]}, "scheduler": {"assessor": {"type": "DuckTyped"}}}, ".")
+    with pytest.raises(GmlConfigError, match=r"scheduler.assessor.type: 'DuckTyped' is not an Assessor"):
+        build_assessor(config)
