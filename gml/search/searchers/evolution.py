@@ -17,14 +17,12 @@
 """
 from __future__ import annotations
 
-import math
 from typing import Any, List, Optional, Tuple
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import Categorical, Int, Nested, Real, canonical_key
+from ..space.dimensions import canonical_key
 from .base import Point
-from ..space.encoding import snap
 from .observations import ObservingSearcher, random_unissued
 
 
@@ -96,25 +94,5 @@ class EvolutionSearcher(ObservingSearcher):
         child = dict(point)
         for d in self.space.dimensions:
             if self.rng.random() < self.mutate_prob:
-                child[d.key] = self._mutate_value(d, child[d.key])
-        return {d.key: (dict(child[d.key]) if isinstance(d, Nested) else child[d.key]) for d in self.space.dimensions}
-
-    def _mutate_value(self, d, value):
-        if isinstance(d, (Categorical, Nested)):
-            others = [c for c in d.choices if canonical_key({"v": c}) != canonical_key({"v": value})]
-            if not others:
-                return value
-            choice = others[self.rng.randrange(len(others))]
-            return dict(choice) if isinstance(d, Nested) else choice
-        if isinstance(d, (Int, Real)):
-            if d.low == d.high:
-                return value
-            lo, hi = (math.log(d.low), math.log(d.high)) if d.log else (float(d.low), float(d.high))
-            u = ((math.log(value) if d.log else float(value)) - lo) / (hi - lo)
-            u += self.rng.gauss(0.0, self.mutate_scale)
-            u = abs(u) % 2.0
-            u = 2.0 - u if u > 1.0 else u                  # reflect into [0, 1]
-            x = math.exp(lo + u * (hi - lo)) if d.log else lo + u * (hi - lo)
-            return snap(d, x)
-        raise GmlConfigError(self.space.sources.get(d.key, d.key),
-                             f"EvolutionSearcher does not know the dimension type {type(d).__name__}")
+                child[d.key] = d.mutate(child[d.key], self.rng, self.mutate_scale)
+        return {d.key: d.copy(child[d.key]) for d in self.space.dimensions}

@@ -1,6 +1,6 @@
 """SkoptSearcher: Bayesian optimisation with ``skopt.Optimizer`` (scikit-optimize, the ``searchers`` extra).
 
-Every gml dimension maps onto a skopt dimension: Categorical and Nested become a skopt Categorical over the choice
+Every gml dimension maps onto a skopt dimension (``gml.search.space.encoding.SkoptEncoding``): Categorical and Nested become a skopt Categorical over the choice
 indices (so any JSON value or bundle works), Int a skopt Integer (log-uniform with ``log``; a ``step`` snaps the
 proposal to the grid), Real a skopt Real (log-uniform with ``log``; a ``step`` snaps to the grid). File inner args
 are plain dimensions of the space. Dimensions with a single value are held constant outside skopt.
@@ -35,9 +35,8 @@ from typing import Any, Dict, List, Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import Categorical, Int, Nested, Real
+from ..space.encoding import SkoptEncoding, import_extra
 from .base import Point
-from ..space.encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")
@@ -45,72 +44,6 @@ ACQ_FUNCS = ("gp_hedge", "EI", "PI", "LCB")
 ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
 POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 LIAR_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
-
-
-class SkoptEncoding:
-    """gml point <-> skopt point, for the dimensions that vary (constants are held aside)."""
-
-    def __init__(self, space):
-        from skopt.space import Categorical as SCategorical, Integer as SInteger, Real as SReal
-        self.space = space
-        self.constants: Dict[str, Any] = {}
-        self.free: List[Any] = []            # gml dimensions that skopt sees, in order
-        self.dimensions: List[Any] = []      # their skopt dimensions
-        self._index: Dict[str, Dict[str, int]] = {}
-        for d in space.dimensions:
-            if isinstance(d, (Categorical, Nested)):
-                if len(d.choices) == 1:
-                    self.constants[d.key] = dict(d.choices[0]) if isinstance(d, Nested) else d.choices[0]
-                    continue
-                self._index[d.key] = choice_index(d)
-                dim = SCategorical(list(range(len(d.choices))), name=d.key)
-            elif isinstance(d, Int):
-                top = d.low + (d.high - d.low) // d.step * d.step
-                if top == d.low:
-                    self.constants[d.key] = d.low
-                    continue
-                dim = SInteger(d.low, top, prior="log-uniform" if d.log else "uniform", name=d.key)
-            elif isinstance(d, Real):
-                top = d.grid()[-1] if d.step is not None else d.high
-                if top == d.low:
-                    self.constants[d.key] = d.grid()[0] if d.step is not None else d.low
-                    continue
-                dim = SReal(d.low, top, prior="log-uniform" if d.log else "uniform", name=d.key)
-            else:
-                raise GmlConfigError(space.sources.get(d.key, d.key),
-                                     f"SkoptSearcher does not know the dimension type {type(d).__name__}")
-            self.free.append(d)
-            self.dimensions.append(dim)
-
-    def encode(self, point: Point) -> Optional[list]:
-        """The skopt point of a gml point, or None when the point is not in the space (e.g. an edited config)."""
-        if not self.space.contains(point):
-            return None
-        x = []
-        for d, dim in zip(self.free, self.dimensions):
-            value = point[d.key]
-            if isinstance(d, (Categorical, Nested)):
-                x.append(self._index[d.key][choice_key(d, value)])
-            elif isinstance(d, Int):
-                x.append(int(value))
-            else:
-                x.append(min(max(float(value), dim.low), dim.high))
-        return x
-
-    def decode(self, x) -> Point:
-        """The gml point of a skopt point: values snapped to steps and clipped to bounds, in the space's order."""
-        values = {}
-        for d, value in zip(self.free, x):
-            if isinstance(d, Nested):
-                values[d.key] = dict(d.choices[int(value)])
-            elif isinstance(d, Categorical):
-                values[d.key] = d.choices[int(value)]
-            elif isinstance(d, Int):
-                values[d.key] = snap(d, int(round(float(value))))
-            else:
-                values[d.key] = snap(d, float(value))
-        values.update(self.constants)
-        return {d.key: values[d.key] for d in self.space.dimensions}
 
 
 @SEARCHERS.register_module()

@@ -158,9 +158,7 @@ def parse_search_args(search_args: Any, path: str = "task.search_args") -> Searc
         else:
             dims = [parsed]
         for d in dims:
-            names = ([f"{d.prefix}({k})" if d.prefix else k for k in d.bundle_keys]
-                     if isinstance(d, Nested) else [d.key])
-            for n in names:
+            for n in d.param_names():
                 claim(n, where)
             space.dimensions.append(d)
             space.sources[d.key] = where
