@@ -17,26 +17,13 @@
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
+from ...validation import Keyword, integer, number
 from ..space.dimensions import canonical_key
 from .base import Point
 from .observations import ObservingSearcher, random_unissued
-
-
-def _check(name: str, value: Any, ok: bool, expectation: str) -> None:
-    if not ok:
-        raise GmlConfigError(f"searcher.{name}", f"expected {expectation}, got {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @SEARCHERS.register_module()
@@ -46,16 +33,10 @@ class EvolutionSearcher(ObservingSearcher):
     def __init__(self, space, optimize_mode="maximize", seed=None, population_size: int = 32,
                  mutate_prob: float = 0.1, gen_trial_limit: int = 100, mutate_scale: float = 0.15):
         super().__init__(space, optimize_mode, seed)
-        _check("population_size", population_size, _is_int(population_size) and population_size >= 2,
-               "an integer >= 2")
-        _check("mutate_prob", mutate_prob, _is_number(mutate_prob) and 0 <= mutate_prob <= 1, "a number in [0, 1]")
-        _check("gen_trial_limit", gen_trial_limit, _is_int(gen_trial_limit) and gen_trial_limit >= 1,
-               "an integer >= 1")
-        _check("mutate_scale", mutate_scale, _is_number(mutate_scale) and mutate_scale > 0, "a number > 0")
-        self.population_size = population_size
-        self.mutate_prob = float(mutate_prob)
-        self.gen_trial_limit = gen_trial_limit
-        self.mutate_scale = float(mutate_scale)
+        self.population_size = integer(Keyword("population_size"), population_size, least=2)
+        self.mutate_prob = float(number(Keyword("mutate_prob"), mutate_prob, least=0, most=1))
+        self.gen_trial_limit = integer(Keyword("gen_trial_limit"), gen_trial_limit, least=1)
+        self.mutate_scale = float(number(Keyword("mutate_scale"), mutate_scale, above=0))
 
     # -- the Searcher contract -----------------------------------------------------------------------------------
     def suggest(self) -> Optional[Point]:

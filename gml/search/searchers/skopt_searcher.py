@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
+from ...validation import Keyword, config_error, integer, invalid, mapping, one_of
 from ..space.encoding import SkoptEncoding, import_extra
 from .base import Point
 from .observations import ObservingSearcher, random_unissued
@@ -57,26 +57,25 @@ class SkoptSearcher(ObservingSearcher):
                  acq_optimizer_kwargs: Optional[dict] = None, n_jobs: int = 1, max_model_points: int = 64,
                  liar_strategy: str = "cl_min", max_pending: int = 64):
         if seed is not None and random_state is not None and seed != random_state:
-            raise GmlConfigError("searcher.random_state", f"give seed or random_state, not both "
-                                                          f"(got {seed!r} and {random_state!r})")
+            raise config_error(Keyword("random_state"), f"give seed or random_state, not both "
+                                                        f"(got {seed!r} and {random_state!r})")
         super().__init__(space, optimize_mode, seed if seed is not None else random_state)
         import_extra("skopt", "SkoptSearcher", "scikit-optimize")
         if isinstance(base_estimator, str):
             if base_estimator.upper() not in BASE_ESTIMATORS:
-                raise GmlConfigError("searcher.base_estimator", f"expected one of {', '.join(BASE_ESTIMATORS)} "
-                                                                f"(or a scikit-learn regressor), got {base_estimator!r}")
+                raise invalid(Keyword("base_estimator"), base_estimator,
+                              f"one of {', '.join(BASE_ESTIMATORS)} (or a scikit-learn regressor)")
             base_estimator = base_estimator.upper()
-        self._choice("acq_func", acq_func, ACQ_FUNCS)
-        self._choice("acq_optimizer", acq_optimizer, ACQ_OPTIMIZERS)
-        self._choice("initial_point_generator", initial_point_generator, POINT_GENERATORS)
-        self._choice("liar_strategy", liar_strategy, LIAR_STRATEGIES)
-        for name, value, least in (("n_initial_points", n_initial_points, 0), ("max_model_points", max_model_points, 10),
-                                   ("max_pending", max_pending, 1), ("n_jobs", n_jobs, -1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise GmlConfigError(f"searcher.{name}", f"expected an integer >= {least}, got {value!r}")
-        for name, value in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
-            if value is not None and not isinstance(value, dict):
-                raise GmlConfigError(f"searcher.{name}", f"expected a mapping, got {value!r}")
+        one_of(Keyword("acq_func"), acq_func, ACQ_FUNCS)
+        one_of(Keyword("acq_optimizer"), acq_optimizer, ACQ_OPTIMIZERS)
+        one_of(Keyword("initial_point_generator"), initial_point_generator, POINT_GENERATORS)
+        one_of(Keyword("liar_strategy"), liar_strategy, LIAR_STRATEGIES)
+        integer(Keyword("n_initial_points"), n_initial_points, least=0)
+        integer(Keyword("max_model_points"), max_model_points, least=10)
+        integer(Keyword("max_pending"), max_pending, least=1)
+        integer(Keyword("n_jobs"), n_jobs, least=-1)
+        mapping(Keyword("acq_func_kwargs"), acq_func_kwargs, optional=True)
+        mapping(Keyword("acq_optimizer_kwargs"), acq_optimizer_kwargs, optional=True)
         self.n_initial_points = n_initial_points
         self.initial_point_generator = initial_point_generator
         self.max_model_points = max_model_points
@@ -91,12 +90,8 @@ class SkoptSearcher(ObservingSearcher):
             try:   # surface skopt's own keyword errors now, at config-validation time
                 self._optimizer(0)
             except (ValueError, TypeError) as err:
-                raise GmlConfigError("searcher", f"SkoptSearcher: skopt.Optimizer refused the keywords: {err}") from None
-
-    @staticmethod
-    def _choice(name, value, valid):
-        if value not in valid:
-            raise GmlConfigError(f"searcher.{name}", f"expected one of {', '.join(valid)}, got {value!r}")
+                raise config_error(Keyword(""), f"SkoptSearcher: skopt.Optimizer refused the keywords: {err}") \
+                    from None
 
     def _optimizer(self, random_state: int):
         import skopt

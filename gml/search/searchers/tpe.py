@@ -27,9 +27,9 @@ from __future__ import annotations
 import warnings
 from typing import Any, Dict, Optional
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
 from ..space.dimensions import canonical_key
+from ...validation import Keyword, boolean, config_error, integer
 from ..space.encoding import OptunaEncoding, import_extra
 from .base import Point
 from .observations import ObservingSearcher, random_unissued
@@ -46,17 +46,16 @@ class TPESearcher(ObservingSearcher):
                  constant_liar: bool = True, max_retries: int = 10):
         super().__init__(space, optimize_mode, seed)
         optuna = import_extra("optuna", "TPESearcher", "optuna")
-        for name, value in (("n_startup_trials", n_startup_trials), ("n_ei_candidates", n_ei_candidates),
-                            ("max_retries", max_retries)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "n_ei_candidates" else 0):
-                raise GmlConfigError(f"searcher.{name}", f"expected a non-negative integer, got {value!r}")
+        integer(Keyword("n_startup_trials"), n_startup_trials, least=0)
+        integer(Keyword("n_ei_candidates"), n_ei_candidates, least=1)
+        integer(Keyword("max_retries"), max_retries, least=0)
+        boolean(Keyword("multivariate"), multivariate, optional=True)
+        boolean(Keyword("group"), group)
+        boolean(Keyword("constant_liar"), constant_liar)
         given = dict(n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates, multivariate=multivariate,
                      group=group, consider_prior=consider_prior, prior_weight=prior_weight,
                      consider_magic_clip=consider_magic_clip, consider_endpoints=consider_endpoints,
                      constant_liar=constant_liar)
-        for name in ("multivariate", "group", "constant_liar"):
-            if not isinstance(given[name], bool) and not (name == "multivariate" and given[name] is None):
-                raise GmlConfigError(f"searcher.{name}", f"expected true or false, got {given[name]!r}")
         kwargs = {k: v for k, v in given.items() if v is not None}
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
@@ -64,7 +63,8 @@ class TPESearcher(ObservingSearcher):
             try:
                 sampler = optuna.samplers.TPESampler(seed=seed, **kwargs)
             except (TypeError, ValueError) as err:
-                raise GmlConfigError("searcher", f"TPESearcher: optuna's TPESampler refused the keywords: {err}") from None
+                raise config_error(Keyword(""), f"TPESearcher: optuna's TPESampler refused the keywords: "
+                                                   f"{err}") from None
             self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self.encoding = OptunaEncoding(space)
         self.max_retries = max_retries

@@ -19,20 +19,20 @@ from __future__ import annotations
 import importlib
 from typing import Any, Dict, List, Optional, Sequence
 
-from ...errors import GmlConfigError
+from ...validation import Keyword, config_error
 from .dimensions import Dimension, Domain, DomainKind, SearchSpace
 
 Point = Dict[str, Any]
 
 
 def import_extra(module: str, searcher: str, package: str) -> Any:
-    """Import ``module`` of the ``searchers`` extra, or raise GmlConfigError at ``searcher.type`` saying that
-    ``searcher`` needs ``package`` and how to install it."""
+    """Import ``module`` of the ``searchers`` extra, or raise a config error at the searcher's ``type`` keyword
+    saying that ``searcher`` needs ``package`` and how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise GmlConfigError("searcher.type", f"{searcher} needs {package} ({err}); install it with "
-                                              f"pip install 'gml[searchers]'") from None
+        raise config_error(Keyword("type"), f"{searcher} needs {package} ({err}); install it with "
+                                            f"pip install 'gml[searchers]'") from None
 
 
 class Encoding:
