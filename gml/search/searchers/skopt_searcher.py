@@ -31,7 +31,7 @@ rebuilt from the store on resume (the gains start afresh).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from ...registry import SEARCHERS
 from ...validation import Keyword, config_error, integer, invalid, mapping, one_of

@@ -10,11 +10,10 @@ data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...]}`` (`
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Dict, List, Optional
 
 from ...errors import GmlConfigError
-from ...validation import boolean, invalid
+from ...validation import boolean, invalid, is_number
 from .dimensions import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
 
 TYPES = ("Categorical", "Int", "Real", "Nested", "File")
@@ -26,10 +25,6 @@ _ALLOWED = {
     "Nested": _COMMON,
     "File": {"type", "name", "file", "search_args", "args"},
 }
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def _data(arg: Dict[str, Any], path: str) -> Any:
@@ -57,7 +52,7 @@ def _bounds(arg: Dict[str, Any], path: str, kind: str):
         low, high, lo_path, hi_path = data[0], data[1], f"{dpath}[0]", f"{dpath}[1]"
         range_path = dpath
     for value, vpath in ((low, lo_path), (high, hi_path)):
-        if not _is_number(value) or (kind == "Int" and float(value) != int(value)):
+        if not is_number(value) or (kind == "Int" and float(value) != int(value)):
             raise invalid(vpath, value, "an integer" if kind == "Int" else "a number")
     if low > high:
         raise GmlConfigError(range_path, f"low <= high must hold, but got low={low}, high={high}")
@@ -71,7 +66,7 @@ def _parse_range(arg: Dict[str, Any], path: str, kind: str, key: str) -> Dimensi
     if log and low <= 0:
         raise GmlConfigError(path, f"log: true needs low > 0, got low={low}")
     step = arg.get("step")
-    if step is not None and (not _is_number(step) or step <= 0 or (kind == "Int" and step != int(step))):
+    if step is not None and (not is_number(step) or step <= 0 or (kind == "Int" and step != int(step))):
         raise invalid(f"{path}.step", step, f"a positive {'integer' if kind == 'Int' else 'number'}")
     if kind == "Int":
         return Int(key, int(low), int(high), int(step or 1), log)
