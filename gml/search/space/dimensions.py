@@ -11,6 +11,9 @@ Dimensions (all immutable):
 - ``Int(low, high, step=1, log=False)``: inclusive bounds, values ``low + k*step``;
 - ``Real(low, high, step=None, log=False)``: continuous; on a grid only with ``step``;
 - ``Nested(choices)``: one choice = a bundle of keys set together (a dict), a categorical over bundles.
+
+Each type also codes its values for numeric optimisers (``domain``, ``encode``, ``decode``), snaps numbers onto
+its grid and mutates values (docs/extending-search.md), so searchers and encodings never switch on the type.
 """
 from __future__ import annotations
 
