@@ -173,9 +173,9 @@ def test_curve_fitting_refuses_minimize_with_a_clear_message():
     with pytest.raises(GmlConfigError) as err:
         build({"type": "CurveFittingAssessor", "epoch_num": 24}, optimize_mode="minimize")
     assert "scheduler.assessor" in str(err.value) and "maximize" in str(err.value)
-    with pytest.raises(GmlConfigError, match="epoch_num"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.epoch_num: expected an integer >= 1, got 0$"):
         build({"type": "CurveFittingAssessor", "epoch_num": 0})
-    with pytest.raises(GmlConfigError, match="threshold"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.threshold: expected a number > 0, got 'high'$"):
         build({"type": "CurveFittingAssessor", "threshold": "high"})
 
 
@@ -203,8 +203,11 @@ def test_asha_minimize_nan_and_skipped_rungs():
 
 
 def test_asha_config_errors():
-    with pytest.raises(GmlConfigError, match="reduction_factor"):
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.assessor\.reduction_factor: expected an integer >= 2, got 1$"):
         build({"type": "ASHAAssessor", "reduction_factor": 1})
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.min_step: expected an integer >= 1, got True$"):
+        build({"type": "ASHAAssessor", "min_step": True})
     assert isinstance(build({"type": "SuccessiveHalvingAssessor"}), ASHAAssessor)
 
 

@@ -119,8 +119,14 @@ def test_custom_stop_criteria_from_the_registry():
     assert isinstance(criteria[0], MaxTries)
     with pytest.raises(GmlConfigError, match=r"scheduler\.stop_criterion\.custom\[0\]\.type: unknown stop criterion"):
         build_stop_criteria({"custom": [{"type": "Nope"}]})
-    with pytest.raises(GmlConfigError, match=r"scheduler\.stop_criterion\.max_tries: max_tries must be a positive"):
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.stop_criterion\.max_tries: expected an integer >= 1, got 0$"):
         build_stop_criteria({"max_tries": 0})
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.stop_criterion\[1\]\.max_reward: expected a number, got 'high'$"):
+        build_stop_criteria([{"type": "MaxTries", "max_tries": 2}, {"type": "MaxReward", "max_reward": "high"}])
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.stop_criterion\.time_limits: expected a duration"):
+        build_stop_criteria({"time_limits": "soon"})
     assert "MaxReward" in STOP_CRITERIONS
 
 
