@@ -16,6 +16,7 @@ import threading
 from typing import Dict, List, Optional
 
 from ..registry import LAUNCHERS
+from ..validation import Keyword, number
 from . import proctree
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
 from .gpus import GpuSlots, visible_gpus
@@ -40,7 +41,7 @@ class LocalLauncher(Launcher):
 
     def __init__(self, gpus_per_job: float = 0, kill_grace: float = 5.0, gpus: Optional[List[str]] = None):
         self.slots = GpuSlots(visible_gpus() if gpus is None else [str(g) for g in gpus], gpus_per_job)
-        self.kill_grace = kill_grace
+        self.kill_grace = number(Keyword("kill_grace"), kill_grace, least=0, what="seconds")
         self._jobs: Dict[str, _Entry] = {}
         self._changed = threading.Event()
 

@@ -20,6 +20,8 @@ import abc
 import enum
 from typing import List, Tuple
 
+from ...validation import Keyword, integer, one_of
+
 Curve = List[Tuple[int, float]]
 
 
@@ -30,10 +32,8 @@ class Decision(enum.Enum):
 
 class Assessor(abc.ABC):
     def __init__(self, optimize_mode: str = "maximize", start_step: int = 0):
-        if optimize_mode not in ("maximize", "minimize"):
-            raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
-        if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
-            raise ValueError(f"start_step must be an integer >= 0, got {start_step!r}")
+        one_of(Keyword("optimize_mode"), optimize_mode, ("maximize", "minimize"))
+        integer(Keyword("start_step"), start_step, least=0)
         self.optimize_mode = optimize_mode
         self.start_step = start_step
 
