@@ -32,7 +32,6 @@ from typing import Callable, Dict, List
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from gml.search.assessors.base import finish_job  # noqa: E402
 from gml.search.assessors import (ASHAAssessor, CurveFittingAssessor, Decision,  # noqa: E402
                                   MedianStopAssessor, TopKGuardAssessor)
 
@@ -111,11 +110,11 @@ def replay(curves: List[List[float]], order: List[int], rule, workers: int):
 
 
 def _end(rule, job, success, history):
-    """The end of a job as the controller tells it: gml rules get ``finish_job`` with the complete curve."""
+    """The end of a job as the controller tells it: gml rules get ``replay`` with the complete curve."""
     if isinstance(rule, OptunaRule):
         rule.job_end(job, success, history[-1][1])
     else:
-        finish_job(rule, job, history, success)
+        rule.replay(job, history, success)
 
 
 def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], object]]:

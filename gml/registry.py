@@ -18,6 +18,7 @@ import inspect
 from typing import Any, Callable, Dict, Optional
 
 from .errors import GmlConfigError
+from .validation import KeywordError
 
 
 class Registry:
@@ -78,6 +79,8 @@ class Registry:
         _check_keywords(cls, kwargs, set(defaults), path)
         try:
             return cls(**kwargs)
+        except KeywordError as err:      # the class named its keyword; ``path`` says where its mapping is
+            raise err.under(path) from None
         except GmlConfigError:
             raise
         except (TypeError, ValueError) as err:

@@ -49,6 +49,7 @@ def _stop_without_controller(paths: TaskPaths, store) -> None:
         import_custom_modules(config)
         launcher = build_launcher(config)
         for job in active:
+            store.record_end_intent(job.id, JobStatus.KILLED, "stopped by search-ctl stop")
             if job.external_id:
                 spec = JobSpec(job.id, paths.name, job.command or "", paths.code, paths.job_dir(job.id), job.log_path)
                 if launcher.adopt(job.external_id, spec):

@@ -8,7 +8,7 @@ from ..search.config.build import build_components
 from ..search.config.search_config import load_search_config
 from ..search.controller import Controller
 from ..search.task.jobs import TaskStatus
-from ..search.task.lifecycle import create_task, resume_task
+from ..search.task.lifecycle import create_task, creation_died, resume_task
 from ..search.task.workspace import TaskPaths, check_task_name, find_root
 from .common import user_errors
 
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     config = load_search_config(args.config, base_dir=root)
     parts = build_components(config)          # every named class is checked before anything is written
     paths = TaskPaths(root, args.task)
-    if args.resume:
+    if args.resume and not creation_died(paths):
         store, lock = resume_task(paths, config, args.config)
     else:
         store, lock = create_task(paths, config, args.config, args.symlinks, args.exclude)

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Deque, Dict, List, Optional
 
 from .base import JobState, Launcher, Status
-from .wrapper import describe_exit, read_exit_code, wait_for_exit_files
+from .wrapper import read_exit_code, status_from_exit, wait_for_exit_files
 
 
 class JobEntry:
@@ -30,16 +30,8 @@ class JobEntry:
         self.final: Optional[Status] = None
 
     def exit_status(self, code: Optional[int], reason: Optional[str] = None) -> Optional[Status]:
-        """The end status that the exit code ``code`` tells: CANCELLED (with the code, if any) when gml
-        cancelled the job, SUCCEEDED on 0, FAILED on another code with ``reason`` (the scheduler's words) or
-        else the code's description; None when there is no code and gml did not cancel the job."""
-        if self.cancelled:
-            return Status(JobState.CANCELLED, code)
-        if code == 0:
-            return Status(JobState.SUCCEEDED, 0)
-        if code is not None:
-            return Status(JobState.FAILED, code, reason or describe_exit(code))
-        return None
+        """The end status that the exit code ``code`` tells for this job (``wrapper.status_from_exit``)."""
+        return status_from_exit(code, self.cancelled, reason)
 
 
 class ClusterLauncher(Launcher):

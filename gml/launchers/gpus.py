@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional
 
-from ..errors import GmlConfigError
+from ..validation import Keyword, config_error, invalid, number
 
 
 def visible_gpus(environ: Optional[Dict[str, str]] = None) -> List[str]:
@@ -28,16 +28,15 @@ class GpuSlots:
     """Packs jobs onto GPUs. ``gpus_per_job`` >= 1 takes whole GPUs; a fraction (0.5, 0.25) packs 1/f jobs on
     one GPU; 0 leaves CUDA_VISIBLE_DEVICES alone (CPU jobs, or jobs that choose their own devices)."""
 
-    def __init__(self, gpus: List[str], gpus_per_job: float, path: str = "scheduler.launcher.gpus_per_job"):
-        if isinstance(gpus_per_job, bool) or not isinstance(gpus_per_job, (int, float)) or gpus_per_job < 0:
-            raise GmlConfigError(path, f"expected a number >= 0, got {gpus_per_job!r}")
+    def __init__(self, gpus: List[str], gpus_per_job: float, path: str = Keyword("gpus_per_job")):
+        number(path, gpus_per_job, least=0, what="a number of GPUs")
         if gpus_per_job >= 1 and gpus_per_job != int(gpus_per_job):
-            raise GmlConfigError(path, f"above 1 it must be a whole number of GPUs, got {gpus_per_job!r}")
+            raise invalid(path, gpus_per_job, "a whole number of GPUs above 1")
         if 0 < gpus_per_job < 1 and abs(1 / gpus_per_job - round(1 / gpus_per_job)) > 1e-6:
-            raise GmlConfigError(path, f"a fraction must be 1/k (0.5, 0.25, ...), got {gpus_per_job!r}")
+            raise invalid(path, gpus_per_job, "a fraction 1/k (0.5, 0.25, ...) below 1")
         if gpus_per_job > 0 and len(gpus) < max(1, gpus_per_job):
-            raise GmlConfigError(path, f"{gpus_per_job} GPU(s) per job requested but {len(gpus)} visible "
-                                       f"({', '.join(gpus) or 'none'}); set CUDA_VISIBLE_DEVICES or gpus_per_job: 0")
+            raise config_error(path, f"{gpus_per_job} GPU(s) per job requested but {len(gpus)} visible "
+                                     f"({', '.join(gpus) or 'none'}); set CUDA_VISIBLE_DEVICES or gpus_per_job: 0")
         self.gpus = list(gpus)
         self.gpus_per_job = gpus_per_job
         self.per_gpu = round(1 / gpus_per_job) if 0 < gpus_per_job < 1 else 1

@@ -16,10 +16,11 @@ import threading
 from typing import Dict, List, Optional
 
 from ..registry import LAUNCHERS
+from ..validation import Keyword, number
 from . import proctree
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
 from .gpus import GpuSlots, visible_gpus
-from .wrapper import PID_FILE, clear_exit_code, describe_exit, read_exit_code, wrapper_body
+from .wrapper import PID_FILE, clear_exit_code, read_exit_code, status_from_exit, wrapper_body
 
 
 class _Entry:
@@ -40,7 +41,7 @@ class LocalLauncher(Launcher):
 
     def __init__(self, gpus_per_job: float = 0, kill_grace: float = 5.0, gpus: Optional[List[str]] = None):
         self.slots = GpuSlots(visible_gpus() if gpus is None else [str(g) for g in gpus], gpus_per_job)
-        self.kill_grace = kill_grace
+        self.kill_grace = number(Keyword("kill_grace"), kill_grace, least=0, what="seconds")
         self._jobs: Dict[str, _Entry] = {}
         self._changed = threading.Event()
 
@@ -143,15 +144,8 @@ class LocalLauncher(Launcher):
         # the job's main command is over: end anything it left behind in its process group
         proctree.signal_tree(entry.pid, (), signal.SIGKILL)
         self.slots.release(entry.gpus)
-        if entry.cancelled:
-            status = Status(JobState.CANCELLED, code)
-        elif code is None:
-            status = Status(JobState.LOST, message="the job ended while no controller watched it and left no exit "
-                                                   "code")
-        elif code == 0:
-            status = Status(JobState.SUCCEEDED, 0)
-        else:
-            status = Status(JobState.FAILED, code, describe_exit(code))
+        status = status_from_exit(code, entry.cancelled) or Status(
+            JobState.LOST, message="the job ended while no controller watched it and left no exit code")
         entry.final = status
         return status
 

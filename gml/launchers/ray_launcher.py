@@ -18,23 +18,14 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional
 
-from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
+from ..validation import Keyword, config_error, invalid, mapping, number
 from . import ray_local
 from .base import JobSpec, JobState, LaunchError, Status
 from .cluster import ClusterLauncher, JobEntry
 from .wrapper import clear_exit_code, job_script, read_exit_code, write_job_script
 
-_PATH = "scheduler.launcher"
 _ACTIVE = ("PENDING", "RUNNING")
-
-
-def _number(key: str, value: Any, low: float, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-        raise GmlConfigError(f"{_PATH}.{key}", f"expected a number >= {low}, got {value!r}")
-    return value
 
 
 def task_dir_of(spec: JobSpec) -> str:
@@ -53,17 +44,15 @@ class RayLauncher(ClusterLauncher):
                  runtime_env: Optional[dict] = None, list_interval: float = 1.0):
         super().__init__("list", "submit")
         if address is not None and (not isinstance(address, str) or not address.strip()):
-            raise GmlConfigError(f"{_PATH}.address", f"expected 'auto' or a Ray dashboard address such as "
-                                                      f"'http://head:8265', got {address!r}")
+            raise invalid(Keyword("address"), address, "'auto' or a Ray dashboard address such as "
+                                                       "'http://head:8265'")
         self.address = address.strip() if address else None
-        self.num_cpus = _number("num_cpus", num_cpus, 0)
-        self.num_gpus = _number("num_gpus", num_gpus, 0)
-        self.local_num_cpus = _number("local_num_cpus", local_num_cpus, 1, allow_none=True)
-        self.local_num_gpus = _number("local_num_gpus", local_num_gpus, 0, allow_none=True)
-        if runtime_env is not None and not isinstance(runtime_env, dict):
-            raise GmlConfigError(f"{_PATH}.runtime_env", f"expected a mapping, got {runtime_env!r}")
-        self.runtime_env = runtime_env
-        self.list_interval = float(_number("list_interval", list_interval, 0.01))
+        self.num_cpus = number(Keyword("num_cpus"), num_cpus, least=0)
+        self.num_gpus = number(Keyword("num_gpus"), num_gpus, least=0)
+        self.local_num_cpus = number(Keyword("local_num_cpus"), local_num_cpus, least=1, optional=True)
+        self.local_num_gpus = number(Keyword("local_num_gpus"), local_num_gpus, least=0, optional=True)
+        self.runtime_env = mapping(Keyword("runtime_env"), runtime_env, optional=True)
+        self.list_interval = float(number(Keyword("list_interval"), list_interval, least=0.01, what="seconds"))
         self._client = None
         self._connect_error: Optional[str] = None
         self._task_dir: Optional[str] = None
@@ -80,12 +69,12 @@ class RayLauncher(ClusterLauncher):
             from .gpus import visible_gpus
             gpus = len(visible_gpus())
         if self.num_cpus > cpus:
-            raise GmlConfigError(f"{_PATH}.num_cpus", f"each job asks for {self.num_cpus:g} CPUs but the local Ray "
-                                                      f"head has {cpus:g} (local_num_cpus)")
+            raise config_error(Keyword("num_cpus"), f"each job asks for {self.num_cpus:g} CPUs but the local Ray "
+                                                       f"head has {cpus:g} (local_num_cpus)")
         if gpus is not None and self.num_gpus > gpus:
-            raise GmlConfigError(f"{_PATH}.num_gpus", f"each job asks for {self.num_gpus:g} GPUs but the local Ray "
-                                                      f"head has {gpus:g} (CUDA_VISIBLE_DEVICES, nvidia-smi or "
-                                                      f"local_num_gpus)")
+            raise config_error(Keyword("num_gpus"), f"each job asks for {self.num_gpus:g} GPUs but the local Ray "
+                                                       f"head has {gpus:g} (CUDA_VISIBLE_DEVICES, nvidia-smi or "
+                                                       f"local_num_gpus)")
 
     # -- connection ---------------------------------------------------------------------------------------
     def _connect(self, spec: Optional[JobSpec]):

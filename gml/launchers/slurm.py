@@ -19,32 +19,19 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-from ..errors import GmlConfigError
 from ..registry import LAUNCHERS
+from ..validation import Keyword, integer, invalid, is_number, number, string
 from . import slurm_cli as cli
 from .base import JobSpec, JobState, LaunchError, Status
 from .cluster import ClusterLauncher, JobEntry
 from .wrapper import clear_exit_code, describe_exit, job_script, read_exit_code, write_job_script
 
-_PATH = "scheduler.launcher"
 
-
-def _check_int(key: str, value: Any, low: int, allow_none: bool = True) -> Optional[int]:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise GmlConfigError(f"{_PATH}.{key}", f"expected a whole number >= {low}, got {value!r}")
-    return value
-
-
-def _check_str(key: str, value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+def _option_text(key: str, value: Any) -> Optional[str]:
+    """An sbatch option's value: a non-empty string, or a number YAML read as one (``mem: 16``)."""
+    if is_number(value):
         return str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise GmlConfigError(f"{_PATH}.{key}", f"expected a non-empty string, got {value!r}")
-    return value.strip()
+    return string(Keyword(key), value, optional=True)
 
 
 def slurm_minutes(seconds: float) -> str:
@@ -68,22 +55,18 @@ class SlurmLauncher(ClusterLauncher):
                  ntasks: int = 1, mem: Optional[str] = None, time: Optional[str] = None,
                  extra_args: Optional[List[str]] = None, squeue_interval: float = 2.0):
         super().__init__("squeue", "sacct", "sbatch")
-        self.partition = _check_str("partition", partition)
-        self.gpus_per_job = _check_int("gpus_per_job", gpus_per_job, 0, allow_none=False)
-        self.cpus_per_job = _check_int("cpus_per_job", cpus_per_job, 1)
-        self.ntasks = _check_int("ntasks", ntasks, 1, allow_none=False)
-        self.mem = _check_str("mem", mem)
-        self.time = _check_str("time", time)
+        self.partition = _option_text("partition", partition)
+        self.gpus_per_job = integer(Keyword("gpus_per_job"), gpus_per_job, least=0)
+        self.cpus_per_job = integer(Keyword("cpus_per_job"), cpus_per_job, least=1, optional=True)
+        self.ntasks = integer(Keyword("ntasks"), ntasks, least=1)
+        self.mem = _option_text("mem", mem)
+        self.time = _option_text("time", time)
         if extra_args is None:
             extra_args = []
-        if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
-            raise GmlConfigError(f"{_PATH}.extra_args", f"expected a list of sbatch options such as "
-                                                         f"['--qos=low'], got {extra_args!r}")
+        if not isinstance(extra_args, (list, tuple)) or not all(isinstance(a, str) for a in extra_args):
+            raise invalid(Keyword("extra_args"), extra_args, "a list of sbatch options such as ['--qos=low']")
         self.extra_args = list(extra_args)
-        if isinstance(squeue_interval, bool) or not isinstance(squeue_interval, (int, float)) \
-                or squeue_interval <= 0:
-            raise GmlConfigError(f"{_PATH}.squeue_interval", f"expected seconds > 0, got {squeue_interval!r}")
-        self.squeue_interval = float(squeue_interval)
+        self.squeue_interval = float(number(Keyword("squeue_interval"), squeue_interval, above=0, what="seconds"))
         self._accounting: Optional[bool] = None     # learned from the first sacct call
 
     # -- submission ---------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import shlex
 import signal
 from typing import Dict, Optional
 
+from .base import JobState, Status
+
 EXIT_FILE = "exit_code"
 PID_FILE = ".pid"
 SCRIPT_FILE = "job.sh"
@@ -81,6 +83,20 @@ def describe_exit(code: Optional[int]) -> Optional[str]:
         except ValueError:
             return f"killed by signal {number}"
     return f"exited with code {code}"
+
+
+def status_from_exit(code: Optional[int], cancelled: bool, reason: Optional[str] = None) -> Optional[Status]:
+    """The end status an exit code tells, the one mapping every launcher uses: CANCELLED (with the code, if any)
+    when gml cancelled the job, SUCCEEDED on 0, FAILED on another code with ``reason`` (a scheduler's words) or
+    else the code's description; None when there is no code and gml did not cancel the job (the caller decides:
+    still running, or lost)."""
+    if cancelled:
+        return Status(JobState.CANCELLED, code)
+    if code == 0:
+        return Status(JobState.SUCCEEDED, 0)
+    if code is not None:
+        return Status(JobState.FAILED, code, reason or describe_exit(code))
+    return None
 
 
 def wait_for_exit_files(job_dirs, timeout: float, step: float = 0.05) -> bool:

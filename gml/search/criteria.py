@@ -9,7 +9,7 @@ A plain True counts as DRAIN.
 A FilterCriterion's ``filter(candidate)`` returns True to run the configuration, False to drop it (recorded as
 FILTERED, never proposed again).
 
-The built-in ``stop_criterion`` keys (spec/HPO.md) map to MaxTries (DRAIN), TimeLimits (END) and MaxReward
+The built-in ``stop_criterion`` keys (docs/search-config.md) map to MaxTries (DRAIN), TimeLimits (END) and MaxReward
 (END); ``time_limits_per_job`` is enforced per job by the controller and by launchers with a scheduler.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import GmlConfigError
 from ..registry import FILTER_CRITERIONS, STOP_CRITERIONS
+from ..validation import Keyword, KeywordError, integer, invalid, number
 from .config.durations import parse_duration
 
 
@@ -75,9 +76,7 @@ class FilterCriterion:
 @STOP_CRITERIONS.register_module()
 class MaxTries(StopCriterion):
     def __init__(self, max_tries: int):
-        if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
-            raise ValueError(f"max_tries must be a positive integer, got {max_tries!r}")
-        self.max_tries = max_tries
+        self.max_tries = integer(Keyword("max_tries"), max_tries, least=1)
 
     def before_iter(self, view):
         return Stop.DRAIN if view.launched >= self.max_tries else None
@@ -91,7 +90,7 @@ class MaxTries(StopCriterion):
 @STOP_CRITERIONS.register_module()
 class TimeLimits(StopCriterion):
     def __init__(self, time_limits: Any):
-        self.seconds = parse_duration(time_limits, "time_limits")
+        self.seconds = parse_duration(time_limits, Keyword("time_limits"))
 
     def before_iter(self, view):
         return Stop.END if self.seconds is not None and view.elapsed >= self.seconds else None
@@ -107,11 +106,12 @@ class MaxReward(StopCriterion):
     """Ends the search once a job's reward reaches ``max_reward`` (at or below it when minimizing)."""
 
     def __init__(self, max_reward: float):
-        if isinstance(max_reward, str):
-            max_reward = float(max_reward)
-        if isinstance(max_reward, bool) or not isinstance(max_reward, (int, float)):
-            raise ValueError(f"max_reward must be a number, got {max_reward!r}")
-        self.max_reward = float(max_reward)
+        if isinstance(max_reward, str):      # YAML reads 1e-3 without a dot as a string
+            try:
+                max_reward = float(max_reward)
+            except ValueError:
+                raise invalid(Keyword("max_reward"), max_reward, "a number") from None
+        self.max_reward = float(number(Keyword("max_reward"), max_reward))
 
     def after_iter(self, view):
         if view.best_reward is None or math.isinf(self.max_reward):
@@ -133,7 +133,7 @@ class DropParams(FilterCriterion):
 
     def __init__(self, drop: List[Dict[str, Any]]):
         if not isinstance(drop, list) or not all(isinstance(d, dict) and d for d in drop):
-            raise ValueError(f"drop must be a list of non-empty mappings, got {drop!r}")
+            raise invalid(Keyword("drop"), drop, "a list of non-empty {arg: value} mappings")
         self.drop = drop
 
     def filter(self, candidate):
@@ -157,7 +157,7 @@ def build_stop_criteria(cfg: Any, path: str = "scheduler.stop_criterion") -> Tup
         mapping = dict(cfg or {})
         items = mapping.pop("custom", []) or []
         if not isinstance(items, list):
-            raise GmlConfigError(f"{path}.custom", f"expected a list of {{type: ...}} mappings, got {items!r}")
+            raise invalid(f"{path}.custom", items, "a list of {type: ...} mappings")
     for key, value in mapping.items():
         if key == "time_limits_per_job":
             per_job = parse_duration(value, f"{path}.{key}")
@@ -168,8 +168,8 @@ def build_stop_criteria(cfg: Any, path: str = "scheduler.stop_criterion") -> Tup
                 continue
             try:
                 criteria.append(_BUILTIN_KEYS[key](value))
-            except ValueError as err:
-                raise GmlConfigError(f"{path}.{key}", str(err)) from None
+            except KeywordError as err:      # the keyword is the key here
+                raise err.under(path) from None
         else:
             raise GmlConfigError(f"{path}.{key}", "unknown key; valid: max_tries, time_limits, max_reward, "
                                                   "time_limits_per_job, custom")

@@ -18,26 +18,31 @@ def snapshot(root):
 
 CASES = [
     ("unknown arg type", TEMPLATE, [{"type": "Choice", "name": "lr", "data": [1]}], {},
-     "task.search_args[0].type: unknown arg type 'Choice'; valid: Categorical, Int, Real, Nested, File"),
+     "task.search_args[0] (lr).type: unknown arg type 'Choice'; valid: Categorical, Int, Real, Nested, File"),
     ("missing name", TEMPLATE, [{"type": "Categorical", "data": [1]}], {}, "task.search_args[0].name:"),
     ("low > high", TEMPLATE, [{"type": "Real", "name": "lr", "data": [1.0, 0.1]}], {},
-     "task.search_args[0].data: low <= high must hold, but got low=1.0, high=0.1"),
+     "task.search_args[0] (lr).data: low <= high must hold, but got low=1.0, high=0.1"),
     ("placeholder without arg", TEMPLATE + " --bs {bs}", GOOD_ARGS, {}, "task.template: placeholder {bs} has no arg"),
     ("arg never used", TEMPLATE, GOOD_ARGS + [{"type": "Int", "name": "bs", "data": [1, 2]}], {},
-     "task.search_args[1]: arg 'bs' is never used in task.template"),
+     "task.search_args[1] (bs): arg 'bs' is never used in task.template"),
     ("File missing", TEMPLATE + " --c {cfg}", GOOD_ARGS + [{"type": "File", "name": "cfg", "file": "nope.yaml",
                                                            "search_args": GOOD_ARGS}], {},
-     "task.search_args[1].file: file"),
+     "task.search_args[1] (cfg).file: file"),
     ("wrong value type", TEMPLATE, [{"type": "Int", "name": "lr", "data": ["a", 3]}], {},
-     "task.search_args[0].data[0]: expected an integer, got 'a'"),
+     "task.search_args[0] (lr).data[0]: expected an integer, got 'a'"),
     ("unknown searcher", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "Genius"}},
      "searcher.type: unknown searcher 'Genius'; valid: BatchSearcher, "),
     ("unknown searcher option", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "RandomSearcher", "sed": 1}},
      "searcher.sed: unknown key for RandomSearcher; valid: "),
     ("grid over a continuous Real", TEMPLATE, [{"type": "Real", "name": "lr", "data": [0.1, 1.0]}], {},
-     "task.search_args[0]: GridSearcher: a Real arg is continuous and has no grid; give it a 'step'"),
+     "task.search_args[0] (lr): GridSearcher: a Real arg is continuous and has no grid; give it a 'step'"),
     ("bad time limit", TEMPLATE, GOOD_ARGS, {"scheduler": {"stop_criterion": {"time_limits": "soon"}}},
-     "time_limits: expected a duration"),
+     "search-run: error: scheduler.stop_criterion.time_limits: expected a duration such as 2 (hours), '30m' or "
+     "'1h30m', got 'soon'"),
+    ("bad searcher keyword", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "TPESearcher", "n_ei_candidates": 0}},
+     "searcher.n_ei_candidates: expected an integer >= 1, got 0"),
+    ("bad launcher keyword", TEMPLATE, GOOD_ARGS, {"scheduler": {"launcher": {"type": "local", "gpus_per_job": -1}}},
+     "scheduler.launcher.gpus_per_job: expected a number of GPUs >= 0, got -1"),
     ("unknown stop key", TEMPLATE, GOOD_ARGS, {"scheduler": {"stop_criterion": {"max_trys": 3}}},
      "scheduler.stop_criterion.max_trys: unknown key; valid: max_tries"),
     ("unknown launcher key", TEMPLATE, GOOD_ARGS, {"scheduler": {"launcher": {"type": "local", "gpu": 1}}},
@@ -72,7 +77,7 @@ def test_missing_workspace_and_missing_config(tmp_path):
     assert proc.returncode == 2 and "run search-init in your project root first" in proc.stderr
     subprocess.run([os.path.join(bin_dir, "search-init")], cwd=tmp_path, check=True, capture_output=True)
     proc = subprocess.run([os.path.join(bin_dir, "search-run"), "x.yaml"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 2 and "search config 'x.yaml' does not exist" in proc.stderr
+    assert proc.returncode == 2 and "x.yaml: the search config file does not exist" in proc.stderr
 
 
 def test_bad_symlinks_path_leaves_no_task_behind(project):

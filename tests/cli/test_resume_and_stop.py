@@ -136,3 +136,16 @@ def test_show_gives_running_jobs_their_value_so_far(project):
     assert "RUNNING" in row and "(step" in row
     project.cli("search-ctl", "stop", "-t", "live", check=0)
     ctl.wait(timeout=30)
+
+
+def test_a_creation_killed_before_its_store_was_written_is_made_again(project):
+    """What search-run leaves when killed while it creates a task: a directory, part of the copy, no store."""
+    half = project.task_dir("half")
+    (half / "code").mkdir(parents=True)
+    (half / "code" / "leftover.py").write_text("# half copied\n")
+    cfg = project.write_config("python train.py --lr {lr} --epochs 1",
+                               [{"type": "Categorical", "name": "lr", "data": [0.1, 0.2, 0.3]}])
+    project.cli("search-run", cfg, "-t", "half", "--resume", check=0)
+    assert [j["status"] for j in project.jobs("half")["jobs"]] == ["SUCCEEDED"] * 3
+    assert not (half / "code" / "leftover.py").exists() and (half / "code" / "train.py").is_file()
+    assert "no task 'never' to resume" in project.cli("search-run", cfg, "-t", "never", "--resume", check=2).stderr

@@ -96,5 +96,5 @@ def test_gpu_slots():
     assert sorted(g[0] for g in got) == ["0", "0", "1", "1"]
     assert GpuSlots([], 0).free_jobs() is None and GpuSlots([], 0).take() == []
     for bad in (1.5, 0.3, -1):
-        with pytest.raises(GmlConfigError, match="gpus_per_job"):
+        with pytest.raises(GmlConfigError, match=f"^gpus_per_job: expected .*, got {bad}$"):
             GpuSlots(["0", "1"], bad)

@@ -35,7 +35,7 @@ def test_config_and_unreachable_cluster(tmp_path):
     with pytest.raises(GmlConfigError) as err:
         LAUNCHERS.build({"type": "ray", "num_cpu": 1}, "scheduler.launcher")
     assert "scheduler.launcher.num_cpu" in str(err.value) and "num_cpus" in str(err.value)
-    with pytest.raises(GmlConfigError, match="scheduler.launcher.num_gpus"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.launcher\.num_gpus: expected a number >= 0, got -1$"):
         LAUNCHERS.build({"type": "RayLauncher", "num_gpus": -1}, "scheduler.launcher")
     # jobs that can never fit on the local head it would start are refused before anything runs
     with pytest.raises(GmlConfigError, match=r"scheduler\.launcher\.num_gpus: each job asks for 1 GPUs but the "

@@ -30,10 +30,12 @@ def test_config_refuses_unknown_keys_and_bad_values():
         LAUNCHERS.build({"type": "slurm", "partiton": "x"}, "scheduler.launcher")
     assert "scheduler.launcher.partiton" in str(err.value) and "partition" in str(err.value)
     assert "gpus_per_job" in str(err.value) and "extra_args" in str(err.value)
-    with pytest.raises(GmlConfigError, match=r"scheduler.launcher.gpus_per_job"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.launcher\.gpus_per_job: expected an integer >= 0, got -1$"):
         LAUNCHERS.build({"type": "slurm", "gpus_per_job": -1}, "scheduler.launcher")
-    with pytest.raises(GmlConfigError, match=r"scheduler.launcher.extra_args"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.launcher\.extra_args: expected a list of sbatch options"):
         LAUNCHERS.build({"type": "slurm", "extra_args": "--qos=low"}, "scheduler.launcher")
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.launcher\.squeue_interval: expected seconds > 0, got 0$"):
+        LAUNCHERS.build({"type": "slurm", "squeue_interval": 0}, "scheduler.launcher")
     launcher = LAUNCHERS.build({"type": "SlurmLauncher", "partition": "gpu", "gpus_per_job": 2, "cpus_per_job": 8,
                                 "mem": "32G", "time": "2:00:00", "extra_args": ["--qos=low"]}, "scheduler.launcher")
     opts = launcher.sbatch_options(JobSpec(3, "t", "true", "/w", "/w/j", None, {}, time_limit=90))

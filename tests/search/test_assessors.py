@@ -8,7 +8,6 @@ from gml.errors import GmlConfigError
 from gml.registry import ASSESSORS
 from gml.search.assessors import (ASHAAssessor, Assessor, CurveFittingAssessor, Decision, MedianStopAssessor,
                                   TopKGuardAssessor)
-from gml.search.assessors.base import finish_job
 
 STOP, GO = Decision.STOP, Decision.CONTINUE
 NAN = float("nan")
@@ -175,9 +174,9 @@ def test_curve_fitting_refuses_minimize_with_a_clear_message():
     with pytest.raises(GmlConfigError) as err:
         build({"type": "CurveFittingAssessor", "epoch_num": 24}, optimize_mode="minimize")
     assert "scheduler.assessor" in str(err.value) and "maximize" in str(err.value)
-    with pytest.raises(GmlConfigError, match="epoch_num"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.epoch_num: expected an integer >= 1, got 0$"):
         build({"type": "CurveFittingAssessor", "epoch_num": 0})
-    with pytest.raises(GmlConfigError, match="threshold"):
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.threshold: expected a number > 0, got 'high'$"):
         build({"type": "CurveFittingAssessor", "threshold": "high"})
 
 
@@ -205,8 +204,11 @@ def test_asha_minimize_nan_and_skipped_rungs():
 
 
 def test_asha_config_errors():
-    with pytest.raises(GmlConfigError, match="reduction_factor"):
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.assessor\.reduction_factor: expected an integer >= 2, got 1$"):
         build({"type": "ASHAAssessor", "reduction_factor": 1})
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.assessor\.min_step: expected an integer >= 1, got True$"):
+        build({"type": "ASHAAssessor", "min_step": True})
     assert isinstance(build({"type": "SuccessiveHalvingAssessor"}), ASHAAssessor)
 
 
@@ -266,25 +268,28 @@ def test_on_real_curves_median_and_asha_save_half_the_epochs_and_keep_the_best_j
     assert top10 <= set(completed)
 
 
-def test_finish_job_adapts_to_what_a_user_class_implements():
-    from gml.search.assessors.base import finish_job
-    calls = []
-
-    class OneArg:
-        def assess_job(self, job_id, history):
-            calls.append(("assess", job_id))
-
-        def job_end(self, job_id):
-            calls.append(("end", job_id))
-
-    class TwoArgs:
+def test_the_assessor_contract_is_an_abstract_base_checked_when_built():
+    class NoDecision(Assessor):
         def job_end(self, job_id, success):
-            calls.append(("end2", job_id, success))
+            pass
 
-    finish_job(OneArg(), 1, [(0, 0.5)], True)
-    finish_job(TwoArgs(), 2, [], False)
-    finish_job(object(), 3, [], True)
-    assert calls == [("end", 1), ("end2", 2, False)]
+    with pytest.raises(TypeError, match="assess_job"):
+        NoDecision()
+
+    @ASSESSORS.register_module(force=True)
+    class DuckTyped:
+        def __init__(self, optimize_mode="maximize"):
+            pass
+
+        def assess_job(self, job_id, history):
+            return GO
+
+    from gml.search.config.build import build_assessor
+    from gml.search.config.search_config import parse_search_config
+    config = parse_search_config({"task": {"template": "echo {x}", "search_args": [
+        {"type": "Categorical", "name": "x", "data": [1]}]}, "scheduler": {"assessor": {"type": "DuckTyped"}}}, ".")
+    with pytest.raises(GmlConfigError, match=r"scheduler.assessor.type: 'DuckTyped' is not an Assessor"):
+        build_assessor(config)
 
 
 def test_asha_grace_no_stop_before_min_jobs_per_rung_values():
@@ -298,11 +303,11 @@ def test_asha_grace_no_stop_before_min_jobs_per_rung_values():
 # -- TopKGuardAssessor ---------------------------------------------------------------------------------
 def test_top_k_guard_stops_only_jobs_behind_every_guard_job():
     a = TopKGuardAssessor(top_k=2, start_step=2, min_completed=2)
-    finish_job(a, 0, [(1, 0.2), (2, 0.5), (3, 0.9)], True)       # slow starter, best final
+    a.replay(0, [(1, 0.2), (2, 0.5), (3, 0.9)], True)       # slow starter, best final
     assert a.bar_at(2) is None                                   # one completed job: no guard yet
-    finish_job(a, 1, [(1, 0.6), (2, 0.7), (3, 0.8)], True)
-    finish_job(a, 2, [(1, 0.1), (2, 0.1), (3, 0.1)], False)      # failed jobs are no reference
-    finish_job(a, 3, [(1, 0.1), (2, 0.2), (3, 0.3)], True)       # completed, but not in the top 2
+    a.replay(1, [(1, 0.6), (2, 0.7), (3, 0.8)], True)
+    a.replay(2, [(1, 0.1), (2, 0.1), (3, 0.1)], False)      # failed jobs are no reference
+    a.replay(3, [(1, 0.1), (2, 0.2), (3, 0.3)], True)       # completed, but not in the top 2
     assert a.bar_at(2) == 0.5                                    # the weakest of the guard at step 2
     assert a.assess_job(4, [(1, 0.0)]) == GO                     # before start_step
     assert a.assess_job(4, [(1, 0.0), (2, 0.5)]) == GO           # level with the slow starter
@@ -310,7 +315,7 @@ def test_top_k_guard_stops_only_jobs_behind_every_guard_job():
     assert a.assess_job(6, [(1, 0.3), (2, 0.4)]) == STOP
     assert a.assess_job(7, [(1, NAN), (2, NAN)]) == STOP
     m = TopKGuardAssessor(optimize_mode="minimize", top_k=1, start_step=1, min_completed=1)
-    finish_job(m, 0, [(1, 2.0), (2, 1.0)], True)
+    m.replay(0, [(1, 2.0), (2, 1.0)], True)
     assert m.assess_job(1, [(1, 1.5)]) == GO and m.assess_job(2, [(1, 2.5)]) == STOP
 
 
@@ -319,7 +324,7 @@ def test_top_k_guard_rebuilds_on_replay_and_validates():
     a.assess_job(0, [(1, 0.5)])
     a.job_end(0, True)                                           # job_end alone: the curve last assessed
     assert a.bar_at(1) == 0.5
-    for bad in ({"top_k": 0}, {"margin": 1.0}, {"min_completed": "3"}):
+    for bad in ({"top_k": 0}, {"margin": 1.5}, {"min_completed": "3"}):
         with pytest.raises(ValueError):
             TopKGuardAssessor(**bad)
 
@@ -327,7 +332,7 @@ def test_top_k_guard_rebuilds_on_replay_and_validates():
 def test_judge_new_steps_judges_each_step_that_arrived_together():
     from gml.search.assessors.base import judge_new_steps
     a = MedianStopAssessor(start_step=2)
-    finish_job(a, 0, [(s, 0.9) for s in range(1, 9)], True)
+    a.replay(0, [(s, 0.9) for s in range(1, 9)], True)
     curve = [(s, 0.1) for s in range(1, 7)]              # six steps in one read: the rule stops at step 2
     assert a.assess_job(1, curve) == STOP                 # (asked once, it would only say so at step 6)
     assert judge_new_steps(a, 1, curve, None) == (STOP, 2)

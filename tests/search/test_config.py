@@ -74,35 +74,39 @@ def with_change(path, value):
 DELETE = object()
 
 MISTAKES = [
-    ("task/search_args/0/type", "Choice", r"task\.search_args\[0\]\.type: unknown arg type 'Choice'; valid: Categorical"),
+    ("task/search_args/0/type", "Choice", r"task\.search_args\[0\] \(batch-size\)\.type: unknown arg type 'Choice'; valid: Categorical"),
     ("task/search_args/0/name", DELETE, r"task\.search_args\[0\]\.name: a Categorical arg needs a non-empty"),
-    ("task/search_args/1/data", [0.1, 0.0001], r"task\.search_args\[1\]\.data: low <= high must hold, but got low=0\.1, high=0\.0001"),
-    ("task/search_args/1/data", [0.1], r"task\.search_args\[1\]\.data: expected \[low, high\]"),
-    ("task/search_args/1/data", ["a", 1], r"task\.search_args\[1\]\.data\[0\]: expected a number, got 'a'"),
-    ("task/search_args/2/lower", 3.5, r"task\.search_args\[2\]\.lower: expected an integer"),
-    ("task/search_args/0/data", [], r"task\.search_args\[0\]\.data: expected a non-empty list"),
-    ("task/search_args/0/data", 5, r"task\.search_args\[0\]\.data: expected a non-empty list"),
-    ("task/search_args/0/colour", "red", r"task\.search_args\[0\]\.colour: unknown key for Categorical; valid:"),
+    ("task/search_args/1/data", [0.1, 0.0001], r"task\.search_args\[1\] \(lr\)\.data: low <= high must hold, but got low=0\.1, high=0\.0001"),
+    ("task/search_args/1/data", [0.1], r"task\.search_args\[1\] \(lr\)\.data: expected \[low, high\] for Real, got \[0\.1\]$"),
+    ("task/search_args/1/data", ["a", 1], r"^task\.search_args\[1\] \(lr\)\.data\[0\]: expected a number, got 'a'$"),
+    ("task/search_args/2/lower", 3.5, r"^task\.search_args\[2\] \(epochs\)\.lower: expected an integer, got 3\.5$"),
+    ("task/search_args/0/data", [], r"task\.search_args\[0\] \(batch-size\)\.data: expected a non-empty list"),
+    ("task/search_args/0/data", 5, r"task\.search_args\[0\] \(batch-size\)\.data: expected a non-empty list of "
+                                   r"choices, got 5$"),
+    ("task/search_args/0/colour", "red", r"task\.search_args\[0\] \(batch-size\)\.colour: unknown key for Categorical; valid:"),
     ("task/search_args/3/data", [{"m": 1}, "x"], r"task\.search_args\[3\]\.data\[1\]: expected a non-empty mapping"),
-    ("task/search_args/4/file", "missing.yaml", r"task\.search_args\[4\]\.file: file '.*missing\.yaml' does not exist"),
-    ("task/search_args/4/file", "config.txt", r"task\.search_args\[4\]\.file: unsupported file type"),
-    ("task/search_args/1/log", "yes", r"task\.search_args\[1\]\.log: expected true or false"),
+    ("task/search_args/4/file", "missing.yaml", r"task\.search_args\[4\] \(config\)\.file: file '.*missing\.yaml' does not exist"),
+    ("task/search_args/4/file", "config.txt", r"task\.search_args\[4\] \(config\)\.file: unsupported file type"),
+    ("task/search_args/1/log", "yes", r"^task\.search_args\[1\] \(lr\)\.log: expected true or false, got 'yes'$"),
     ("task/template", "python train.py --bs {batch-size} --lr {lr} --epochs {epochs} --m {m} --c {config} --x {nope}",
      r"task\.template: placeholder \{nope\} has no arg"),
     ("task/template", "python train.py --lr {lr} --epochs {epochs} --m {m} --c {config}",
-     r"task\.search_args\[0\]: arg 'batch-size' is never used in task\.template"),
+     r"task\.search_args\[0\] \(batch-size\): arg 'batch-size' is never used in task\.template"),
     ("task/template", "python train.py '--lr {lr}", r"task\.template: unbalanced single quote"),
     ("task/template", 42, r"task\.template: expected a non-empty command string"),
     ("task/search_args", [], r"task\.search_args: expected a non-empty list"),
     ("task/template", DELETE, r"task\.template: is required"),
     ("searcher/optimize_mode", "max", r"searcher\.optimize_mode: expected one of maximize, minimize, got 'max'"),
-    ("scheduler/parallel_size", 0, r"scheduler\.parallel_size: expected a positive integer"),
-    ("scheduler/parallel_size", "4", r"scheduler\.parallel_size: expected a positive integer"),
+    ("scheduler/parallel_size", 0, r"^scheduler\.parallel_size: expected an integer >= 1, got 0$"),
+    ("scheduler/parallel_size", "4", r"^scheduler\.parallel_size: expected an integer >= 1, got '4'$"),
+    ("scheduler/parallel_size", True, r"^scheduler\.parallel_size: expected an integer >= 1, got True$"),
     ("scheduler/type", "HyperBand", r"scheduler\.type: unknown scheduler 'HyperBand'; valid: FIFO"),
     ("scheduler/retries", 3, r"scheduler\.retries: unknown key; valid: type, parallel_size"),
     ("generate_log", "yes", r"generate_log: expected true or false"),
     ("extra", 1, r"^extra: unknown key; valid: task, searcher"),
     ("pavi/scalars", "acc", r"pavi\.scalars: expected a list of scalar names"),
+    ("task/search_args/4/args/0/value", [], r"^task\.search_args\[4\] \(config\)\.args\[0\] \(epochs\)\.value: expected a "
+                                           r"non-empty list of choices, got \[\]$"),
 ]
 
 
@@ -126,7 +130,7 @@ def test_an_arg_set_twice_is_refused(project):
 
 def test_value_and_data_are_both_accepted_but_not_together(project):
     raw = with_change("task/search_args/0", {"type": "Categorical", "name": "batch-size", "value": [1], "data": [2]})
-    with pytest.raises(GmlConfigError, match=r"task\.search_args\[0\]: give either 'data' or 'value'"):
+    with pytest.raises(GmlConfigError, match=r"task\.search_args\[0\] \(batch-size\): give either 'data' or 'value'"):
         parse(raw, project)
 
 
@@ -137,12 +141,27 @@ def test_scalars_and_pavi_scalars_together_are_refused(project):
 
 
 def test_load_reports_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(GmlConfigError, match="does not exist"):
-        load_search_config(str(tmp_path / "none.yaml"))
+    missing = str(tmp_path / "none.yaml")
+    with pytest.raises(GmlConfigError, match="does not exist") as err:
+        load_search_config(missing)
+    assert err.value.path == missing
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: [unclosed\n")
-    with pytest.raises(GmlConfigError, match="not valid YAML"):
+    with pytest.raises(GmlConfigError, match="not valid YAML") as err:
         load_search_config(str(bad))
+    assert err.value.path == str(bad)
+
+
+def test_the_top_level_is_named_when_it_is_not_a_mapping(tmp_path, project):
+    """An error about the whole config names it: the file's path, or <config> for a loaded value."""
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(yaml.safe_dump([BASE]))
+    with pytest.raises(GmlConfigError) as err:
+        load_search_config(str(listed))
+    assert str(err.value).startswith(f"{listed}: expected a mapping of top-level keys (task, searcher, scheduler, "
+                                     f"...), got [")
+    with pytest.raises(GmlConfigError, match=r"^<config>: expected a mapping of top-level keys .*, got 'task'$"):
+        parse("task", project)
 
 
 def test_real_with_step_and_int_with_step(project):

@@ -273,6 +273,11 @@ def test_config_errors_name_the_key():
         ({"type": "TPESearcher", "n_startup_trials": -3}, "searcher.n_startup_trials"),
         ({"type": "TPESearcher", "multivariate": "yes"}, "searcher.multivariate"),
         ({"type": "TPESearcher", "gamma": 0.2}, "searcher.gamma"),
+        ({"type": "TPESearcher", "n_ei_candidates": 0}, "searcher.n_ei_candidates"),
+        ({"type": "TPESearcher", "seed": "7"}, "searcher.seed"),
+        ({"type": "RandomSearcher", "max_attempts": 0}, "searcher.max_attempts"),
+        ({"type": "EvolutionSearcher", "mutate_scale": 0}, "searcher.mutate_scale"),
+        ({"type": "SkoptSearcher", "acq_func_kwargs": [1]}, "searcher.acq_func_kwargs"),
     ]
     for cfg, path in bad:
         with pytest.raises(GmlConfigError) as err:

@@ -22,13 +22,16 @@ def test_store_round_trip_and_unique_points(tmp_path):
     assert store.add_job({"lr": 0.2}, {"lr": 0.2}).id == 1
     with pytest.raises(ValueError, match="already in the store"):
         store.add_job({"n": {"a": 1}, "lr": 0.1}, {})       # same point, other key order
-    store.update_job(0, status=JobStatus.RUNNING, external_id="123:4:", extra={"x": 1})
+    store.update_job(0, status=JobStatus.RUNNING, external_id="123:4:", submitted_at=10.0)
+    store.record_end_intent(0, JobStatus.TIMEOUT, "over time_limits_per_job (2s)")
     store.add_scalars(0, [("acc", 0, 0.5, 1.0), ("acc", 1, 0.7, 2.0), ("acc", 1, 0.8, 3.0)], scalar_offset=42)
     store.set_meta(status="RUNNING", elapsed=3.5)
     store.close()
     reopened = Store(str(tmp_path / "s.db"))                  # what a resumed controller sees
     job = reopened.job(0)
-    assert (job.status, job.external_id, job.extra, job.scalar_offset) == (JobStatus.RUNNING, "123:4:", {"x": 1}, 42)
+    assert (job.status, job.external_id, job.submitted_at, job.start_time, job.scalar_offset) == \
+        (JobStatus.RUNNING, "123:4:", 10.0, None, 42)
+    assert (job.end_intent, job.end_reason) == (JobStatus.TIMEOUT, "over time_limits_per_job (2s)")
     assert reopened.scalars(0, "acc") == [("acc", 0, 0.5), ("acc", 1, 0.8)]
     assert reopened.get_meta("elapsed") == 3.5 and reopened.counts() == {"RUNNING": 1, "PENDING": 1}
     assert [j.id for j in reopened.jobs([JobStatus.PENDING])] == [1]
@@ -43,6 +46,7 @@ def test_a_reader_sees_committed_state_while_the_writer_holds_the_db(tmp_path):
     writer.add_job({"a": 1}, {"a": 1})
     reader = Store(str(tmp_path / "s.db"))
     assert [j.id for j in reader.jobs()] == [0]
+    writer.update_job(0, status=JobStatus.RUNNING, external_id="1::")
     writer.update_job(0, status=JobStatus.SUCCEEDED, reward=0.9)
     assert reader.job(0).reward == 0.9
 
@@ -115,8 +119,14 @@ def test_custom_stop_criteria_from_the_registry():
     assert isinstance(criteria[0], MaxTries)
     with pytest.raises(GmlConfigError, match=r"scheduler\.stop_criterion\.custom\[0\]\.type: unknown stop criterion"):
         build_stop_criteria({"custom": [{"type": "Nope"}]})
-    with pytest.raises(GmlConfigError, match=r"scheduler\.stop_criterion\.max_tries: max_tries must be a positive"):
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.stop_criterion\.max_tries: expected an integer >= 1, got 0$"):
         build_stop_criteria({"max_tries": 0})
+    with pytest.raises(GmlConfigError,
+                       match=r"^scheduler\.stop_criterion\[1\]\.max_reward: expected a number, got 'high'$"):
+        build_stop_criteria([{"type": "MaxTries", "max_tries": 2}, {"type": "MaxReward", "max_reward": "high"}])
+    with pytest.raises(GmlConfigError, match=r"^scheduler\.stop_criterion\.time_limits: expected a duration"):
+        build_stop_criteria({"time_limits": "soon"})
     assert "MaxReward" in STOP_CRITERIONS
 
 

@@ -27,6 +27,7 @@ import math
 from typing import Dict, List
 
 from ...registry import ASSESSORS
+from ...validation import Keyword, integer
 from .base import Assessor, Curve, Decision
 
 
@@ -34,11 +35,10 @@ from .base import Assessor, Curve, Decision
 class ASHAAssessor(Assessor):
     def __init__(self, optimize_mode: str = "maximize", min_step: int = 2, reduction_factor: int = 2,
                  min_early_stopping_rate: int = 0, min_jobs_per_rung: int = 10):
-        for name, value, low in (("min_step", min_step, 1), ("reduction_factor", reduction_factor, 2),
-                                 ("min_early_stopping_rate", min_early_stopping_rate, 0),
-                                 ("min_jobs_per_rung", min_jobs_per_rung, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        integer(Keyword("min_step"), min_step, least=1)
+        integer(Keyword("reduction_factor"), reduction_factor, least=2)
+        integer(Keyword("min_early_stopping_rate"), min_early_stopping_rate, least=0)
+        integer(Keyword("min_jobs_per_rung"), min_jobs_per_rung, least=0)
         super().__init__(optimize_mode, min_step)
         self.min_step, self.reduction_factor = min_step, reduction_factor
         self.min_early_stopping_rate = min_early_stopping_rate

@@ -1,25 +1,26 @@
 """The Assessor contract: decide from a running job's curve whether to end it early.
 
-The controller calls, from one thread:
+An assessor subclasses :class:`Assessor`. The controller calls, from one thread:
 
-- ``assess_job(job_id, history)`` whenever new values of the reward attribute arrive for a running job;
-  ``history`` is the job's whole curve so far as ``[(step, value), ...]`` in step order (value may be NaN).
-  Return ``Decision.STOP`` to end the job (recorded EARLY_STOPPED at its last step) or ``Decision.CONTINUE``.
-- ``replay(job_id, history, success)`` once when a job ends, with its complete curve (values that arrived
-  after the last ``assess_job`` included), and on resume for every job that ended before, in job order, so the
+- ``assess_job(job_id, history) -> Decision`` (required) whenever new values of the reward attribute arrive
+  for a running job; ``history`` is the job's whole curve so far as ``[(step, value), ...]`` in step order
+  (value may be NaN). ``Decision.STOP`` ends the job (recorded EARLY_STOPPED at its last step).
+- ``replay(job_id, history, success)`` once when a job ends, with its complete curve (values that arrived after
+  the last ``assess_job`` included), and on resume for every job that ended before, in job order, so the
   assessor rebuilds its knowledge from the store. ``success`` is True only for jobs that ran to completion. By
-  default it is ``assess_job`` (answer ignored) followed by ``job_end(job_id, success)``.
-
-A user's class need not subclass Assessor: ``assess_job(job_id, history)`` and ``job_end(job_id)`` (or
-``job_end(job_id, success)``) are enough; ``finish_job`` adapts the call.
+  default it calls ``assess_job`` (answer ignored) and then ``job_end``; an assessor whose ``assess_job``
+  records more than it decides overrides ``replay`` to record a curve without judging it.
+- ``job_end(job_id, success)``: the job ended (by default nothing to do).
 
 Assessors compare values in ``optimize_mode``; ``start_step`` is the first step at which they may stop a job.
 """
 from __future__ import annotations
 
+import abc
 import enum
-import inspect
 from typing import List, Tuple
+
+from ...validation import Keyword, integer, one_of
 
 Curve = List[Tuple[int, float]]
 
@@ -29,40 +30,25 @@ class Decision(enum.Enum):
     STOP = "stop"
 
 
-class Assessor:
+class Assessor(abc.ABC):
     def __init__(self, optimize_mode: str = "maximize", start_step: int = 0):
-        if optimize_mode not in ("maximize", "minimize"):
-            raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
-        if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
-            raise ValueError(f"start_step must be an integer >= 0, got {start_step!r}")
+        one_of(Keyword("optimize_mode"), optimize_mode, ("maximize", "minimize"))
+        integer(Keyword("start_step"), start_step, least=0)
         self.optimize_mode = optimize_mode
         self.start_step = start_step
 
+    @abc.abstractmethod
     def assess_job(self, job_id: int, history: Curve) -> Decision:
-        return Decision.CONTINUE
+        """STOP to end the running job ``job_id`` now, CONTINUE to let it run; ``history`` is its curve so far."""
 
     def job_end(self, job_id: int, success: bool) -> None:
-        pass
+        """The job ended; ``success``: it ran to completion (not stopped, failed or timed out)."""
 
     def replay(self, job_id: int, history: Curve, success: bool) -> None:
+        """A job ended with the complete curve ``history`` (also called on resume for every ended job)."""
         if history:
             self.assess_job(job_id, history)
         self.job_end(job_id, success)
-
-
-def finish_job(assessor, job_id: int, history: Curve, success: bool) -> None:
-    """Tell ``assessor`` that a job ended, whatever subset of the contract the class implements."""
-    if hasattr(assessor, "replay"):
-        assessor.replay(job_id, history, success)
-        return
-    end = getattr(assessor, "job_end", None)
-    if end is None:
-        return
-    try:
-        takes_success = len(inspect.signature(end).parameters) >= 2
-    except (TypeError, ValueError):
-        takes_success = True
-    end(job_id, success) if takes_success else end(job_id)
 
 
 def judge_new_steps(assessor, job_id: int, history: Curve, judged_up_to):

@@ -18,6 +18,7 @@ import math
 from typing import Dict, Optional
 
 from ...registry import ASSESSORS
+from ...validation import Keyword, integer, number
 from .base import Assessor, Curve, Decision
 
 
@@ -30,11 +31,9 @@ class CurveFittingAssessor(Assessor):
                              f"rising curves), got {optimize_mode!r}; use MedianStopAssessor or ASHAAssessor "
                              f"to minimize")
         super().__init__(optimize_mode, start_step)
-        for name, value, low in (("epoch_num", epoch_num, 1), ("gap", gap, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 0:
-            raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+        integer(Keyword("epoch_num"), epoch_num, least=1)
+        integer(Keyword("gap"), gap, least=1)
+        number(Keyword("threshold"), threshold, above=0)
         self.epoch_num, self.threshold, self.gap, self.seed = epoch_num, float(threshold), gap, int(seed)
         self.best_final: Optional[float] = None
         self._last_value: Dict[int, float] = {}        # running job -> its latest finite value

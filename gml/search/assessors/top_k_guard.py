@@ -21,6 +21,7 @@ import math
 from typing import Dict, List, Optional
 
 from ...registry import ASSESSORS
+from ...validation import Keyword, integer, number
 from .base import Assessor, Curve, Decision
 
 
@@ -49,11 +50,9 @@ class TopKGuardAssessor(Assessor):
     def __init__(self, optimize_mode: str = "maximize", top_k: int = 10, start_step: int = 2,
                  margin: float = 0.0, min_completed: int = 3):
         super().__init__(optimize_mode, start_step)
-        for name, value, low in (("top_k", top_k, 1), ("min_completed", min_completed, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
-            raise ValueError(f"margin must be a number in [0, 1), got {margin!r}")
+        integer(Keyword("top_k"), top_k, least=1)
+        integer(Keyword("min_completed"), min_completed, least=1)
+        number(Keyword("margin"), margin, least=0.0, most=1.0)
         self.top_k, self.margin, self.min_completed = top_k, float(margin), min_completed
         self._maximize = optimize_mode == "maximize"
         self._completed: Dict[int, _Completed] = {}

@@ -39,8 +39,12 @@ def build_searcher(cfg: SearchConfig) -> Searcher:
 def build_assessor(cfg: SearchConfig) -> Optional[Assessor]:
     if cfg.scheduler.assessor is None:
         return None
-    return ASSESSORS.build(cfg.scheduler.assessor, "scheduler.assessor",
-                           optimize_mode=cfg.searcher.optimize_mode)
+    assessor = ASSESSORS.build(cfg.scheduler.assessor, "scheduler.assessor",
+                               optimize_mode=cfg.searcher.optimize_mode)
+    if not isinstance(assessor, Assessor):
+        raise GmlConfigError("scheduler.assessor.type", f"{cfg.scheduler.assessor['type']!r} is not an Assessor: "
+                                                        f"subclass gml.search.assessors.Assessor")
+    return assessor
 
 
 def build_launcher(cfg: SearchConfig) -> Launcher:

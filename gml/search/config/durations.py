@@ -5,18 +5,20 @@ import math
 import re
 from typing import Any, Optional
 
-from ...errors import GmlConfigError
+from ...validation import invalid
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")
+_EXPECTED = "a duration such as 2 (hours), '30m' or '1h30m'"
 
 
 def parse_duration(value: Any, path: str) -> Optional[float]:
-    """Seconds for ``value`` (``2`` = 2 hours, ``'30m'``, ``'1h30m'``, ``'45s'``, ``'2d'``); None for none/inf."""
+    """Seconds for ``value`` (``2`` = 2 hours, ``'30m'``, ``'1h30m'``, ``'45s'``, ``'2d'``); None for none/inf.
+    Errors name ``path`` (a ``gml.validation.Keyword`` for a class keyword)."""
     if value is None:
         return None
     if isinstance(value, bool):
-        raise GmlConfigError(path, f"expected a duration such as 2 (hours), '30m' or '1h30m', got {value!r}")
+        raise invalid(path, value, _EXPECTED)
     if isinstance(value, (int, float)):
         seconds = float(value) * 3600
     elif isinstance(value, str):
@@ -28,15 +30,14 @@ def parse_duration(value: Any, path: str) -> Optional[float]:
         except ValueError:
             parts = _PART.findall(text)
             if not parts or _PART.sub("", text).strip():
-                raise GmlConfigError(path, f"expected a duration such as 2 (hours), '30m' or '1h30m', got {value!r}") \
-                    from None
+                raise invalid(path, value, _EXPECTED) from None
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
-        raise GmlConfigError(path, f"expected a duration such as 2 (hours), '30m' or '1h30m', got {value!r}")
+        raise invalid(path, value, _EXPECTED)
     if math.isinf(seconds):
         return None
     if not seconds > 0:
-        raise GmlConfigError(path, f"a duration must be positive, got {value!r}")
+        raise invalid(path, value, "a positive duration")
     return seconds
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from ...errors import GmlConfigError
+from ...validation import boolean, integer, invalid, mapping, one_of
 from . import template as templating
 from .file_args import check_file_exists
 from ..space.parse import parse_search_args
@@ -67,15 +68,19 @@ class SearchConfig:
         return names
 
 
-def _mapping(value: Any, path: str, allowed) -> Dict[str, Any]:
+ROOT = "<config>"   # the key path of the whole config, when no file name is known
+
+
+def _mapping(value: Any, path: str, allowed, root: bool = False) -> Dict[str, Any]:
+    """``value`` as a mapping ({} for None) whose keys are all ``allowed`` (None: any). For the ``root`` mapping,
+    ``path`` names the config itself and its keys are named without it."""
     if value is None:
         return {}
-    if not isinstance(value, dict):
-        raise GmlConfigError(path, f"expected a mapping, got {value!r}")
+    mapping(path, value)
     if allowed is not None:
         for key in value:
             if key not in allowed:
-                raise GmlConfigError(f"{path}.{key}" if path else str(key),
+                raise GmlConfigError(str(key) if root else f"{path}.{key}",
                                      f"unknown key; valid: {', '.join(allowed)}")
     return value
 
@@ -85,14 +90,11 @@ def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
     cfg = SearcherConfig(**{k: s[k] for k in SEARCHER_KEYS_OWN if k in s},
                          kwargs={k: v for k, v in s.items() if k not in SEARCHER_KEYS_OWN})
     if not isinstance(cfg.type, str) or not cfg.type:
-        raise GmlConfigError("searcher.type", f"expected a searcher name, got {cfg.type!r}")
+        raise invalid("searcher.type", cfg.type, "a searcher name")
     if not isinstance(cfg.reward_attribute, str) or not cfg.reward_attribute:
-        raise GmlConfigError("searcher.reward_attribute", f"expected a scalar name, got {cfg.reward_attribute!r}")
-    if cfg.optimize_mode not in OPTIMIZE_MODES:
-        raise GmlConfigError("searcher.optimize_mode", f"expected one of {', '.join(OPTIMIZE_MODES)}, "
-                                                       f"got {cfg.optimize_mode!r}")
-    if cfg.reward_from not in REWARD_FROM:
-        raise GmlConfigError("searcher.reward_from", f"expected one of {', '.join(REWARD_FROM)}, got {cfg.reward_from!r}")
+        raise invalid("searcher.reward_attribute", cfg.reward_attribute, "a scalar name")
+    one_of("searcher.optimize_mode", cfg.optimize_mode, OPTIMIZE_MODES)
+    one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
     return cfg
 
 
@@ -102,8 +104,7 @@ def _as_list_of_mappings(value: Any, path: str) -> List[Dict[str, Any]]:
     items = value if isinstance(value, list) else [value]
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "type" not in item:
-            raise GmlConfigError(f"{path}[{i}]" if isinstance(value, list) else path,
-                                 f"expected a mapping with a 'type' key, got {item!r}")
+            raise invalid(f"{path}[{i}]" if isinstance(value, list) else path, item, "a mapping with a 'type' key")
     return items
 
 
@@ -113,23 +114,21 @@ def _parse_scheduler(raw: Dict[str, Any]) -> SchedulerConfig:
     cfg.type = s.get("type", "FIFO")
     if cfg.type != "FIFO":
         raise GmlConfigError("scheduler.type", f"unknown scheduler {cfg.type!r}; valid: FIFO")
-    cfg.parallel_size = s.get("parallel_size", 1)
-    if isinstance(cfg.parallel_size, bool) or not isinstance(cfg.parallel_size, int) or cfg.parallel_size < 1:
-        raise GmlConfigError("scheduler.parallel_size", f"expected a positive integer, got {cfg.parallel_size!r}")
+    cfg.parallel_size = integer("scheduler.parallel_size", s.get("parallel_size", 1), least=1)
     stop = s.get("stop_criterion") or {}
     if not isinstance(stop, (dict, list)):
-        raise GmlConfigError("scheduler.stop_criterion", f"expected a mapping or a list, got {stop!r}")
+        raise invalid("scheduler.stop_criterion", stop, "a mapping or a list")
     cfg.stop_criterion = stop
     assessor = s.get("assessor")
     if assessor is not None and (not isinstance(assessor, dict) or "type" not in assessor):
-        raise GmlConfigError("scheduler.assessor", f"expected a mapping with a 'type' key, got {assessor!r}")
+        raise invalid("scheduler.assessor", assessor, "a mapping with a 'type' key")
     cfg.assessor = assessor
     cfg.filter_criterion = _as_list_of_mappings(s.get("filter_criterion"), "scheduler.filter_criterion")
     launcher = s.get("launcher", {"type": "local"})
     if isinstance(launcher, str):
         launcher = {"type": launcher}
     if not isinstance(launcher, dict):
-        raise GmlConfigError("scheduler.launcher", f"expected a mapping such as {{type: local}}, got {launcher!r}")
+        raise invalid("scheduler.launcher", launcher, "a mapping such as {type: local}")
     cfg.launcher = {"type": "local", **launcher}
     return cfg
 
@@ -145,7 +144,7 @@ def _parse_scalars(raw: Dict[str, Any]) -> List[str]:
     if value is None:
         value = []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise GmlConfigError(path, f"expected a list of scalar names, got {value!r}")
+        raise invalid(path, value, "a list of scalar names")
     return list(value)
 
 
@@ -169,7 +168,7 @@ def _check_template_args(template: str, space: SearchSpace) -> None:
     for dim in space.dimensions:
         if dim.key in inner:
             continue
-        for name in (dim.bundle_keys if isinstance(dim, Nested) else [dim.key]):
+        for name in dim.param_names():
             if name not in used:
                 raise GmlConfigError(space.sources[dim.key], f"arg {name!r} is never used in task.template "
                                                              f"(add {{{name}}} to the template or remove the arg)")
@@ -179,9 +178,12 @@ def _check_template_args(template: str, space: SearchSpace) -> None:
                                                                f"task.template (add {{{file_arg.name}}})")
 
 
-def parse_search_config(raw: Any, base_dir: str) -> SearchConfig:
-    """Validate a loaded config mapping. ``base_dir`` is where relative File paths are looked up."""
-    raw = _mapping(raw, "", TOP_LEVEL)
+def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchConfig:
+    """Validate a loaded config mapping. ``base_dir`` is where relative File paths are looked up; ``source``
+    names the config itself in errors about its top level (the file's path, or ``<config>``)."""
+    if raw is not None and not isinstance(raw, dict):
+        raise invalid(source, raw, f"a mapping of top-level keys ({', '.join(TOP_LEVEL[:3])}, ...)")
+    raw = _mapping(raw, source, TOP_LEVEL, root=True)
     task = _mapping(raw.get("task"), "task", TASK_KEYS)
     if "task" not in raw:
         raise GmlConfigError("task", "is required (with task.template and task.search_args)")
@@ -195,10 +197,8 @@ def parse_search_config(raw: Any, base_dir: str) -> SearchConfig:
     _check_template_args(template, space)
     custom_imports = raw.get("custom_imports") or []
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
-        raise GmlConfigError("custom_imports", f"expected a list of module names, got {custom_imports!r}")
-    generate_log = raw.get("generate_log", True)
-    if not isinstance(generate_log, bool):
-        raise GmlConfigError("generate_log", f"expected true or false, got {generate_log!r}")
+        raise invalid("custom_imports", custom_imports, "a list of module names")
+    generate_log = boolean("generate_log", raw.get("generate_log", True))
     return SearchConfig(template=template, space=space, searcher=_parse_searcher(raw),
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
                         raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)
@@ -210,7 +210,7 @@ def load_search_config(path: str, base_dir: Optional[str] = None) -> SearchConfi
         with open(path) as f:
             raw = yaml.safe_load(f)
     except FileNotFoundError:
-        raise GmlConfigError("", f"search config {path!r} does not exist") from None
+        raise GmlConfigError(path, "the search config file does not exist") from None
     except yaml.YAMLError as err:
-        raise GmlConfigError("", f"{path} is not valid YAML: {err}") from None
-    return parse_search_config(raw, base_dir or os.getcwd())
+        raise GmlConfigError(path, f"not valid YAML: {err}") from None
+    return parse_search_config(raw, base_dir or os.getcwd(), source=path)

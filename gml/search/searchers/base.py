@@ -23,6 +23,7 @@ import math
 import random
 from typing import Any, Dict, Iterable, Optional, Tuple
 
+from ...validation import Keyword, integer
 from ..space.dimensions import SearchSpace, canonical_key
 
 Point = Dict[str, Any]
@@ -34,7 +35,7 @@ class Searcher(abc.ABC):
             raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
         self.space = space
         self.optimize_mode = optimize_mode
-        self.seed = seed
+        self.seed = integer(Keyword("seed"), seed, optional=True)
         self.rng = random.Random(seed)
         self._issued: set = set()
 

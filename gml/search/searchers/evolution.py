@@ -17,28 +17,13 @@
 """
 from __future__ import annotations
 
-import math
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import Categorical, Int, Nested, Real, canonical_key
+from ...validation import Keyword, integer, number
+from ..space.dimensions import canonical_key
 from .base import Point
-from ..space.encoding import snap
 from .observations import ObservingSearcher, random_unissued
-
-
-def _check(name: str, value: Any, ok: bool, expectation: str) -> None:
-    if not ok:
-        raise GmlConfigError(f"searcher.{name}", f"expected {expectation}, got {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @SEARCHERS.register_module()
@@ -48,16 +33,10 @@ class EvolutionSearcher(ObservingSearcher):
     def __init__(self, space, optimize_mode="maximize", seed=None, population_size: int = 32,
                  mutate_prob: float = 0.1, gen_trial_limit: int = 100, mutate_scale: float = 0.15):
         super().__init__(space, optimize_mode, seed)
-        _check("population_size", population_size, _is_int(population_size) and population_size >= 2,
-               "an integer >= 2")
-        _check("mutate_prob", mutate_prob, _is_number(mutate_prob) and 0 <= mutate_prob <= 1, "a number in [0, 1]")
-        _check("gen_trial_limit", gen_trial_limit, _is_int(gen_trial_limit) and gen_trial_limit >= 1,
-               "an integer >= 1")
-        _check("mutate_scale", mutate_scale, _is_number(mutate_scale) and mutate_scale > 0, "a number > 0")
-        self.population_size = population_size
-        self.mutate_prob = float(mutate_prob)
-        self.gen_trial_limit = gen_trial_limit
-        self.mutate_scale = float(mutate_scale)
+        self.population_size = integer(Keyword("population_size"), population_size, least=2)
+        self.mutate_prob = float(number(Keyword("mutate_prob"), mutate_prob, least=0, most=1))
+        self.gen_trial_limit = integer(Keyword("gen_trial_limit"), gen_trial_limit, least=1)
+        self.mutate_scale = float(number(Keyword("mutate_scale"), mutate_scale, above=0))
 
     # -- the Searcher contract -----------------------------------------------------------------------------------
     def suggest(self) -> Optional[Point]:
@@ -96,25 +75,5 @@ class EvolutionSearcher(ObservingSearcher):
         child = dict(point)
         for d in self.space.dimensions:
             if self.rng.random() < self.mutate_prob:
-                child[d.key] = self._mutate_value(d, child[d.key])
-        return {d.key: (dict(child[d.key]) if isinstance(d, Nested) else child[d.key]) for d in self.space.dimensions}
-
-    def _mutate_value(self, d, value):
-        if isinstance(d, (Categorical, Nested)):
-            others = [c for c in d.choices if canonical_key({"v": c}) != canonical_key({"v": value})]
-            if not others:
-                return value
-            choice = others[self.rng.randrange(len(others))]
-            return dict(choice) if isinstance(d, Nested) else choice
-        if isinstance(d, (Int, Real)):
-            if d.low == d.high:
-                return value
-            lo, hi = (math.log(d.low), math.log(d.high)) if d.log else (float(d.low), float(d.high))
-            u = ((math.log(value) if d.log else float(value)) - lo) / (hi - lo)
-            u += self.rng.gauss(0.0, self.mutate_scale)
-            u = abs(u) % 2.0
-            u = 2.0 - u if u > 1.0 else u                  # reflect into [0, 1]
-            x = math.exp(lo + u * (hi - lo)) if d.log else lo + u * (hi - lo)
-            return snap(d, x)
-        raise GmlConfigError(self.space.sources.get(d.key, d.key),
-                             f"EvolutionSearcher does not know the dimension type {type(d).__name__}")
+                child[d.key] = d.mutate(child[d.key], self.rng, self.mutate_scale)
+        return {d.key: d.copy(child[d.key]) for d in self.space.dimensions}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ...registry import SEARCHERS
+from ...validation import Keyword, integer
 from .base import Point, Searcher
 from .observations import random_unissued
 
@@ -17,7 +18,7 @@ class RandomSearcher(Searcher):
     def __init__(self, space, optimize_mode="maximize", seed=None, max_attempts: int = 1000):
         super().__init__(space, optimize_mode, seed)
         self.size = space.size()
-        self.max_attempts = max_attempts
+        self.max_attempts = integer(Keyword("max_attempts"), max_attempts, least=1)
 
     def suggest(self) -> Optional[Point]:
         if self.size is not None and self.issued_count >= self.size:

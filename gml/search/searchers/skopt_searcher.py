@@ -1,6 +1,6 @@
 """SkoptSearcher: Bayesian optimisation with ``skopt.Optimizer`` (scikit-optimize, the ``searchers`` extra).
 
-Every gml dimension maps onto a skopt dimension: Categorical and Nested become a skopt Categorical over the choice
+Every gml dimension maps onto a skopt dimension (``gml.search.space.encoding.SkoptEncoding``): Categorical and Nested become a skopt Categorical over the choice
 indices (so any JSON value or bundle works), Int a skopt Integer (log-uniform with ``log``; a ``step`` snaps the
 proposal to the grid), Real a skopt Real (log-uniform with ``log``; a ``step`` snaps to the grid). File inner args
 are plain dimensions of the space. Dimensions with a single value are held constant outside skopt.
@@ -31,13 +31,12 @@ rebuilt from the store on resume (the gains start afresh).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import Categorical, Int, Nested, Real
+from ...validation import Keyword, config_error, integer, invalid, mapping, one_of
+from ..space.encoding import SkoptEncoding, import_extra
 from .base import Point
-from ..space.encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
 
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT", "DUMMY")
@@ -45,72 +44,6 @@ ACQ_FUNCS = ("gp_hedge", "EI", "PI", "LCB")
 ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
 POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 LIAR_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
-
-
-class SkoptEncoding:
-    """gml point <-> skopt point, for the dimensions that vary (constants are held aside)."""
-
-    def __init__(self, space):
-        from skopt.space import Categorical as SCategorical, Integer as SInteger, Real as SReal
-        self.space = space
-        self.constants: Dict[str, Any] = {}
-        self.free: List[Any] = []            # gml dimensions that skopt sees, in order
-        self.dimensions: List[Any] = []      # their skopt dimensions
-        self._index: Dict[str, Dict[str, int]] = {}
-        for d in space.dimensions:
-            if isinstance(d, (Categorical, Nested)):
-                if len(d.choices) == 1:
-                    self.constants[d.key] = dict(d.choices[0]) if isinstance(d, Nested) else d.choices[0]
-                    continue
-                self._index[d.key] = choice_index(d)
-                dim = SCategorical(list(range(len(d.choices))), name=d.key)
-            elif isinstance(d, Int):
-                top = d.low + (d.high - d.low) // d.step * d.step
-                if top == d.low:
-                    self.constants[d.key] = d.low
-                    continue
-                dim = SInteger(d.low, top, prior="log-uniform" if d.log else "uniform", name=d.key)
-            elif isinstance(d, Real):
-                top = d.grid()[-1] if d.step is not None else d.high
-                if top == d.low:
-                    self.constants[d.key] = d.grid()[0] if d.step is not None else d.low
-                    continue
-                dim = SReal(d.low, top, prior="log-uniform" if d.log else "uniform", name=d.key)
-            else:
-                raise GmlConfigError(space.sources.get(d.key, d.key),
-                                     f"SkoptSearcher does not know the dimension type {type(d).__name__}")
-            self.free.append(d)
-            self.dimensions.append(dim)
-
-    def encode(self, point: Point) -> Optional[list]:
-        """The skopt point of a gml point, or None when the point is not in the space (e.g. an edited config)."""
-        if not self.space.contains(point):
-            return None
-        x = []
-        for d, dim in zip(self.free, self.dimensions):
-            value = point[d.key]
-            if isinstance(d, (Categorical, Nested)):
-                x.append(self._index[d.key][choice_key(d, value)])
-            elif isinstance(d, Int):
-                x.append(int(value))
-            else:
-                x.append(min(max(float(value), dim.low), dim.high))
-        return x
-
-    def decode(self, x) -> Point:
-        """The gml point of a skopt point: values snapped to steps and clipped to bounds, in the space's order."""
-        values = {}
-        for d, value in zip(self.free, x):
-            if isinstance(d, Nested):
-                values[d.key] = dict(d.choices[int(value)])
-            elif isinstance(d, Categorical):
-                values[d.key] = d.choices[int(value)]
-            elif isinstance(d, Int):
-                values[d.key] = snap(d, int(round(float(value))))
-            else:
-                values[d.key] = snap(d, float(value))
-        values.update(self.constants)
-        return {d.key: values[d.key] for d in self.space.dimensions}
 
 
 @SEARCHERS.register_module()
@@ -124,26 +57,25 @@ class SkoptSearcher(ObservingSearcher):
                  acq_optimizer_kwargs: Optional[dict] = None, n_jobs: int = 1, max_model_points: int = 64,
                  liar_strategy: str = "cl_min", max_pending: int = 64):
         if seed is not None and random_state is not None and seed != random_state:
-            raise GmlConfigError("searcher.random_state", f"give seed or random_state, not both "
-                                                          f"(got {seed!r} and {random_state!r})")
+            raise config_error(Keyword("random_state"), f"give seed or random_state, not both "
+                                                        f"(got {seed!r} and {random_state!r})")
         super().__init__(space, optimize_mode, seed if seed is not None else random_state)
         import_extra("skopt", "SkoptSearcher", "scikit-optimize")
         if isinstance(base_estimator, str):
             if base_estimator.upper() not in BASE_ESTIMATORS:
-                raise GmlConfigError("searcher.base_estimator", f"expected one of {', '.join(BASE_ESTIMATORS)} "
-                                                                f"(or a scikit-learn regressor), got {base_estimator!r}")
+                raise invalid(Keyword("base_estimator"), base_estimator,
+                              f"one of {', '.join(BASE_ESTIMATORS)} (or a scikit-learn regressor)")
             base_estimator = base_estimator.upper()
-        self._choice("acq_func", acq_func, ACQ_FUNCS)
-        self._choice("acq_optimizer", acq_optimizer, ACQ_OPTIMIZERS)
-        self._choice("initial_point_generator", initial_point_generator, POINT_GENERATORS)
-        self._choice("liar_strategy", liar_strategy, LIAR_STRATEGIES)
-        for name, value, least in (("n_initial_points", n_initial_points, 0), ("max_model_points", max_model_points, 10),
-                                   ("max_pending", max_pending, 1), ("n_jobs", n_jobs, -1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise GmlConfigError(f"searcher.{name}", f"expected an integer >= {least}, got {value!r}")
-        for name, value in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
-            if value is not None and not isinstance(value, dict):
-                raise GmlConfigError(f"searcher.{name}", f"expected a mapping, got {value!r}")
+        one_of(Keyword("acq_func"), acq_func, ACQ_FUNCS)
+        one_of(Keyword("acq_optimizer"), acq_optimizer, ACQ_OPTIMIZERS)
+        one_of(Keyword("initial_point_generator"), initial_point_generator, POINT_GENERATORS)
+        one_of(Keyword("liar_strategy"), liar_strategy, LIAR_STRATEGIES)
+        integer(Keyword("n_initial_points"), n_initial_points, least=0)
+        integer(Keyword("max_model_points"), max_model_points, least=10)
+        integer(Keyword("max_pending"), max_pending, least=1)
+        integer(Keyword("n_jobs"), n_jobs, least=-1)
+        mapping(Keyword("acq_func_kwargs"), acq_func_kwargs, optional=True)
+        mapping(Keyword("acq_optimizer_kwargs"), acq_optimizer_kwargs, optional=True)
         self.n_initial_points = n_initial_points
         self.initial_point_generator = initial_point_generator
         self.max_model_points = max_model_points
@@ -158,12 +90,8 @@ class SkoptSearcher(ObservingSearcher):
             try:   # surface skopt's own keyword errors now, at config-validation time
                 self._optimizer(0)
             except (ValueError, TypeError) as err:
-                raise GmlConfigError("searcher", f"SkoptSearcher: skopt.Optimizer refused the keywords: {err}") from None
-
-    @staticmethod
-    def _choice(name, value, valid):
-        if value not in valid:
-            raise GmlConfigError(f"searcher.{name}", f"expected one of {', '.join(valid)}, got {value!r}")
+                raise config_error(Keyword(""), f"SkoptSearcher: skopt.Optimizer refused the keywords: {err}") \
+                    from None
 
     def _optimizer(self, random_state: int):
         import skopt

@@ -1,6 +1,6 @@
 """TPESearcher: Optuna's Tree-structured Parzen Estimator through its ask/tell interface (the ``searchers`` extra).
 
-Dimensions map onto Optuna distributions: Categorical and Nested become a CategoricalDistribution over the choice
+Dimensions map onto Optuna distributions (``gml.search.space.encoding.OptunaEncoding``): Categorical and Nested become a CategoricalDistribution over the choice
 indices (any JSON value or bundle works), Int an IntDistribution (``step``; with ``log`` and a step > 1, which
 Optuna cannot sample, a log IntDistribution whose draw is snapped to the grid), Real a FloatDistribution (``log``
 or ``step``). File inner args are plain dimensions of the space.
@@ -27,74 +27,12 @@ from __future__ import annotations
 import warnings
 from typing import Any, Dict, Optional
 
-from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import Categorical, Int, Nested, Real, canonical_key
+from ..space.dimensions import canonical_key
+from ...validation import Keyword, boolean, config_error, integer
+from ..space.encoding import OptunaEncoding, import_extra
 from .base import Point
-from ..space.encoding import choice_index, choice_key, import_extra, snap
 from .observations import ObservingSearcher, random_unissued
-
-
-class OptunaEncoding:
-    """gml point <-> Optuna params (one distribution per dimension key)."""
-
-    def __init__(self, space):
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-        self.space = space
-        self.distributions: Dict[str, Any] = {}
-        self._index: Dict[str, Dict[str, int]] = {}
-        for d in space.dimensions:
-            if isinstance(d, (Categorical, Nested)):
-                self._index[d.key] = choice_index(d)
-                dist = CategoricalDistribution(list(range(len(d.choices))))
-            elif isinstance(d, Int):
-                top = d.low + (d.high - d.low) // d.step * d.step
-                if d.log and d.step > 1:
-                    dist = IntDistribution(d.low, top, log=True)
-                else:
-                    dist = IntDistribution(d.low, top, log=d.log, step=d.step)
-            elif isinstance(d, Real):
-                if d.step is not None:
-                    grid = d.grid()
-                    dist = FloatDistribution(grid[0], grid[-1], step=d.step)
-                else:
-                    dist = FloatDistribution(d.low, d.high, log=d.log)
-            else:
-                raise GmlConfigError(space.sources.get(d.key, d.key),
-                                     f"TPESearcher does not know the dimension type {type(d).__name__}")
-            self.distributions[d.key] = dist
-
-    def encode(self, point: Point) -> Optional[Dict[str, Any]]:
-        """Optuna params of a gml point, or None when it is not in the space."""
-        if not self.space.contains(point):
-            return None
-        params = {}
-        for d in self.space.dimensions:
-            value = point[d.key]
-            if isinstance(d, (Categorical, Nested)):
-                params[d.key] = self._index[d.key][choice_key(d, value)]
-            elif isinstance(d, Int):
-                params[d.key] = int(value)
-            else:
-                dist = self.distributions[d.key]
-                params[d.key] = min(max(float(value), dist.low), dist.high)
-        return params
-
-    def decode(self, params: Dict[str, Any]) -> Point:
-        point = {}
-        for d in self.space.dimensions:
-            value = params[d.key]
-            if isinstance(d, Nested):
-                point[d.key] = dict(d.choices[int(value)])
-            elif isinstance(d, Categorical):
-                point[d.key] = d.choices[int(value)]
-            elif isinstance(d, Int):
-                point[d.key] = snap(d, int(value))
-            else:
-                point[d.key] = snap(d, float(value))
-        return point
-
-
 
 
 @SEARCHERS.register_module()
@@ -108,17 +46,16 @@ class TPESearcher(ObservingSearcher):
                  constant_liar: bool = True, max_retries: int = 10):
         super().__init__(space, optimize_mode, seed)
         optuna = import_extra("optuna", "TPESearcher", "optuna")
-        for name, value in (("n_startup_trials", n_startup_trials), ("n_ei_candidates", n_ei_candidates),
-                            ("max_retries", max_retries)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "n_ei_candidates" else 0):
-                raise GmlConfigError(f"searcher.{name}", f"expected a non-negative integer, got {value!r}")
+        integer(Keyword("n_startup_trials"), n_startup_trials, least=0)
+        integer(Keyword("n_ei_candidates"), n_ei_candidates, least=1)
+        integer(Keyword("max_retries"), max_retries, least=0)
+        boolean(Keyword("multivariate"), multivariate, optional=True)
+        boolean(Keyword("group"), group)
+        boolean(Keyword("constant_liar"), constant_liar)
         given = dict(n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates, multivariate=multivariate,
                      group=group, consider_prior=consider_prior, prior_weight=prior_weight,
                      consider_magic_clip=consider_magic_clip, consider_endpoints=consider_endpoints,
                      constant_liar=constant_liar)
-        for name in ("multivariate", "group", "constant_liar"):
-            if not isinstance(given[name], bool) and not (name == "multivariate" and given[name] is None):
-                raise GmlConfigError(f"searcher.{name}", f"expected true or false, got {given[name]!r}")
         kwargs = {k: v for k, v in given.items() if v is not None}
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
@@ -126,7 +63,8 @@ class TPESearcher(ObservingSearcher):
             try:
                 sampler = optuna.samplers.TPESampler(seed=seed, **kwargs)
             except (TypeError, ValueError) as err:
-                raise GmlConfigError("searcher", f"TPESearcher: optuna's TPESampler refused the keywords: {err}") from None
+                raise config_error(Keyword(""), f"TPESearcher: optuna's TPESampler refused the keywords: "
+                                                   f"{err}") from None
             self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self.encoding = OptunaEncoding(space)
         self.max_retries = max_retries

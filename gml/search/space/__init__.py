@@ -1,5 +1,8 @@
 """Search spaces: the dimension types (``dimensions``), parsing ``search_args`` into them (``parse``) and the
-encodings model-based searchers use (``encoding``)."""
-from .dimensions import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace, canonical_key
+encodings model-based searchers use (``encoding``: ``OptunaEncoding``, ``SkoptEncoding``)."""
+from .dimensions import (Categorical, ChoiceDimension, Dimension, Domain, DomainKind, FileArg, Int, Nested,
+                         RangeDimension, Real, SearchSpace, canonical_key)
+from .encoding import Encoding, OptunaEncoding, SkoptEncoding
 
-__all__ = ["Categorical", "Dimension", "FileArg", "Int", "Nested", "Real", "SearchSpace", "canonical_key"]
+__all__ = ["Categorical", "ChoiceDimension", "Dimension", "Domain", "DomainKind", "Encoding", "FileArg", "Int",
+           "Nested", "OptunaEncoding", "RangeDimension", "Real", "SearchSpace", "SkoptEncoding", "canonical_key"]

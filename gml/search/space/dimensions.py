@@ -11,10 +11,15 @@ Dimensions (all immutable):
 - ``Int(low, high, step=1, log=False)``: inclusive bounds, values ``low + k*step``;
 - ``Real(low, high, step=None, log=False)``: continuous; on a grid only with ``step``;
 - ``Nested(choices)``: one choice = a bundle of keys set together (a dict), a categorical over bundles.
+
+Each type also codes its values for numeric optimisers (``domain``, ``encode``, ``decode``), snaps numbers onto
+its grid and mutates values (docs/extending-search.md), so searchers and encodings never switch on the type.
 """
 from __future__ import annotations
 
 import abc
+import enum
+import functools
 import json
 import math
 import random
@@ -34,9 +39,37 @@ def _round(x: float) -> float:
     return float(f"{x:.12g}")
 
 
+class DomainKind(enum.Enum):
+    CHOICE = "choice"   # codes are the indices 0 .. n-1 of the choices
+    INT = "int"
+    REAL = "real"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """How a dimension looks to a numeric optimiser (Optuna, scikit-optimize): its values are coded as numbers in
+    ``[low, high]`` (inclusive), on a grid of ``step`` (None: continuous), log-scaled with ``log``.
+
+    The library-neutral description that ``space.encoding`` maps onto each library's own distribution objects."""
+
+    kind: DomainKind
+    low: float
+    high: float
+    step: Optional[float] = None
+    log: bool = False
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether the dimension has a single value (an optimiser need not see it)."""
+        return self.low == self.high
+
+
 @dataclass(frozen=True)
 class Dimension(abc.ABC):
-    """One searched dimension. ``key`` names it in a point; ``params`` maps its value to arg names."""
+    """One searched dimension. ``key`` names it in a point; ``params`` maps its value to arg names.
+
+    Each type knows how to draw, enumerate, check, code (``domain``/``encode``/``decode``) and mutate its values,
+    so searchers and encodings never switch on the dimension type."""
 
     key: str
 
@@ -52,9 +85,34 @@ class Dimension(abc.ABC):
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a valid value of this dimension."""
 
+    @property
+    @abc.abstractmethod
+    def domain(self) -> Domain:
+        """The numeric coding of this dimension's values (see ``Domain``)."""
+
+    @abc.abstractmethod
+    def encode(self, value: Any) -> float:
+        """The code in ``domain`` of a value this dimension ``contains``."""
+
+    @abc.abstractmethod
+    def decode(self, code: float) -> Any:
+        """The value of a code: snapped to the grid and clipped to the bounds (a choice index picks that choice)."""
+
+    @abc.abstractmethod
+    def mutate(self, value: Any, rng: random.Random, scale: float) -> Any:
+        """A value near ``value`` (another choice; a Gaussian move of ``scale`` of the range for numbers)."""
+
+    def copy(self, value: Any) -> Any:
+        """``value`` not shared with any other point (bundles are dicts)."""
+        return value
+
     def params(self, value: Any) -> Dict[str, Any]:
         """This dimension's contribution to a point's params."""
         return {self.key: value}
+
+    def param_names(self) -> List[str]:
+        """Every name ``params`` can produce."""
+        return [self.key]
 
     @property
     def is_finite(self) -> bool:
@@ -62,21 +120,109 @@ class Dimension(abc.ABC):
 
 
 @dataclass(frozen=True)
-class Categorical(Dimension):
+class ChoiceDimension(Dimension):
+    """A dimension over an explicit list of ``choices`` (Categorical, Nested); coded by choice index."""
+
     choices: tuple = ()
 
+    @abc.abstractmethod
+    def choice_key(self, value: Any) -> str:
+        """The identity of a choice (equal keys = the same choice)."""
+
+    def choice(self, index: int) -> Any:
+        """The choice at ``index``, as a fresh value."""
+        return self.copy(self.choices[index])
+
+    @functools.cached_property
+    def _index(self) -> Dict[str, int]:
+        """The index of each choice by ``choice_key``; of equal choices, the first one's."""
+        return {self.choice_key(c): i for i, c in reversed(list(enumerate(self.choices)))}
+
     def sample(self, rng):
-        return self.choices[rng.randrange(len(self.choices))]
+        return self.choice(rng.randrange(len(self.choices)))
 
     def grid(self):
-        return list(self.choices)
+        return [self.choice(i) for i in range(len(self.choices))]
 
     def contains(self, value):
-        return any(canonical_key({"v": value}) == canonical_key({"v": c}) for c in self.choices)
+        return self.choice_key(value) in self._index
+
+    @property
+    def domain(self):
+        return Domain(DomainKind.CHOICE, 0, len(self.choices) - 1, 1)
+
+    def encode(self, value):
+        return self._index[self.choice_key(value)]
+
+    def decode(self, code):
+        return self.choice(int(code))
+
+    def mutate(self, value, rng, scale):
+        current = self.choice_key(value)
+        others = [c for c in self.choices if self.choice_key(c) != current]
+        if not others:
+            return value
+        return self.copy(others[rng.randrange(len(others))])
 
 
 @dataclass(frozen=True)
-class Int(Dimension):
+class Categorical(ChoiceDimension):
+    def choice_key(self, value):
+        return canonical_key({"v": value})
+
+
+@dataclass(frozen=True)
+class Nested(ChoiceDimension):
+    """A categorical over bundles; ``prefix`` renames the bundle keys in params (File inner args)."""
+
+    prefix: str = ""
+
+    def choice_key(self, value):
+        return canonical_key(value)
+
+    def contains(self, value):
+        return isinstance(value, dict) and super().contains(value)
+
+    def copy(self, value):
+        return dict(value)
+
+    def params(self, value):
+        if not self.prefix:
+            return dict(value)
+        return {f"{self.prefix}({k})": v for k, v in value.items()}
+
+    def param_names(self):
+        return [f"{self.prefix}({k})" if self.prefix else k for k in self.bundle_keys]
+
+    @property
+    def bundle_keys(self) -> List[str]:
+        keys: List[str] = []
+        for choice in self.choices:
+            keys.extend(k for k in choice if k not in keys)
+        return keys
+
+
+@dataclass(frozen=True)
+class RangeDimension(Dimension):
+    """A numeric dimension (Int, Real) with ``low``, ``high``, ``step`` and ``log`` fields."""
+
+    @abc.abstractmethod
+    def snap(self, x: float) -> Any:
+        """The value nearest to the number ``x``: on the ``step`` grid (if any), clipped to the bounds."""
+
+    def mutate(self, value, rng, scale):
+        if self.low == self.high:
+            return value
+        lo, hi = (math.log(self.low), math.log(self.high)) if self.log else (float(self.low), float(self.high))
+        u = ((math.log(value) if self.log else float(value)) - lo) / (hi - lo)
+        u += rng.gauss(0.0, scale)
+        u = abs(u) % 2.0
+        u = 2.0 - u if u > 1.0 else u                  # reflect into [0, 1]
+        return self.snap(math.exp(lo + u * (hi - lo)) if self.log else lo + u * (hi - lo))
+
+
+@dataclass(frozen=True)
+class Int(RangeDimension):
     low: int = 0
     high: int = 0
     step: int = 1
@@ -96,9 +242,28 @@ class Int(Dimension):
         return (isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
                 and (value - self.low) % self.step == 0)
 
+    @property
+    def top(self) -> int:
+        """The largest value on the grid (``high`` unless the step overshoots it)."""
+        return self.low + (self.high - self.low) // self.step * self.step
+
+    @property
+    def domain(self):
+        return Domain(DomainKind.INT, self.low, self.top, self.step, self.log)
+
+    def encode(self, value):
+        return int(value)
+
+    def decode(self, code):
+        return self.snap(int(round(float(code))))
+
+    def snap(self, x):
+        k = round((x - self.low) / self.step)
+        return int(self.low + min(max(k, 0), (self.high - self.low) // self.step) * self.step)
+
 
 @dataclass(frozen=True)
-class Real(Dimension):
+class Real(RangeDimension):
     low: float = 0.0
     high: float = 1.0
     step: Optional[float] = None
@@ -129,34 +294,25 @@ class Real(Dimension):
     def is_finite(self):
         return self.step is not None
 
+    @functools.cached_property
+    def domain(self):
+        if self.step is None:
+            return Domain(DomainKind.REAL, self.low, self.high, None, self.log)
+        grid = self.grid()
+        return Domain(DomainKind.REAL, grid[0], grid[-1], self.step, self.log)
 
-@dataclass(frozen=True)
-class Nested(Dimension):
-    """A categorical over bundles; ``prefix`` renames the bundle keys in params (File inner args)."""
+    def encode(self, value):
+        domain = self.domain
+        return min(max(float(value), domain.low), domain.high)
 
-    choices: tuple = ()
-    prefix: str = ""
+    def decode(self, code):
+        return self.snap(float(code))
 
-    def sample(self, rng):
-        return dict(self.choices[rng.randrange(len(self.choices))])
-
-    def grid(self):
-        return [dict(c) for c in self.choices]
-
-    def contains(self, value):
-        return isinstance(value, dict) and any(canonical_key(value) == canonical_key(c) for c in self.choices)
-
-    def params(self, value):
-        if not self.prefix:
-            return dict(value)
-        return {f"{self.prefix}({k})": v for k, v in value.items()}
-
-    @property
-    def bundle_keys(self) -> List[str]:
-        keys: List[str] = []
-        for choice in self.choices:
-            keys.extend(k for k in choice if k not in keys)
-        return keys
+    def snap(self, x):
+        if self.step is None:
+            return min(max(x, self.low), self.high)
+        grid = self.grid()
+        return grid[min(max(int(round((x - self.low) / self.step)), 0), len(grid) - 1)]
 
 
 @dataclass(frozen=True)
@@ -225,9 +381,6 @@ class SearchSpace:
         """Every params name a point can produce, plus the File names."""
         names: List[str] = []
         for d in self.dimensions:
-            keys = d.bundle_keys if isinstance(d, Nested) else [d.key]
-            if isinstance(d, Nested) and d.prefix:
-                keys = [f"{d.prefix}({k})" for k in keys]
-            names.extend(k for k in keys if k not in names)
+            names.extend(k for k in d.param_names() if k not in names)
         names.extend(f.name for f in self.files)
         return names

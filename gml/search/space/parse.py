@@ -1,16 +1,19 @@
 """Parse ``task.search_args`` into a SearchSpace, with errors that name the key path.
 
-Accepted shapes (spec/HPO.md): ``{type: Categorical, name, data: [...]}``; ``{type: Int|Real, name,
+An arg's path carries its name once it has one, so a user with twenty args need not count:
+``task.search_args[3] (lr).data: ...``; ``space.sources`` keeps these paths for later checks.
+
+Accepted shapes (docs/search-config.md): ``{type: Categorical, name, data: [...]}``; ``{type: Int|Real, name,
 data: [low, high]}`` or ``lower/upper`` (also ``low/high``) keys, optional ``step`` and ``log``; ``{type: Nested,
 data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...]}`` (``args`` is the older key).
 ``value:`` is accepted wherever ``data:`` is. ``default`` is accepted and ignored by the HPO side.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Dict, List, Optional
 
 from ...errors import GmlConfigError
+from ...validation import boolean, invalid, is_number
 from .dimensions import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
 
 TYPES = ("Categorical", "Int", "Real", "Nested", "File")
@@ -22,10 +25,6 @@ _ALLOWED = {
     "Nested": _COMMON,
     "File": {"type", "name", "file", "search_args", "args"},
 }
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def _data(arg: Dict[str, Any], path: str) -> Any:
@@ -49,12 +48,12 @@ def _bounds(arg: Dict[str, Any], path: str, kind: str):
     else:
         data, dpath = _data(arg, path)
         if not isinstance(data, list) or len(data) != 2:
-            raise GmlConfigError(dpath, f"expected [low, high] for {kind}, got {data!r}")
+            raise invalid(dpath, data, f"[low, high] for {kind}")
         low, high, lo_path, hi_path = data[0], data[1], f"{dpath}[0]", f"{dpath}[1]"
         range_path = dpath
     for value, vpath in ((low, lo_path), (high, hi_path)):
-        if not _is_number(value) or (kind == "Int" and float(value) != int(value)):
-            raise GmlConfigError(vpath, f"expected {'an integer' if kind == 'Int' else 'a number'}, got {value!r}")
+        if not is_number(value) or (kind == "Int" and float(value) != int(value)):
+            raise invalid(vpath, value, "an integer" if kind == "Int" else "a number")
     if low > high:
         raise GmlConfigError(range_path, f"low <= high must hold, but got low={low}, high={high}")
     return low, high
@@ -63,14 +62,12 @@ def _bounds(arg: Dict[str, Any], path: str, kind: str):
 def _parse_range(arg: Dict[str, Any], path: str, kind: str, key: str) -> Dimension:
     low, high = _bounds(arg, path, kind)
     log = arg.get("log", False)
-    if not isinstance(log, bool):
-        raise GmlConfigError(f"{path}.log", f"expected true or false, got {log!r}")
+    boolean(f"{path}.log", log)
     if log and low <= 0:
         raise GmlConfigError(path, f"log: true needs low > 0, got low={low}")
     step = arg.get("step")
-    if step is not None and (not _is_number(step) or step <= 0 or (kind == "Int" and step != int(step))):
-        raise GmlConfigError(f"{path}.step", f"expected a positive {'integer' if kind == 'Int' else 'number'}, "
-                                             f"got {step!r}")
+    if step is not None and (not is_number(step) or step <= 0 or (kind == "Int" and step != int(step))):
+        raise invalid(f"{path}.step", step, f"a positive {'integer' if kind == 'Int' else 'number'}")
     if kind == "Int":
         return Int(key, int(low), int(high), int(step or 1), log)
     if log and step is not None:
@@ -81,19 +78,27 @@ def _parse_range(arg: Dict[str, Any], path: str, kind: str, key: str) -> Dimensi
 def _parse_nested(arg: Dict[str, Any], path: str, key: str, prefix: str) -> Nested:
     data, dpath = _data(arg, path)
     if not isinstance(data, list) or not data:
-        raise GmlConfigError(dpath, f"expected a non-empty list of mappings, got {data!r}")
+        raise invalid(dpath, data, "a non-empty list of mappings")
     for i, bundle in enumerate(data):
         if not isinstance(bundle, dict) or not bundle:
-            raise GmlConfigError(f"{dpath}[{i}]", f"expected a non-empty mapping of keys set together, got {bundle!r}")
+            raise invalid(f"{dpath}[{i}]", bundle, "a non-empty mapping of keys set together")
         for k in bundle:
             if not isinstance(k, str):
                 raise GmlConfigError(f"{dpath}[{i}]", f"keys must be strings, got {k!r}")
     return Nested(key, tuple(dict(b) for b in data), prefix)
 
 
+def arg_path(base: str, arg: Any) -> str:
+    """The key path of an arg at ``base`` (``task.search_args[3]``), with its name when it has a valid one:
+    ``task.search_args[3] (lr)``."""
+    name = arg.get("name") if isinstance(arg, dict) else None
+    return f"{base} ({name})" if isinstance(name, str) and name.strip() else base
+
+
 def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
+    """The Dimension (or FileArg) of one arg; ``path`` is its ``arg_path``."""
     if not isinstance(arg, dict):
-        raise GmlConfigError(path, f"expected a mapping with a 'type' key, got {arg!r}")
+        raise invalid(path, arg, "a mapping with a 'type' key")
     kind = arg.get("type")
     if kind not in TYPES:
         raise GmlConfigError(f"{path}.type", f"unknown arg type {kind!r}; valid: {', '.join(TYPES)}")
@@ -104,12 +109,12 @@ def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
     if kind != "Nested" and (not isinstance(name, str) or not name.strip()):
         raise GmlConfigError(f"{path}.name", f"a {kind} arg needs a non-empty string name, got {name!r}")
     if name is not None and not isinstance(name, str):
-        raise GmlConfigError(f"{path}.name", f"expected a string, got {name!r}")
+        raise invalid(f"{path}.name", name, "a string")
     key = f"{prefix}({name})" if prefix and name else name
     if kind == "Categorical":
         data, dpath = _data(arg, path)
         if not isinstance(data, list) or not data:
-            raise GmlConfigError(dpath, f"expected a non-empty list of choices, got {data!r}")
+            raise invalid(dpath, data, "a non-empty list of choices")
         return Categorical(key, tuple(data))
     if kind in ("Int", "Real"):
         return _parse_range(arg, path, kind, key)
@@ -124,21 +129,21 @@ def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
 def _parse_file(arg: Dict[str, Any], path: str, name: str) -> FileArg:
     file = arg.get("file")
     if not isinstance(file, str) or not file:
-        raise GmlConfigError(f"{path}.file", f"expected the path of a .yaml/.yml/.json/.py file, got {file!r}")
+        raise invalid(f"{path}.file", file, "the path of a .yaml/.yml/.json/.py file")
     if not file.endswith((".yaml", ".yml", ".json", ".py")):
         raise GmlConfigError(f"{path}.file", f"unsupported file type {file!r}; expected .yaml, .yml, .json or .py")
     inner_key = "search_args" if "search_args" in arg else "args"
     inner = arg.get(inner_key)
     if not isinstance(inner, list) or not inner:
-        raise GmlConfigError(f"{path}.search_args", "expected a non-empty list of args to set in the file")
-    dims = [_parse_one(a, f"{path}.{inner_key}[{i}]", name, i) for i, a in enumerate(inner)]
+        raise invalid(f"{path}.{inner_key}", inner, "a non-empty list of args to set in the file")
+    dims = [_parse_one(a, arg_path(f"{path}.{inner_key}[{i}]", a), name, i) for i, a in enumerate(inner)]
     return FileArg(name, file, tuple(dims))
 
 
 def parse_search_args(search_args: Any, path: str = "task.search_args") -> SearchSpace:
     """Build the SearchSpace of ``search_args``; raises GmlConfigError naming the key path of any mistake."""
     if not isinstance(search_args, list) or not search_args:
-        raise GmlConfigError(path, f"expected a non-empty list of args, got {search_args!r}")
+        raise invalid(path, search_args, "a non-empty list of args")
     space = SearchSpace()
     seen: Dict[str, str] = {}
 
@@ -148,7 +153,7 @@ def parse_search_args(search_args: Any, path: str = "task.search_args") -> Searc
         seen[name] = where
 
     for i, arg in enumerate(search_args):
-        where = f"{path}[{i}]"
+        where = arg_path(f"{path}[{i}]", arg)
         parsed = _parse_one(arg, where, "", i)
         if isinstance(parsed, FileArg):
             claim(parsed.name, where)
@@ -158,9 +163,7 @@ def parse_search_args(search_args: Any, path: str = "task.search_args") -> Searc
         else:
             dims = [parsed]
         for d in dims:
-            names = ([f"{d.prefix}({k})" if d.prefix else k for k in d.bundle_keys]
-                     if isinstance(d, Nested) else [d.key])
-            for n in names:
+            for n in d.param_names():
                 claim(n, where)
             space.dimensions.append(d)
             space.sources[d.key] = where

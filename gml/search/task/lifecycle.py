@@ -9,7 +9,7 @@ from typing import Iterable, Optional, Tuple
 
 import yaml
 
-from ...errors import GmlConfigError, GmlError
+from ...errors import GmlConfigError, GmlError, TaskBusyError
 from ..config.search_config import SearchConfig, parse_search_config
 from .lock import TaskLock
 from .store import Store
@@ -26,34 +26,56 @@ def _space_fingerprint(config: SearchConfig) -> str:
 
 def create_task(paths: TaskPaths, config: SearchConfig, config_path: str, symlinks: Iterable[str] = (),
                 excludes: Iterable[str] = ()) -> Tuple[Store, TaskLock]:
-    """Make the task directory (project copy, run_config.yaml, store) and hold its lock. On any failure the
-    half-made directory is removed again."""
+    """Make the task directory (project copy, run_config.yaml, store) and hold its lock. The store appears last
+    and whole (written aside, then renamed), so a task with a store is a complete one. A directory without a
+    store is a creation that was killed before it finished: it is made again. On any failure the half-made
+    directory is removed again."""
     if paths.exists():
         raise TaskStateError(f"task {paths.name!r} exists already; resume it with --resume or choose another --task")
-    os.makedirs(os.path.dirname(paths.dir), exist_ok=True)
-    try:
-        os.makedirs(paths.dir)
-    except FileExistsError:
-        raise TaskStateError(f"task {paths.name!r} is being created by another search-run") from None
+    os.makedirs(paths.dir, exist_ok=True)
     lock = TaskLock(paths.lock)
     try:
         lock.acquire(paths.name)
+    except TaskBusyError:
+        raise TaskStateError(f"task {paths.name!r} is being created by another search-run") from None
+    try:
+        if paths.exists():     # another search-run made it while this one waited for the lock
+            raise TaskStateError(f"task {paths.name!r} exists already; resume it with --resume or choose another "
+                                 f"--task")
+        for name in os.listdir(paths.dir):      # what a killed creation left
+            target = os.path.join(paths.dir, name)
+            if target == paths.lock:
+                continue
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.remove(target)
         copy_project(paths.root, paths.code, symlinks, excludes)
         os.makedirs(paths.jobs_all)
         os.makedirs(paths.jobs_tree)
         write_yaml(paths.run_config, config.raw)
-        store = Store(paths.db)
+        partial = paths.db + ".partial"
+        store = Store(partial)
         store.set_meta(task=paths.name, created_at=time.time(), config_path=os.path.abspath(config_path),
                        task_dir=paths.dir, search_space=_space_fingerprint(config),
                        reward_attribute=config.searcher.reward_attribute,
                        optimize_mode=config.searcher.optimize_mode, status="CREATED")
-    except BaseException:
+        store.close()
+        os.replace(partial, paths.db)
+        store = Store(paths.db)
+    except BaseException as err:
         lock.release()
-        shutil.rmtree(paths.dir, ignore_errors=True)
+        if not (isinstance(err, TaskStateError) and paths.exists()):
+            shutil.rmtree(paths.dir, ignore_errors=True)
         raise
     update_summary(paths.root, paths.name, {"status": "CREATED", "config": os.path.abspath(config_path),
                                             "created": time.strftime("%Y-%m-%d %H:%M:%S")})
     return store, lock
+
+
+def creation_died(paths: TaskPaths) -> bool:
+    """The task's directory exists without a store and nobody holds its lock: its creation was killed."""
+    return os.path.isdir(paths.dir) and not paths.exists() and not TaskLock(paths.lock).is_held()
 
 
 def resume_task(paths: TaskPaths, config: SearchConfig, config_path: str) -> Tuple[Store, TaskLock]:

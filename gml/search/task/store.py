@@ -14,14 +14,17 @@ import sqlite3
 import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .jobs import Job, JobStatus
+from ...errors import GmlError
+from ...version import __version__
 from ..space.dimensions import canonical_key
+from .jobs import END_INTENTS, Job, JobStatus, check_transition
 
-SCHEMA_VERSION = "1"
+#: the layout of the database. 1: job lifecycle in a JSON ``extra`` column; 2: typed columns ``submitted_at``,
+#: ``end_intent``, ``end_reason`` (``start_time`` is None until the job runs). Older stores are migrated on open.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
+_JOBS_TABLE = """
+CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,
     point_key TEXT NOT NULL UNIQUE,
     point TEXT NOT NULL,
@@ -29,24 +32,59 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 0,
     command TEXT, run_path TEXT, log_path TEXT, external_id TEXT,
-    created_at REAL, start_time REAL, end_time REAL,
+    created_at REAL, submitted_at REAL, start_time REAL, end_time REAL,
     exit_code INTEGER, reward REAL, error TEXT, stopped_step INTEGER,
     scalar_offset INTEGER NOT NULL DEFAULT 0,
-    extra TEXT NOT NULL DEFAULT '{}'
+    end_intent TEXT, end_reason TEXT
 );
-CREATE TABLE IF NOT EXISTS scalars (
+"""
+
+_OTHER_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE scalars (
     job_id INTEGER NOT NULL, name TEXT NOT NULL, step INTEGER NOT NULL, value REAL, time REAL,
     PRIMARY KEY (job_id, name, step)
 );
-CREATE TABLE IF NOT EXISTS requests (
+CREATE TABLE requests (
     id INTEGER PRIMARY KEY, action TEXT NOT NULL, created_at REAL NOT NULL, done_at REAL
 );
 """
 
 _JOB_COLUMNS = ("id", "point", "params", "status", "attempt", "command", "run_path", "log_path", "external_id",
-                "created_at", "start_time", "end_time", "exit_code", "reward", "error", "stopped_step",
-                "scalar_offset", "extra")
+                "created_at", "submitted_at", "start_time", "end_time", "exit_code", "reward", "error",
+                "stopped_step", "scalar_offset", "end_intent", "end_reason")
 _UPDATABLE = set(_JOB_COLUMNS) - {"id", "point"}
+
+
+class StoreVersionError(GmlError):
+    """The task store was written by a gml with another store layout than this one reads."""
+
+    exit_code = 2
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Version 1 kept the lifecycle in ``extra``: {"submitted_at", "running", "ending", "why"}; ``start_time`` was
+    the submission time until the job ran (``running``), and only the submission time in stores written before
+    ``running`` existed."""
+    db.execute("ALTER TABLE jobs RENAME TO jobs_v1")
+    db.execute(_JOBS_TABLE)
+    kept = ("id", "point_key", "point", "params", "status", "attempt", "command", "run_path", "log_path",
+            "external_id", "created_at", "end_time", "exit_code", "reward", "error", "stopped_step", "scalar_offset")
+    rows = db.execute(f"SELECT {', '.join(kept)}, start_time, extra FROM jobs_v1").fetchall()
+    for row in rows:
+        *values, start_time, extra = row
+        extra = json.loads(extra or "{}")
+        submitted_at = extra.get("submitted_at", start_time)
+        started = extra.get("running", "submitted_at" not in extra)
+        ending = extra.get("ending")
+        db.execute(f"INSERT INTO jobs ({', '.join(kept)}, submitted_at, start_time, end_intent, end_reason) "
+                   f"VALUES ({', '.join('?' * (len(kept) + 4))})",
+                   (*values, submitted_at, start_time if started else None,
+                    JobStatus(ending).value if ending else None, extra.get("why") if ending else None))
+    db.execute("DROP TABLE jobs_v1")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}   # version -> the step to version + 1
 
 
 def _float_or_none(value: Any) -> Optional[float]:
@@ -57,6 +95,10 @@ def _float_or_none(value: Any) -> Optional[float]:
 
 
 class Store:
+    """The store of one task. Opening checks the schema version: a store of a newer gml is refused
+    (StoreVersionError); an older one is migrated to :data:`SCHEMA_VERSION` in one transaction (a read-only
+    store is refused instead: it cannot be migrated in place)."""
+
     def __init__(self, path: str, readonly: bool = False):
         self.path = path
         if readonly:
@@ -67,10 +109,50 @@ class Store:
             self._db = sqlite3.connect(path, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            self._db.commit()
+        try:
+            self._open_schema(readonly)
+        except BaseException:
+            self._db.close()
+            raise
         self._db.row_factory = sqlite3.Row
+
+    def _stored_version(self) -> Optional[int]:
+        """The schema version written in the store; None for a new (empty) database."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            raise StoreVersionError(f"{self.path} has no schema version: it is not a gml task store")
+        return int(json.loads(row[0]))
+
+    def _open_schema(self, readonly: bool) -> None:
+        self._db.execute("BEGIN IMMEDIATE" if not readonly else "BEGIN")
+        try:
+            version = self._stored_version()
+            if version is not None and version > SCHEMA_VERSION:
+                raise StoreVersionError(
+                    f"{self.path} has store schema version {version}, but gml {__version__} reads versions up to "
+                    f"{SCHEMA_VERSION}: open this task with the newer gml that wrote it, or upgrade gml "
+                    f"(pip install -U gml)")
+            if version is not None and version < SCHEMA_VERSION and readonly:
+                raise StoreVersionError(f"{self.path} has store schema version {version} and is opened read-only; "
+                                        f"open it once with search-ctl or search-run to migrate it to version "
+                                        f"{SCHEMA_VERSION}")
+            if not readonly:
+                if version is None:
+                    # one statement at a time: executescript would commit in the middle of the transaction
+                    for statement in (_OTHER_TABLES + _JOBS_TABLE).split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                else:
+                    for step in range(version, SCHEMA_VERSION):
+                        _MIGRATIONS[step](self._db)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                                 (json.dumps(SCHEMA_VERSION),))
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -108,26 +190,45 @@ class Store:
         return self.job(job_id)
 
     def update_job(self, job_id: int, **fields: Any) -> None:
+        """Write job columns. A new ``status`` must follow the job's stored one in the lifecycle
+        (``jobs.TRANSITIONS``), else IllegalTransition and nothing is written."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise KeyError(f"not job columns: {sorted(unknown)}")
-        if "status" in fields:
-            fields["status"] = JobStatus(fields["status"]).value
-        for key in ("extra", "params"):
-            if key in fields:
-                fields[key] = json.dumps(fields[key])
+        for key in ("status", "end_intent"):
+            if fields.get(key) is not None:
+                fields[key] = JobStatus(fields[key]).value
+        if "params" in fields:
+            fields["params"] = json.dumps(fields["params"])
         if "reward" in fields:
             fields["reward"] = _float_or_none(fields["reward"])
         assignments = ", ".join(f"{k} = ?" for k in fields)
         with self._db:
+            if "status" in fields:
+                row = self._db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                if row is None:
+                    raise KeyError(f"no job {job_id}")
+                check_transition(job_id, JobStatus(row[0]), JobStatus(fields["status"]))
             self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
+
+    def record_end_intent(self, job_id: int, status: JobStatus, reason: str) -> None:
+        """Record that the controller is ending an active job with ``status`` (before the launcher cancels it)."""
+        if status not in END_INTENTS:
+            raise ValueError(f"a job is not ended on purpose as {status.value}")
+        with self._db:
+            row = self._db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no job {job_id}")
+            check_transition(job_id, JobStatus(row[0]), status)
+            self._db.execute("UPDATE jobs SET end_intent = ?, end_reason = ? WHERE id = ?",
+                             (status.value, reason, job_id))
 
     def _job(self, row: sqlite3.Row) -> Job:
         data = {k: row[k] for k in _JOB_COLUMNS}
         data["point"] = json.loads(data["point"])
         data["params"] = json.loads(data["params"])
-        data["extra"] = json.loads(data["extra"] or "{}")
         data["status"] = JobStatus(data["status"])
+        data["end_intent"] = JobStatus(data["end_intent"]) if data["end_intent"] else None
         return Job(**data)
 
     def job(self, job_id: int) -> Job:

@@ -1,0 +1,133 @@
+"""The launching half of the controller: searcher suggestions and reruns become submitted jobs.
+
+For each free slot: a job to rerun first, else a new configuration from the searcher (duplicates skipped) that is
+recorded PENDING, passed through the filter criteria (FILTERED if one drops it), rendered (job directory, File
+copies, command) and submitted. The store is written before each step that depends on it: the job is recorded
+with its command and ``submitted_at`` before ``Launcher.submit`` is called, and RUNNING with its external id
+right after, so a controller killed in between finds the job again through ``Launcher.recover``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from typing import Callable, Deque, List, Optional
+
+from ...launchers.base import JobSpec, Launcher, LaunchError
+from ...launchers.wrapper import clear_exit_code
+from ..config.file_args import write_config_copy
+from ..config.search_config import SearchConfig
+from ..config.template import render
+from ..criteria import Candidate, FilterCriterion
+from ..progress import Progress
+from ..searchers.base import Searcher
+from ..task.jobs import Job, JobStatus
+from ..task.store import Store
+from ..task.summary_files import link_job_tree
+from ..task.workspace import TaskPaths
+from .clock import SYSTEM_CLOCK, Clock
+
+MAX_DUPLICATES = 1000          # consecutive duplicate suggestions before the searcher counts as exhausted
+RERUN_FILES = ("log", "scalars.jsonl")   # kept aside as <name>.attempt<N> when a job runs again
+
+
+def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float]) -> JobSpec:
+    """What a launcher needs to run (or find again) ``job``: its command, directories and environment."""
+    job_dir = paths.job_dir(job.id)
+    env = {"GML_TASK": paths.name, "GML_JOB_ID": str(job.id), "GML_JOB_DIR": job_dir,
+           "GML_TASK_DIR": paths.dir, "PYTHONUNBUFFERED": "1",
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    return JobSpec(job.id, paths.name, job.command or "", paths.code, job_dir, job.log_path, env, time_limit)
+
+
+class Launching:
+    """Fills free slots. ``reruns``: ids of jobs to run again before new configurations (the controller adds
+    them on resume); ``exhausted``: the searcher had nothing to propose (the controller clears it when a result
+    arrives, which may let the searcher propose again)."""
+
+    def __init__(self, paths: TaskPaths, config: SearchConfig, store: Store, searcher: Searcher,
+                 launcher: Launcher, filters: List[FilterCriterion], progress: Progress,
+                 parallel_size: int, time_limit: Optional[float], clock: Clock = SYSTEM_CLOCK):
+        self.paths, self.config, self.store, self.searcher, self.launcher = paths, config, store, searcher, launcher
+        self.filters, self.progress, self.parallel_size, self.time_limit = filters, progress, parallel_size, time_limit
+        self.clock = clock
+        self.reruns: Deque[int] = deque()
+        self.exhausted = False
+
+    def free_slots(self, running: int) -> int:
+        free = self.parallel_size - running
+        capacity = self.launcher.capacity()
+        return free if capacity is None else min(free, capacity)
+
+    def launch(self, running: int, draining: bool, stop_after_submit: Callable[[], bool]) -> None:
+        """Fill the free slots: reruns always, new configurations unless ``draining`` (a stop criterion fired)
+        or the searcher is exhausted. ``stop_after_submit`` is asked after each new job; True ends launching."""
+        for _ in range(self.free_slots(running)):
+            if self.reruns:
+                # rendered again: a resumed task may have fixed its template (the space cannot change)
+                self.submit(self.prepare(self.store.job(self.reruns.popleft())))
+                continue
+            if draining or self.exhausted:
+                return
+            point = self.next_point()
+            if point is None:
+                self.exhausted = True
+                return
+            job = self.store.add_job(point, self.config.space.params(point))
+            candidate = Candidate(job.id, point, job.params)
+            if not all(f.filter(candidate) for f in self.filters):
+                self.store.update_job(job.id, status=JobStatus.FILTERED)
+                self.searcher.observe(point, None)      # it will never have a reward
+                continue
+            self.submit(self.prepare(job))
+            if stop_after_submit():
+                return
+
+    def next_point(self) -> Optional[dict]:
+        """The searcher's next configuration not in the store yet; None when it has none."""
+        for _ in range(MAX_DUPLICATES):
+            point = self.searcher.suggest()
+            if point is None:
+                return None
+            self.searcher.mark_issued(point)
+            if not self.store.has_point(point):
+                return point
+        return None
+
+    def prepare(self, job: Job) -> Job:
+        """Write the job's directory, its File copies and its command; link it in jobs/tree."""
+        job_dir = self.paths.job_dir(job.id)
+        os.makedirs(job_dir, exist_ok=True)
+        params = dict(self.config.space.params(job.point))
+        for file_arg in self.config.space.files:
+            source = os.path.join(self.paths.code, file_arg.file)
+            params[file_arg.name] = write_config_copy(source, file_arg.overrides(params), job_dir)
+        command = render(self.config.template, params)
+        log_path = os.path.join(job_dir, "log") if self.config.generate_log else None
+        self.store.update_job(job.id, params=params, command=command, run_path=self.paths.code, log_path=log_path)
+        job = self.store.job(job.id)
+        link_job_tree(self.paths, job)
+        return job
+
+    def submit(self, job: Job) -> None:
+        """Record a new attempt of ``job`` (PENDING, submitted now), then hand it to the launcher; RUNNING with
+        its external id when accepted, ERROR when refused."""
+        clear_exit_code(self.paths.job_dir(job.id))   # an exit code found on resume must be this attempt's
+        if job.attempt > 0:   # a rerun: keep the earlier attempt's log and scalars aside
+            job_dir = self.paths.job_dir(job.id)
+            for name in RERUN_FILES:
+                old = os.path.join(job_dir, name)
+                if os.path.exists(old):
+                    os.replace(old, f"{old}.attempt{job.attempt}")
+            self.store.clear_scalars(job.id)
+        self.store.update_job(job.id, status=JobStatus.PENDING, attempt=job.attempt + 1, external_id=None,
+                              submitted_at=self.clock.time(), start_time=None, end_time=None, exit_code=None,
+                              reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None)
+        try:
+            external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit))
+        except LaunchError as err:
+            self.store.update_job(job.id, status=JobStatus.ERROR, end_time=self.clock.time(), error=str(err))
+            self.searcher.observe(job.point, None)
+            self.progress.event(f"job {job.id} refused: {err}")
+            return
+        self.store.update_job(job.id, status=JobStatus.RUNNING, external_id=external_id)
