@@ -17,10 +17,12 @@ from ...errors import GmlConfigError
 from ...validation import boolean, integer, invalid, mapping, one_of
 from . import template as templating
 from .file_args import check_file_exists
+from ..ingest.sources import SourceSpec, parse_metrics_from
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
 
-TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
+TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe",
+             "metrics_from", "step_attribute")
 TASK_KEYS = ("template", "search_args")
 SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
@@ -58,6 +60,7 @@ class SearchConfig:
     raw: Dict[str, Any]
     base_dir: str            # File paths are resolved against this directory (the project root)
     custom_imports: List[str] = field(default_factory=list)   # modules that register the user's classes
+    metrics_from: List[SourceSpec] = field(default_factory=list)   # where jobs' scalars are read besides gml's
 
     @property
     def collected_scalars(self) -> List[str]:
@@ -199,9 +202,13 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
         raise invalid("custom_imports", custom_imports, "a list of module names")
     generate_log = boolean("generate_log", raw.get("generate_log", True))
-    return SearchConfig(template=template, space=space, searcher=_parse_searcher(raw),
+    searcher = _parse_searcher(raw)
+    metrics_from = parse_metrics_from(raw.get("metrics_from"), raw.get("step_attribute"),
+                                      searcher.reward_attribute)
+    return SearchConfig(template=template, space=space, searcher=searcher,
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
-                        raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)
+                        raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports,
+                        metrics_from=metrics_from)
 
 
 def load_search_config(path: str, base_dir: Optional[str] = None) -> SearchConfig:

@@ -102,7 +102,7 @@ class Controller:
         the store into the searcher and the assessor."""
         reruns = self.launching.reruns
         for job in self.store.jobs([JobStatus.RUNNING, JobStatus.PENDING]):
-            spec = job_spec(self.paths, job, self.parts.job_time_limit)
+            spec = job_spec(self.paths, job, self.parts.job_time_limit, self.config.metrics_from)
             if job.status == JobStatus.RUNNING and job.external_id:
                 if not self.launcher.adopt(job.external_id, spec):
                     self.watching.finish(job, self.launcher.poll([job.external_id])[job.external_id])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import deque
-from typing import Callable, Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Sequence
 
 from ...launchers.base import JobSpec, Launcher, LaunchError
 from ...launchers.wrapper import clear_exit_code
@@ -19,6 +19,7 @@ from ..config.file_args import write_config_copy
 from ..config.search_config import SearchConfig
 from ..config.template import render
 from ..criteria import Candidate, FilterCriterion
+from ..ingest.sources import SourceSpec, job_environment
 from ..progress import Progress
 from ..searchers.base import Searcher
 from ..task.jobs import Job, JobStatus
@@ -31,12 +32,15 @@ MAX_DUPLICATES = 1000          # consecutive duplicate suggestions before the se
 RERUN_FILES = ("log", "scalars.jsonl")   # kept aside as <name>.attempt<N> when a job runs again
 
 
-def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float]) -> JobSpec:
-    """What a launcher needs to run (or find again) ``job``: its command, directories and environment."""
+def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float],
+             metrics_from: Sequence[SourceSpec] = ()) -> JobSpec:
+    """What a launcher needs to run (or find again) ``job``: its command, directories and environment (with
+    what its metric sources need, e.g. its own MLflow store)."""
     job_dir = paths.job_dir(job.id)
     env = {"GML_TASK": paths.name, "GML_JOB_ID": str(job.id), "GML_JOB_DIR": job_dir,
            "GML_TASK_DIR": paths.dir, "PYTHONUNBUFFERED": "1",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    env.update(job_environment(list(metrics_from), job_dir))
     return JobSpec(job.id, paths.name, job.command or "", paths.code, job_dir, job.log_path, env, time_limit)
 
 
@@ -124,7 +128,7 @@ class Launching:
                               submitted_at=self.clock.time(), start_time=None, end_time=None, exit_code=None,
                               reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None)
         try:
-            external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit))
+            external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit, self.config.metrics_from))
         except LaunchError as err:
             self.store.update_job(job.id, status=JobStatus.ERROR, end_time=self.clock.time(), error=str(err))
             self.searcher.observe(job.point, None)
