@@ -4,7 +4,7 @@ The watching half of gml's controller (``gml.search.controller.watching.Watching
 the real metric sources) watches ``--jobs`` running jobs, cycling as the controller does (a watch round, then a
 wait of the launcher's ``poll_interval``). The jobs are played by writer threads of this process, which append
 one value per job every ``--interval`` seconds (staggered) in each source's real format: ``gml.report``, a CSV
-file (csv.writer), JSON lines, console lines for a stdout pattern, TensorBoard event files (tensorboardX's
+file (csv.writer), JSON lines, console lines for a stdout pattern, TensorBoard event files (torch's
 SummaryWriter, flushed), and an MLflow SQLite store (created by mlflow's own client once, then copied per job;
 rows appended with sqlite3 as the client's SQL store does). The launcher reports every job RUNNING (no child
 processes: what is timed is reading and judging, not process start-up). A MedianStopAssessor records the time it
@@ -102,7 +102,7 @@ class Writer:
         elif kind == "stdout":
             self.file = open(log_path, "a")
         elif kind == "tensorboard":
-            from tensorboardX import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter    # its flush() waits for the queued events
             self.tb = SummaryWriter(os.path.join(job_dir, "tb"), flush_secs=3600)
         elif kind == "mlflow":
             import sqlite3
@@ -185,6 +185,8 @@ def measure(kind, args, workdir, mlflow_db):
         watching.watch()
         time.sleep(launcher.poll_interval)
     judged_keys = [k for k in written if k in assessor.judged]
+    if os.environ.get("GML_LATENCY_DEBUG"):
+        print("not judged:", sorted(k for k in written if k not in assessor.judged)[:20], file=sys.stderr)
     latencies = sorted(assessor.judged[k] - written[k] for k in judged_keys)
     store.close()
     return latencies, len(judged_keys), len(written), statistics.mean(rounds)

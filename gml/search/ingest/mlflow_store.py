@@ -27,6 +27,14 @@ DB_FILE = "mlflow.db"
 FILE_STORE = "mlruns"
 
 
+def _stat(path: str):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
 class MlflowMetrics:
     def __init__(self, job_dir: str, step_attribute: Optional[str] = None, cursor: Optional[dict] = None):
         cursor = cursor or {}
@@ -35,6 +43,7 @@ class MlflowMetrics:
         self._files: Dict[str, GrowingFile] = {
             rel: GrowingFile(os.path.join(job_dir, rel), offset) for rel, offset in cursor.get("files", {}).items()}
         self._axis = StepAxis(step_attribute, cursor.get("axis")) if step_attribute else None
+        self._db_seen = None            # (size, mtime) of the store and its WAL at the last query: unchanged, skip
 
     @property
     def cursor(self) -> dict:
@@ -47,7 +56,8 @@ class MlflowMetrics:
 
     def _read_db(self) -> List[Row]:
         path = os.path.join(self.job_dir, DB_FILE)
-        if not os.path.isfile(path):
+        seen = tuple(_stat(p) for p in (path, path + "-wal"))
+        if seen[0] is None or seen == self._db_seen:
             return []
         try:
             connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
@@ -61,6 +71,7 @@ class MlflowMetrics:
             return []
         finally:
             connection.close()
+        self._db_seen = seen
         rows: List[Row] = []
         for rowid, key, value, is_nan, step, timestamp in found:
             self._last_rowid = max(self._last_rowid, rowid)
