@@ -122,6 +122,7 @@ def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], objec
     pruners = optuna.pruners
     table: Dict[str, Callable[[], object]] = {
         "gml TopKGuardAssessor()": lambda: TopKGuardAssessor(),
+        "gml TopKGuardAssessor(margin=0.5)": lambda: TopKGuardAssessor(margin=0.5),
         "gml MedianStopAssessor(start_step=3)": lambda: MedianStopAssessor(start_step=3),
         "gml MedianStopAssessor(start_step=6)": lambda: MedianStopAssessor(start_step=6),
         "gml ASHAAssessor() (defaults)": lambda: ASHAAssessor(),

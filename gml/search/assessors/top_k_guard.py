@@ -4,7 +4,7 @@ The rule aims at one promise: the jobs that would have ended among the ``top_k``
 rest are stopped as early as the evidence allows. At step ``t >= start_step`` a running job is compared with the
 ``top_k`` jobs that completed successfully with the best final values (the "guard"): each guard job's best value
 up to ``t`` is taken, and the job is stopped when its own best value so far is worse than the weakest of those by
-more than ``margin`` (as a fraction of the range of the guard's final values). A future top-``top_k`` job has to
+more than ``margin`` times the spread of those values at ``t`` (0: any amount). A future top-``top_k`` job has to
 be ahead of the weakest of the current top ``top_k`` at the end; being behind all of them at ``t`` is evidence
 against it that grows with every completed job (the guard only gets better).
 
@@ -71,8 +71,7 @@ class TopKGuardAssessor(Assessor):
         values = [v for v in (c.best_up_to(step) for c in self._guard) if v is not None]
         if not values:
             return None
-        finals = [c.final for c in self._guard]
-        slack = self.margin * (max(finals) - min(finals)) if len(finals) > 1 else 0.0
+        slack = self.margin * (max(values) - min(values))
         return min(values) - slack if self._maximize else max(values) + slack
 
     def assess_job(self, job_id: int, history: Curve) -> Decision:
