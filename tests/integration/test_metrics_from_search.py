@@ -130,3 +130,15 @@ def test_the_assessor_judges_every_step_of_a_burst(project):
     jobs = project.jobs("burst")
     assert [jobs[i]["status"] for i in range(3)] == ["SUCCEEDED", "SUCCEEDED", "EARLY_STOPPED"]
     assert jobs[2]["stopped_step"] == 4         # the rule's step, though all 30 values may have come in one read
+
+
+@pytest.mark.slow
+def test_lightning_tensorboard_logger_on_an_epoch_axis(project):
+    template = f"python {JOBS}/lightning_digits.py --epochs 2 --batch-size {{bs}} --logger tb"
+    project.search("lighttb", template, "bs", [32, 256], "val_acc",
+                   metrics_from={"tensorboard": {"step_attribute": "epoch"}})
+    jobs = project.jobs("lighttb")
+    for job in jobs.values():
+        assert job["status"] == "SUCCEEDED", job
+        assert sorted(job["scalars"]["val_acc"]) == [0, 1]      # epochs, not Lightning's global steps
+    assert jobs[0]["scalars"]["val_acc"] != jobs[1]["scalars"]["val_acc"]

@@ -4,9 +4,9 @@ Each :meth:`Watching.watch` call polls the launcher (at most every ``poll_interv
 changed), records the jobs that ended, starts a job's time-limit clock when the launcher first reports it
 running, stores new scalars (``gml.report`` files, TensorBoard event files and the ``metrics_from`` sources), asks
 the assessor about every new step of a job's reward curve (one step at a time, so a job is stopped at the step the
-rule stops it even when several steps arrived in one read) and ends jobs over their time limit. Ending a job on purpose records the intent (``end_intent``,
-``end_reason``) before the launcher is asked to cancel it. Watching tells the searcher nothing: it returns the
-jobs that ended and the controller reports them.
+rule stops it even when several steps arrived in one read) and ends jobs over their time limit. Ending a job on
+purpose records the intent (``end_intent``, ``end_reason``) before the launcher is asked to cancel it. Watching
+tells the searcher nothing: it returns the jobs that ended and the controller reports them.
 """
 from __future__ import annotations
 
