@@ -1,0 +1,32 @@
+"""The one place where the dashboard reads a job's lifecycle facts that the store keeps outside typed columns.
+
+The controller records why it ended a job and when it submitted it in ``Job.extra`` (``"why"``,
+``"submitted_at"``); failed jobs carry their message in ``Job.error``. Everything else in ``gml.dashboard`` asks
+:func:`job_facts` instead of looking at those keys, so that a change of where the store keeps them is one edit here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from ..search.task.jobs import Job, JobStatus
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    stop_reason: Optional[str]    # why the job ended other than by succeeding (first line), None otherwise
+    submitted_at: Optional[float]  # when this attempt was handed to the launcher (epoch seconds)
+    duration: Optional[float]     # seconds from start_time to end_time, or to now while it runs
+
+
+def job_facts(job: Job, now: Optional[float] = None) -> JobFacts:
+    why = job.extra.get("why") or job.error
+    reason = why.strip().splitlines()[0] if why and why.strip() else None
+    if job.status == JobStatus.SUCCEEDED and job.reward is not None:
+        reason = None
+    end = job.end_time if job.end_time is not None else (
+        (now if now is not None else time.time()) if job.status == JobStatus.RUNNING else None)
+    duration = None if job.start_time is None or end is None else max(0.0, end - job.start_time)
+    return JobFacts(stop_reason=reason, submitted_at=job.extra.get("submitted_at", job.start_time),
+                    duration=duration)
