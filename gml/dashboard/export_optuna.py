@@ -17,7 +17,7 @@ import datetime
 import json
 import math
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -55,13 +55,11 @@ def _when(t: Optional[float]) -> Optional[datetime.datetime]:
     return None if t is None else datetime.datetime.fromtimestamp(t)
 
 
-def export_optuna(root: str, name: str, storage_url: str, study_name: Optional[str] = None) -> int:
-    """Write the study; returns the number of trials."""
-    optuna = require("optuna", "search-ctl export --optuna")
+def optuna_trials(root: str, name: str) -> Tuple[str, str, List[Any]]:
+    """``(direction, reward name, trials)``: the task's jobs as Optuna FrozenTrials, in job id order."""
+    require("optuna", "search-ctl export --optuna")
     from optuna.distributions import CategoricalDistribution
     from optuna.trial import FrozenTrial, TrialState
-    if "://" not in storage_url:
-        raise GmlConfigError("--optuna", f"expected a storage URL like sqlite:///study.db, got {storage_url!r}")
     paths = TaskPaths(root, name)
     distributions = space_distributions(paths)
     with read_store(paths) as store:
@@ -96,6 +94,15 @@ def export_optuna(root: str, name: str, storage_url: str, study_name: Optional[s
             system_attrs={},
             intermediate_values={step: value for _, step, value in curves[job.id]
                                  if value is not None and math.isfinite(value)}))
+    return mode, reward_name, trials
+
+
+def export_optuna(root: str, name: str, storage_url: str, study_name: Optional[str] = None) -> int:
+    """Write the study; returns the number of trials."""
+    optuna = require("optuna", "search-ctl export --optuna")
+    if "://" not in storage_url:
+        raise GmlConfigError("--optuna", f"expected a storage URL like sqlite:///study.db, got {storage_url!r}")
+    mode, reward_name, trials = optuna_trials(root, name)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

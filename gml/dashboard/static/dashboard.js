@@ -213,10 +213,20 @@ const GML = (() => {
       {xaxis: {title: {text: d.cost.name}}, yaxis: {title: {text: d.reward_name}}});
   }
 
-  function renderTask(d) {
-    renderHeader(d);
-    renderTable(d);
-    return Promise.all([renderHistory(d), renderParcoords(d), renderSlices(d), renderCurves(d), renderPareto(d)]);
+  /** Draw everything; milliseconds per part end up in ``timings`` (read by benchmarks/dashboard_load.py). */
+  const timings = {};
+  async function timed(name, draw) {
+    const started = performance.now();
+    await draw();
+    timings[name] = Math.round(performance.now() - started);
+  }
+
+  async function renderTask(d) {
+    await timed("table", () => { renderHeader(d); renderTable(d); });
+    for (const [name, draw] of [["history", renderHistory], ["curves", renderCurves], ["parcoords", renderParcoords],
+                                ["pareto", renderPareto], ["slices", renderSlices]]) {
+      await timed(name, () => draw(d));
+    }
   }
 
   // ---- pages ----------------------------------------------------------------------------------------------------
@@ -299,5 +309,5 @@ const GML = (() => {
     poll();
   }
 
-  return {task, home};
+  return {task, home, timings};
 })();
