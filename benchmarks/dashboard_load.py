@@ -82,8 +82,9 @@ def time_gml(browser, root: str, name: str) -> dict:
     try:
         url = re.search(r"(http://\S+/)", server.stdout.readline()).group(1)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(600000)
         started = time.perf_counter()
-        page.goto(url + f"task/{name}", timeout=600000)
+        page.goto(url + f"task/{name}", wait_until="commit")
         page.wait_for_selector('body[data-rendered="1"]', timeout=600000)
         first = time.perf_counter() - started
         parts = page.evaluate("() => GML.timings")
@@ -91,7 +92,7 @@ def time_gml(browser, root: str, name: str) -> dict:
         page.wait_for_function("() => document.querySelector('#plot-importance .main-svg') !== null", timeout=600000)
         with_importance = time.perf_counter() - started
         started = time.perf_counter()
-        page.reload()
+        page.reload(wait_until="commit")
         page.wait_for_selector('body[data-rendered="1"]', timeout=600000)
         warm = time.perf_counter() - started
         rows = page.locator("#jobs-table tbody tr").count()
@@ -129,8 +130,9 @@ def time_optuna(browser, root: str, name: str, tmp: str) -> dict:
         f.write("<script>document.body.dataset.rendered = '1';</script></body></html>")
     made = time.perf_counter() - started
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(600000)
     started = time.perf_counter()
-    page.goto("file://" + html_path, timeout=600000)
+    page.goto("file://" + html_path, wait_until="commit")
     page.wait_for_function(f"() => document.querySelectorAll('.main-svg').length >= {len(figures)}", timeout=600000)
     loaded = time.perf_counter() - started
     page.close()
@@ -158,6 +160,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = launch(p)
             gml = time_gml(browser, root, "big")
+            print("gml dashboard:", json.dumps(gml), flush=True)
             peer = time_optuna(browser, root, "big", tmp)
             browser.close()
     print(json.dumps({"gml dashboard": gml, "optuna.visualization": peer}, indent=2))
