@@ -71,7 +71,7 @@ _TASK_BODY = """
 <section><h2>Optimization history</h2><div id="plot-history" class="plot"></div></section>
 <section><h2>Learning curves (&times; = stopped early there)</h2><div id="plot-curves" class="plot"></div></section>
 </div>
-<section><h2>Parallel coordinates</h2><div id="plot-parcoords" class="plot"></div></section>
+<section><h2>Parallel coordinates</h2><p id="parcoords-note" class="note"></p><div id="plot-parcoords" class="plot"></div></section>
 <div class="grid">
 <section><h2>Parameter importance</h2><p id="importance-method" class="note"></p><div id="plot-importance" class="plot"></div></section>
 <section id="section-pareto" hidden><h2>Reward vs cost, with the Pareto front</h2><div id="plot-pareto" class="plot"></div></section>

@@ -65,9 +65,10 @@ class DashboardHandler(BaseHTTPRequestHandler):
     server: DashboardServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args) -> None:    # one line per error only; polling would flood stderr
-        if args and str(args[1] if len(args) > 1 else "").startswith(("4", "5")):
-            sys.stderr.write(f"[dashboard] {self.address_string()} {format % args}\n")
+    def log_request(self, code="-", size="-") -> None:
+        """Only failed requests are logged (to stderr): the pages poll every few seconds."""
+        if str(getattr(code, "value", code))[:1] in ("4", "5"):
+            super().log_request(code, size)
 
     # -- answers -------------------------------------------------------------------------------------------------
     def _send(self, status: int, body: str, content_type: str) -> None:
@@ -98,6 +99,8 @@ class DashboardHandler(BaseHTTPRequestHandler):
         api = path.startswith("/api/")
         try:
             self._route(path)
+        except (BrokenPipeError, ConnectionResetError):     # the browser went away (page closed or reloaded)
+            return
         except (UnknownTaskError, GmlConfigError) as err:     # no such task, or not a task name at all
             self._problem(api, HTTPStatus.NOT_FOUND, "404: no such task", str(err))
         except sqlite3.Error as err:

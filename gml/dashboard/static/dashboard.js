@@ -4,6 +4,9 @@
 const GML = (() => {
   const PAGE_ROWS = 50;
   const POLL_MS = 2000;
+  const PARCOORDS_LINES = 1000;   // more jobs than this: half the lines for the best, half spread over the rest
+  const GL_POINTS = 1000;         // scatter plots with more points than this draw with WebGL (SVG slows down)
+  const GL_SLICES = 8;            // ...the slices only up to this many params (a page gets 16 WebGL contexts)
   const COLORS = {SUCCEEDED: "#1f77b4", EARLY_STOPPED: "#ff7f0e", RUNNING: "#2ca02c", PENDING: "#7f7f7f",
                   ERROR: "#d62728", KILLED: "#8c564b", TIMEOUT: "#e377c2", FILTERED: "#bcbd22"};
   const CONFIG = {displaylogo: false, responsive: true};
@@ -114,7 +117,7 @@ const GML = (() => {
     const groups = {};
     for (const j of jobs) (groups[j.status] = groups[j.status] || []).push(j);
     const traces = Object.entries(groups).map(([status, js]) => ({
-      type: "scatter", mode: "markers", name: status.toLowerCase().replace("_", " "), x: js.map((j) => j.id), y: js.map((j) => j.reward),
+      type: jobs.length > GL_POINTS ? "scattergl" : "scatter", mode: "markers", name: status.toLowerCase().replace("_", " "), x: js.map((j) => j.id), y: js.map((j) => j.reward),
       marker: {color: COLORS[status] || "#333", size: 7}, text: js.map((j) => `job ${j.id}`)}));
     const xs = [], ys = [];
     let best = null;
@@ -134,8 +137,17 @@ const GML = (() => {
   }
 
   function renderParcoords(d) {
-    const jobs = scored(d).filter((j) => d.params.every((p) => p.name in j.params));
+    let jobs = scored(d).filter((j) => d.params.every((p) => p.name in j.params));
     if (!jobs.length) return empty(byId("plot-parcoords"), "no job has a reward yet");
+    const all = jobs.length;
+    if (all > PARCOORDS_LINES) {     // each line costs: keep the picture of good vs. bad with a bounded count
+      const ranked = [...jobs].sort((a, b) => (d.mode === "minimize" ? a.reward - b.reward : b.reward - a.reward));
+      const half = PARCOORDS_LINES / 2, rest = ranked.slice(half);
+      jobs = ranked.slice(0, half).concat(Array.from({length: half}, (_, i) => rest[Math.floor(i * rest.length / half)]));
+    }
+    byId("parcoords-note").textContent = all > PARCOORDS_LINES
+      ? `${all} jobs with a reward: the ${PARCOORDS_LINES / 2} best and ${PARCOORDS_LINES / 2} more spread evenly over the others by rank`
+      : `${all} jobs with a reward`;
     const rewards = jobs.map((j) => j.reward);
     const dims = d.params.map((p) => axisOf(p, jobs)).concat([{label: d.reward_name, values: rewards}]);
     return draw("plot-parcoords", [{type: "parcoords", dimensions: dims,
@@ -160,7 +172,8 @@ const GML = (() => {
       const numeric = p.kind === "number";
       const positive = numeric && xs.length && Math.min(...xs) > 0;
       const xaxis = {title: {text: p.name}, type: numeric ? (positive && Math.max(...xs) / Math.min(...xs) >= 100 ? "log" : "linear") : "category"};
-      return draw(div.id, [{type: "scatter", mode: "markers", x: xs, y: js.map((j) => j.reward), text: js.map((j) => `job ${j.id}`),
+      const gl = js.length > GL_POINTS && d.params.length <= GL_SLICES;
+      return draw(div.id, [{type: gl ? "scattergl" : "scatter", mode: "markers", x: xs, y: js.map((j) => j.reward), text: js.map((j) => `job ${j.id}`),
         marker: {color: js.map((j) => j.id), colorscale: "Blues", showscale: i === d.params.length - 1, colorbar: {title: {text: "job id"}}, size: 7}}],
         {xaxis: xaxis, yaxis: {title: {text: d.reward_name}}, height: 300, showlegend: false});
     }));
@@ -223,9 +236,11 @@ const GML = (() => {
 
   async function renderTask(d) {
     await timed("table", () => { renderHeader(d); renderTable(d); });
+    const paint = () => new Promise((resolve) => setTimeout(resolve, 0));   // let the browser show what is drawn
     for (const [name, draw] of [["history", renderHistory], ["curves", renderCurves], ["parcoords", renderParcoords],
                                 ["pareto", renderPareto], ["slices", renderSlices]]) {
       await timed(name, () => draw(d));
+      await paint();
     }
   }
 
@@ -257,10 +272,13 @@ const GML = (() => {
   /** The task page. ``live``: poll the server and redraw when the store changes; otherwise (the report) the data is
    * all there is. */
   async function task(live) {
+    performance.mark("gml: page parsed");
     const data = JSON.parse(byId("gml-data").textContent);
+    performance.mark("gml: data parsed");
     const name = data.task;
     setupTable(live ? (id) => showLog(name, id) : null);
     await renderTask(data);
+    performance.mark("gml: drawn");
     renderImportance(data.importance || null);
     document.body.dataset.rendered = "1";
     if (!live) return;
