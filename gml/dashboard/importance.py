@@ -11,6 +11,7 @@ import warnings
 from typing import Any, Dict, List
 
 from ..search.task.jobs import Job, JobStatus
+from .extras import require
 from .labels import display_value
 
 MAX_TRIALS = 1000
@@ -20,7 +21,8 @@ METHOD = "fANOVA (optuna.importance.FanovaImportanceEvaluator, seed 0)"
 def parameter_importance(jobs: List[Job], params: List[Dict[str, Any]], mode: str) -> Dict[str, Any]:
     """``{"method", "trials", "values": {param: share}}``; ``values`` is empty and ``note`` says why when there
     is too little to judge."""
-    import optuna
+    optuna = require("optuna", "parameter importance")
+    require("sklearn", "parameter importance (fANOVA)")
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
     scored = [j for j in jobs if j.reward is not None and j.status in (JobStatus.SUCCEEDED, JobStatus.EARLY_STOPPED)]

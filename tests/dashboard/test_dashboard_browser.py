@@ -93,6 +93,7 @@ def test_jobs_table_sorts_filters_and_shows_a_log_tail(demo, dashboard, page):
     assert page.errors == []
 
 
+@pytest.mark.slow
 def test_a_running_search_shows_new_jobs_without_a_reload(tmp_path, helpers, page):
     project = helpers["Project"](tmp_path)
     run = project.start("search-run", project.write_config("live", tries=6, sleep=0.4, parallel=1), "-t", "live")
@@ -172,6 +173,7 @@ def test_a_busy_port_is_one_error_and_exit_2(demo, helpers):
         helpers["stop"](server)
 
 
+@pytest.mark.slow
 def test_the_report_opens_offline_with_the_same_plots(demo, browser, tmp_path):
     out = tmp_path / "report.html"
     made = demo.cli("search-ctl", "report", "-t", "demo", "--out", str(out), check=0)
