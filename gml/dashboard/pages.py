@@ -46,7 +46,8 @@ def _assets(inline: bool, scripts: bool = True) -> str:
 
 def _page(title: str, head: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">{head}</head>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+            f'{head}</head>'
             f"<body>{body}</body></html>\n")
 
 
@@ -63,7 +64,8 @@ _TASK_BODY = """
 <p id="task-summary"></p>
 <h2>Jobs</h2>
 <div class="controls"><input id="jobs-filter" type="search" placeholder="filter: any text in a row" size="32">
-<select id="jobs-status"></select><button id="jobs-prev">&larr; previous</button><button id="jobs-next">next &rarr;</button>
+<select id="jobs-status"></select>
+<button id="jobs-prev">&larr; previous</button><button id="jobs-next">next &rarr;</button>
 <span id="jobs-page"></span></div>
 <div class="table-wrap"><table id="jobs-table"></table></div>
 {log}
@@ -71,10 +73,13 @@ _TASK_BODY = """
 <section><h2>Optimization history</h2><div id="plot-history" class="plot"></div></section>
 <section><h2>Learning curves (&times; = stopped early there)</h2><div id="plot-curves" class="plot"></div></section>
 </div>
-<section><h2>Parallel coordinates</h2><p id="parcoords-note" class="note"></p><div id="plot-parcoords" class="plot"></div></section>
+<section><h2>Parallel coordinates</h2><p id="parcoords-note" class="note"></p>
+<div id="plot-parcoords" class="plot"></div></section>
 <div class="grid">
-<section><h2>Parameter importance</h2><p id="importance-method" class="note"></p><div id="plot-importance" class="plot"></div></section>
-<section id="section-pareto" hidden><h2>Reward vs cost, with the Pareto front</h2><div id="plot-pareto" class="plot"></div></section>
+<section><h2>Parameter importance</h2><p id="importance-method" class="note"></p>
+<div id="plot-importance" class="plot"></div></section>
+<section id="section-pareto" hidden><h2>Reward vs cost, with the Pareto front</h2>
+<div id="plot-pareto" class="plot"></div></section>
 </div>
 <section><h2>Slices: the reward against each parameter</h2><div id="plot-slices"></div></section>
 <script type="application/json" id="gml-data">{data}</script>

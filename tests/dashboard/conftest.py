@@ -52,13 +52,13 @@ class Project:
         (root / "train.py").write_text(TRAIN)
         self.cli("search-init", check=0)
 
-    def write_config(self, name, tries, sleep=0.05, parallel=2, seed=3):
+    def write_config(self, name, tries, sleep=0.05, parallel=2, seed=3, assessor=True):
         config = {"task": {"template": f"python train.py --lr {{lr}} --width {{width}} --opt {{opt}} --sleep {sleep}",
                            "search_args": SEARCH_ARGS},
                   "searcher": {"type": "RandomSearcher", "reward_attribute": "acc", "seed": seed},
-                  "scheduler": {"parallel_size": parallel,
-                                "assessor": {"type": "MedianStopAssessor", "start_step": 3},
-                                "stop_criterion": {"max_tries": tries}}}
+                  "scheduler": {"parallel_size": parallel, "stop_criterion": {"max_tries": tries}}}
+        if assessor:
+            config["scheduler"]["assessor"] = {"type": "MedianStopAssessor", "start_step": 3}
         path = self.root / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path.name

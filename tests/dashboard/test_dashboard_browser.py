@@ -96,7 +96,8 @@ def test_jobs_table_sorts_filters_and_shows_a_log_tail(demo, dashboard, page):
 @pytest.mark.slow
 def test_a_running_search_shows_new_jobs_without_a_reload(tmp_path, helpers, page):
     project = helpers["Project"](tmp_path)
-    run = project.start("search-run", project.write_config("live", tries=6, sleep=0.4, parallel=1), "-t", "live")
+    config = project.write_config("live", tries=8, sleep=0.5, parallel=1, assessor=False)
+    run = project.start("search-run", config, "-t", "live")
     server = None
     try:
         deadline = time.monotonic() + 60
@@ -107,10 +108,10 @@ def test_a_running_search_shows_new_jobs_without_a_reload(tmp_path, helpers, pag
         rendered(page, server.url + "task/live")
         first = page.page.locator("#jobs-table tbody tr").count()
         page.page.evaluate("() => { window.notReloaded = true; }")
-        page.page.wait_for_function("() => document.querySelectorAll('#jobs-table tbody tr').length === 6 && "
+        page.page.wait_for_function("() => document.querySelectorAll('#jobs-table tbody tr').length === 8 && "
                                     "document.getElementById('task-summary').textContent.includes('FINISHED')",
-                                    timeout=90000)
-        assert first < 6
+                                    timeout=150000)
+        assert first < 8
         assert page.page.evaluate("() => window.notReloaded") is True
         assert page.errors == []
     finally:
