@@ -21,9 +21,10 @@ from typing import Any, Callable, Dict, Tuple
 from urllib.parse import unquote, urlsplit
 
 from ..errors import GmlConfigError, GmlError
-from ..search.task.workspace import TaskPaths
+from ..search.task.workspace import TaskPaths, list_task_names
 from . import pages
-from .task_data import UnknownTaskError, list_tasks, log_tail, task_data, task_importance, task_stamp
+from .task_data import (UnknownTaskError, log_tail, task_data, task_entry, task_importance, task_stamp,
+                        with_live_status)
 
 _CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _TASK_ROUTE = re.compile(r"^/(api/)?task/([^/]+)(?:/(stamp|importance|log/(\d+)))?/?$")
@@ -115,7 +116,10 @@ class DashboardHandler(BaseHTTPRequestHandler):
         if path == "/":
             return self._send(200, pages.home_page(root), "text/html; charset=utf-8")
         if path == "/api/tasks":
-            return self._json(list_tasks(root))
+            cache = self.server.cache
+            return self._json([with_live_status(root, cache.get(("entry", name), task_stamp(TaskPaths(root, name)),
+                                                                lambda name=name: task_entry(root, name)))
+                               for name in list_task_names(root)])
         if path.startswith("/static/"):
             name = path[len("/static/"):]
             if name in pages.STATIC_FILES:
@@ -135,7 +139,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
             return self._json(self.server.cache.get(("importance", name), stamp, lambda: task_importance(root, name)))
         if job_id is not None:
             return self._json(log_tail(root, name, int(job_id)))
-        data = self.server.cache.get(("data", name), stamp, lambda: task_data(root, name))
+        data = with_live_status(root, self.server.cache.get(("data", name), stamp, lambda: task_data(root, name)))
         if api:
             return self._json(data)
         return self._send(200, pages.task_page(data), "text/html; charset=utf-8")

@@ -70,26 +70,35 @@ def _progress(jobs: List[Job]) -> Tuple[int, int]:
     return sum(1 for j in counted if j.status.is_terminal), len(counted)
 
 
+def task_entry(root: str, name: str) -> Dict[str, Any]:
+    """A task's line on the home page; a store that cannot be read gives ``error`` instead."""
+    paths = TaskPaths(root, name)
+    try:
+        with read_store(paths) as store:
+            jobs = store.jobs()
+            mode = store.get_meta("optimize_mode", "maximize")
+            done, total = _progress(jobs)
+            return {
+                "task": name, "status": effective_status(store, TaskLock(paths.lock)),
+                "done": done, "total": total, "reward_name": store.get_meta("reward_attribute"),
+                "mode": mode, "best": _best_entry(best_job(jobs, mode)),
+                "created": store.get_meta("created_at"), "updated": store.get_meta("updated_at"),
+            }
+    except sqlite3.Error as err:
+        return {"task": name, "error": f"cannot read the store {paths.db}: {err}"}
+
+
+def with_live_status(root: str, value: Dict[str, Any]) -> Dict[str, Any]:
+    """A cached task entry or task data said RUNNING: its controller may have died since without the store changing
+    (kill -9), which :func:`effective_status` shows as INTERRUPTED; apply that rule again."""
+    if value.get("status") == "RUNNING" and not TaskLock(TaskPaths(root, value["task"]).lock).is_held():
+        return dict(value, status="INTERRUPTED")
+    return value
+
+
 def list_tasks(root: str) -> List[Dict[str, Any]]:
-    """One entry per task of the workspace; a task whose store cannot be read carries ``error`` instead."""
-    out = []
-    for name in list_task_names(root):
-        paths = TaskPaths(root, name)
-        try:
-            with read_store(paths) as store:
-                jobs = store.jobs()
-                mode = store.get_meta("optimize_mode", "maximize")
-                best = best_job(jobs, mode)
-                done, total = _progress(jobs)
-                out.append({
-                    "task": name, "status": effective_status(store, TaskLock(paths.lock)),
-                    "done": done, "total": total, "reward_name": store.get_meta("reward_attribute"),
-                    "mode": mode, "best": _best_entry(best),
-                    "created": store.get_meta("created_at"), "updated": store.get_meta("updated_at"),
-                })
-        except sqlite3.Error as err:
-            out.append({"task": name, "error": f"cannot read the store {paths.db}: {err}"})
-    return out
+    """One :func:`task_entry` per task of the workspace."""
+    return [task_entry(root, name) for name in list_task_names(root)]
 
 
 def _param_columns(jobs: List[Job]) -> List[Dict[str, Any]]:

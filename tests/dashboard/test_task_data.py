@@ -99,3 +99,20 @@ def test_the_controller_side_never_imports_the_dashboard():
             "print(sorted(m for m in sys.modules if m.startswith(('gml.dashboard', 'plotly', 'playwright'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_running_task_without_its_controller_shows_interrupted(workspace):
+    from gml.dashboard.task_data import task_entry, with_live_status
+    from gml.search.task.lock import TaskLock
+    store = Store(workspace.db)
+    store.set_meta(status="RUNNING")
+    store.close()
+    lock = TaskLock(workspace.lock)
+    lock.acquire("t")                                  # a controller holds the task
+    try:
+        entry = task_entry(workspace.root, "t")
+        assert entry["status"] == "RUNNING"
+    finally:
+        lock.release()                                 # it died: the cached entry must not keep saying RUNNING
+    assert with_live_status(workspace.root, entry)["status"] == "INTERRUPTED"
+    assert task_entry(workspace.root, "t")["status"] == "INTERRUPTED"
