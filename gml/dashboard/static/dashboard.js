@@ -159,14 +159,16 @@ const GML = (() => {
     const jobs = scored(d);
     if (!jobs.length || !d.params.length) return empty(box, "no job has a reward yet");
     if (box.querySelector(".note")) box.innerHTML = "";
-    return Promise.all(d.params.map((p, i) => {
-      let div = byId("plot-slice-" + i);
-      if (!div) {
-        div = document.createElement("div");
+    d.params.forEach((p, i) => {     // every box first: a plot takes its width from the grid when drawn
+      if (!byId("plot-slice-" + i)) {
+        const div = document.createElement("div");
         div.id = "plot-slice-" + i;
         div.className = "slice-plot plot";
         box.appendChild(div);
       }
+    });
+    return Promise.all(d.params.map((p, i) => {
+      const div = byId("plot-slice-" + i);
       const js = jobs.filter((j) => p.name in j.params);
       const xs = js.map((j) => j.params[p.name]);
       const numeric = p.kind === "number";
