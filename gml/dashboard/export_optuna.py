@@ -40,7 +40,7 @@ def _choice_label(choice: Any) -> Any:
 def space_distributions(paths: TaskPaths) -> Dict[str, Any]:
     """Optuna distributions of the task's search space, keyed by dimension key."""
     from optuna.distributions import CategoricalDistribution
-    from ..search.searchers.tpe import OptunaEncoding
+    from ..search.space.encoding import OptunaEncoding
     with open(paths.run_config) as f:
         raw = yaml.safe_load(f)
     space = parse_search_args(raw["task"]["search_args"])

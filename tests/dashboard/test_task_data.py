@@ -37,7 +37,7 @@ def workspace(tmp_path):
         store.add_job(point, dict(point), status=status, attempt=1, start_time=110.0 + i, end_time=120.0 + i,
                       reward=reward, stopped_step=stopped, error=error)
         if status == JobStatus.EARLY_STOPPED:
-            store.update_job(i, extra={"submitted_at": 105.0, "why": "stopped by the assessor"})
+            store.update_job(i, submitted_at=105.0, end_reason="stopped by the assessor")
         store.add_scalars(i, [(n, s, v, 0.0) for n, s, v in scalars])
     store.close()
     return paths
