@@ -24,8 +24,9 @@ bare model's keys. Testing runs the student only.
 from __future__ import annotations
 
 import os.path as osp
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Tuple, Union
 
+import torch
 from torch import nn
 
 from ...errors import GmlConfigError
@@ -56,7 +57,7 @@ class TeacherStudentDistillation(BaseAlgorithm):
         self.pretrained = pretrained
         self.distiller = build_part(distiller, "algorithm.distiller", TeacherDistiller,
                                     cfg_path="algorithm.distiller")
-        self.distiller.prepare(self.model, "algorithm.model")
+        self.distiller.prepare(self.model)
         self.use_meal = use_meal
         if use_meal:
             num_classes = getattr(getattr(self.model, "head", None), "num_classes", None)
@@ -86,21 +87,19 @@ class TeacherStudentDistillation(BaseAlgorithm):
             load_checkpoint(self.model, self.pretrained, map_location="cpu", logger="silent",
                             revise_keys=[(r"^module\.", ""), (r"^model\.", "")])
 
-    def student_losses(self, img, gt_label, **kwargs) -> dict:
-        """The student's own losses (its head's cross-entropy); MEAL V2 uses none: only the logits, recorded
-        as ``self._student_logits``."""
+    def student_pass(self, img, gt_label, **kwargs) -> Tuple[dict, Optional[torch.Tensor]]:
+        """The student's own losses (its head's cross-entropy) and, for MEAL V2, its logits instead (MEAL V2 uses
+        no hard-label loss). Runs inside the distiller's student recording."""
         if self.use_meal:
-            self._student_logits = classifier_logits(self.model, img)
-            return {}
-        return dict(self.model.forward_train(img, gt_label, **kwargs))
+            return {}, classifier_logits(self.model, img)
+        return dict(self.model.forward_train(img, gt_label, **kwargs)), None
 
     def forward_train(self, img, gt_label=None, **kwargs):
         teacher_outputs = self.distiller.run_teachers(img)
         with self.distiller.recording_student():
-            losses = self.student_losses(img, gt_label, **kwargs)
+            losses, logits = self.student_pass(img, gt_label, **kwargs)
         losses.update(self.distiller.head_losses(teacher_outputs))
         if self.use_meal:
-            logits, self._student_logits = self._student_logits, None
             losses.update(self.meal(logits, [t.logits for t in teacher_outputs]))
         return losses
 

@@ -1,7 +1,7 @@
 """Knowledge distillation parts: recorders, connectors, losses, heads, the teacher distiller, MEAL V2, hooks.
 
 The algorithms that use them (``gml.TeacherStudentDistillation``, ``gml.ABTeacherStudentDistillation``) live in
-``gml/models/algorithms/distill.py``; importing this package registers every part in gml's MODELS / HOOKS.
+``gml/models/algorithms/distill.py``; importing this package registers every part in gml's MODELS.
 """
 from .config import build_part, check_keys
 from .connectors import ConvBNConnector, LinearConnector, Paraphraser, PretrainableConnector, Translator

@@ -141,7 +141,7 @@ class TeacherDistiller(nn.Module):
         except RuntimeError as err:
             raise GmlConfigError(path, f"{ckpt_path!r} does not fit the teacher's model config: {err}") from None
 
-    def prepare(self, student: nn.Module, student_path: str = "algorithm.model") -> None:
+    def prepare(self, student: nn.Module) -> None:
         """Attach forward hooks to the student's supervised modules (names checked against ``student``)."""
         supervisions = self.supervisions
         self.student_recorder = ModuleRecorder(student, [s.student_module for s in supervisions],

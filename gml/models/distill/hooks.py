@@ -1,4 +1,5 @@
-"""Runner hooks a distillation algorithm adds to its run (through ``BaseAlgorithm.runner_hooks``).
+"""Runner hooks a distillation algorithm adds to its run (through ``BaseAlgorithm.runner_hooks``; they hold the
+algorithm, so they are not config hooks).
 
 - :class:`ConnectorPretrainHook` - before the first training epoch of a fresh run (not a resumed one), pretrain the
   connectors that have ``pretrain_criterion`` on the runner's training loader.
@@ -15,7 +16,6 @@ import torch
 from mmcv.runner import Hook, get_dist_info
 from mmcv.runner.checkpoint import weights_to_cpu
 
-from ..registry import HOOKS
 from .pretrain import pretrain_connectors
 
 STUDENT_CHECKPOINT = "student_latest.pth"
@@ -26,7 +26,6 @@ class _AlgorithmHook(Hook):
         self.algorithm = algorithm
 
 
-@HOOKS.register_module()
 class ConnectorPretrainHook(_AlgorithmHook):
     def before_train_epoch(self, runner) -> None:
         algorithm = self.algorithm
@@ -39,13 +38,11 @@ class ConnectorPretrainHook(_AlgorithmHook):
                             algorithm.connector_pretrain, runner.logger)
 
 
-@HOOKS.register_module()
 class TrainingEpochHook(_AlgorithmHook):
     def before_train_epoch(self, runner) -> None:
         self.algorithm.epoch = runner.epoch
 
 
-@HOOKS.register_module()
 class StudentCheckpointHook(_AlgorithmHook):
     def after_train_epoch(self, runner) -> None:
         if get_dist_info()[0] != 0:

@@ -78,7 +78,7 @@ def pretrain_connectors(distiller: TeacherDistiller, student: nn.Module, data_lo
                         feat = student_records[s.student_module]
                     feat = feat[-1] if isinstance(feat, (tuple, list)) else feat
                     loss = connector.forward_pretrain(feat.detach())
-                    sums[f"{s.head.name}.{side}"] += float(loss)
+                    sums[f"{s.head.name}.{side}"] += float(loss.detach())
                     total = total + loss
                 total.backward()
                 optimizer.step()

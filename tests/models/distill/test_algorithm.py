@@ -163,3 +163,15 @@ def test_test_mode_runs_the_student_only(teacher_ckpt, batch):
         plain = algo.model(img=batch[0], return_loss=False)
     assert not calls and len(scores) == 8
     assert all((a == b).all() for a, b in zip(scores, plain))
+
+
+def test_pretrained_initialises_the_student(teacher_ckpt, tmp_path):
+    donor = build_model(copy.deepcopy(STUDENT))
+    torch.nn.init.constant_(donor.head.fc.weight, 0.25)
+    save_checkpoint(donor, str(tmp_path / 'student.pth'))
+    algo = build_algorithm(algorithm_cfg(teacher_ckpt, pretrained=str(tmp_path / 'student.pth')))
+    algo.init_weights()
+    for key, value in donor.state_dict().items():
+        assert torch.equal(algo.model.state_dict()[key], value), key
+    with pytest.raises(GmlConfigError, match=r"algorithm\.pretrained: student checkpoint .* is not a file"):
+        build_algorithm(algorithm_cfg(teacher_ckpt, pretrained=str(tmp_path / 'none.pth')))
