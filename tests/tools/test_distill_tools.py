@@ -15,6 +15,8 @@ import yaml
 KD = os.path.join("configs", "distill", "kd_logits_mobilenet_v2_to_resnet18_w8_digits.py")
 FT = os.path.join("configs", "distill", "ft_mobilenet_v2_to_resnet18_w8_digits.py")
 STUDENT = os.path.join("configs", "distill", "resnet18_w8_digits.py")
+# the paraphraser reads the teacher's layer3: 8 channels at widen_factor 0.25
+FT_TEACHER_WIDTH = "algorithm.distiller.distill_cfg.distill_head_cfg.0.head.tea_connector.in_channels=8"
 TINY = ["data.train.max_samples=96", "data.val.max_samples=64", "data.test.max_samples=64",
         "data.samples_per_gpu=32", "log_config.interval=1", "lr_config.warmup_iters=2", "runner.max_epochs=1"]
 
@@ -90,7 +92,7 @@ def test_student_checkpoint_loads_into_plain_mmcls_and_tests_the_same(kd_run, te
 def test_paraphraser_pretraining_runs_before_training(tmp_path, teacher_ckpt, mm):
     proc = mm.run_tool("train.py", FT, "--work-dir", str(tmp_path), "--seed", "0",
                        "--cfg-options", *TINY, *teacher_options(teacher_ckpt),
-                       "algorithm.distiller.distill_cfg.distill_head_cfg.0.head.tea_connector.in_channels=8")
+                       FT_TEACHER_WIDTH)
     log = proc.stdout + proc.stderr
     pretrain_at = log.index("connector pretraining epoch 1/1: ft.teacher=")
     assert pretrain_at < log.index("Epoch [1][1/")  # before the student's first iteration
@@ -116,18 +118,23 @@ def _free_port():
 
 
 @pytest.mark.slow
-def test_dist_train_two_processes_gloo(tmp_path, teacher_ckpt, mm):
+@pytest.mark.parametrize("config", [KD, FT])
+def test_dist_train_two_processes_gloo(config, tmp_path, teacher_ckpt, mm):
+    """Logits KD, and Factor Transfer (paraphraser pretrained on each rank, then broadcast from rank 0)."""
+    extra = [FT_TEACHER_WIDTH] if config == FT else []
     env = mm.child_env(PYTHON=sys.executable, PORT=str(_free_port()))
-    command = ["bash", os.path.join(mm.ROOT, "tools", "dist_train.sh"), os.path.join(mm.ROOT, KD), "2",
+    command = ["bash", os.path.join(mm.ROOT, "tools", "dist_train.sh"), os.path.join(mm.ROOT, config), "2",
                "--work-dir", str(tmp_path), "--seed", "0", "--cfg-options", *TINY, "data.samples_per_gpu=16",
-               *teacher_options(teacher_ckpt)]
+               *teacher_options(teacher_ckpt), *extra]
     proc = subprocess.run(command, cwd=mm.ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert "Distributed training: True" in proc.stderr
     ckpt = _load(tmp_path / "epoch_1.pth")
     assert ckpt["meta"]["iter"] == 3  # 96 samples, 2 ranks x 16
-    assert all(k.startswith("model.") for k in ckpt["state_dict"])
+    assert all(k.startswith(("model.", "distiller.heads.")) for k in ckpt["state_dict"])
     assert (tmp_path / "student_latest.pth").exists()
+    if config == FT:
+        assert "connector pretraining epoch 1/1" in proc.stderr + proc.stdout
 
 
 BIN = os.path.dirname(sys.executable)
