@@ -9,7 +9,7 @@ import difflib
 from typing import Any, Iterable, List, Mapping
 
 from ...errors import GmlConfigError
-from ...registry import _check_keywords
+from ...registry import check_keywords
 from ..registry import MODELS
 
 
@@ -35,7 +35,7 @@ def build_part(cfg: Any, path: str, expected: type = object, **defaults: Any):
     if not issubclass(cls, expected):
         raise GmlConfigError(f"{path}.type", f"{type_name!r} is a {cls.__name__}, expected a {expected.__name__}")
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
-    _check_keywords(cls, kwargs, set(), path)
+    check_keywords(cls, kwargs, set(), path)
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
     try:
