@@ -93,10 +93,12 @@ CLASSIFIERS = MODELS
 ALGORITHMS = Registry("algorithm", scope=SCOPE)
 #: Mutators sample/fix the choices of a searchable model.
 MUTATORS = Registry("mutator", scope=SCOPE)
+#: Quantizers turn a float model into a fake-quant and then an int8 model (``algorithm.quantizer``).
+QUANTIZERS = Registry("quantizer", scope=SCOPE)
 
 DATASETS = Registry("dataset", parent=MMCLS_DATASETS, scope=SCOPE)
 PIPELINES = Registry("pipeline", parent=MMCLS_PIPELINES, scope=SCOPE)
 HOOKS = Registry("hook", parent=MMCV_HOOKS, scope=SCOPE)
 
 __all__ = ["Registry", "SCOPE", "MODELS", "BACKBONES", "NECKS", "HEADS", "LOSSES", "CLASSIFIERS", "ALGORITHMS",
-           "MUTATORS", "DATASETS", "PIPELINES", "HOOKS"]
+           "MUTATORS", "DATASETS", "PIPELINES", "HOOKS", "QUANTIZERS"]
