@@ -47,10 +47,15 @@ class QuantizationAwareTraining(BaseAlgorithm):
         self._float_name_of: Dict[str, str] = {name: float_names[id(t)] for name, t in prepared.items()
                                                if id(t) in float_names and float_names[id(t)] != name}
         #: names of the tensors the quantizer added (observer ranges, scales, zero points).
-        self._quantization_state: List[str] = [name for name, t in prepared.items() if id(t) not in float_names]
+        self._quantization_names: List[str] = [name for name, t in prepared.items() if id(t) not in float_names]
         self._register_load_state_dict_pre_hook(self._accept_float_checkpoint)
         if converted:
             self.convert()
+
+    @property
+    def quantization_state(self) -> List[str]:
+        """Names (in ``self.model``'s state dict) of the tensors the quantizer added: observer ranges, scales."""
+        return list(self._quantization_names)
 
     # --- stages --------------------------------------------------------------------------------------------------
     def convert(self) -> "QuantizationAwareTraining":
@@ -99,9 +104,9 @@ class QuantizationAwareTraining(BaseAlgorithm):
             source, target = model_prefix + float_name, model_prefix + name
             if source in state_dict and target not in state_dict:
                 state_dict[target] = state_dict.pop(source)
-        if not any(model_prefix + name in state_dict for name in self._quantization_state):
+        if not any(model_prefix + name in state_dict for name in self._quantization_names):
             current = self.model.state_dict()
-            for name in self._quantization_state:
+            for name in self._quantization_names:
                 state_dict[model_prefix + name] = current[name]
 
 

@@ -4,7 +4,7 @@ PyTorch 2.x marks that API deprecated in favour of torchao / PT2E and warns on e
 torch.ao.quantization is deprecated ...``), on every observer built with ``reduce_range`` (the backends' own default
 qconfigs do), and once per process when a quantized tensor is first created. The API still works on this torch and
 is the path gml's :class:`~gml.models.quantization.TorchDefaultQuantizer` uses by design (see docs/quantization.md),
-so those notices say nothing to a gml user: :func:`quiet_torch_ao` silences exactly them, and only around gml's own
+so those notices say nothing to a gml user (nor do TorchScript's, the format eager-mode int8 models deploy in): :func:`quiet_torch_ao` silences exactly them, and only around gml's own
 calls. Every other warning (from the user's model, from mmcv, other torch modules) passes through unchanged.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ SILENCED_NOTICES = (
     r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation functions",
     r"must run observer before calling calculate_qparams",
     r"TypedStorage is deprecated",  # torch.load/save of quantized tensors go through typed storages
+    r"`torch\.jit\.\w+` is deprecated",  # TorchScript: the deployment format of eager-mode int8 models
 )
 
 
