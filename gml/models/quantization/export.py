@@ -12,6 +12,7 @@ Two artifacts (written by tools/quantize.py):
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Dict, Mapping
 
 import torch
@@ -34,7 +35,10 @@ class ClassScores(nn.Module):
 def trace_scores(classifier: nn.Module, example: torch.Tensor):
     """TorchScript of :class:`ClassScores` over ``classifier`` (an int8 model: eval mode, CPU), traced on
     ``example``."""
-    with quiet_torch_ao(), torch.no_grad():
+    with quiet_torch_ao(), torch.no_grad(), warnings.catch_warnings():
+        # The input quantizer's scale and zero point become trace constants, which the tracer flags; after
+        # conversion they are constants.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         return torch.jit.trace(ClassScores(classifier).eval(), example, check_trace=False)
 
 
