@@ -5,7 +5,8 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import inspect
+from typing import Any, Iterable, Mapping, Optional
 
 from ..errors import GmlConfigError
 from .registry import ALGORITHMS, MODELS, MUTATORS
@@ -16,9 +17,25 @@ def _check_cfg(cfg: Any, path: str) -> None:
         raise GmlConfigError(path, f"expected a dict with a 'type' key, got {cfg!r}")
 
 
+def check_known_keys(cls: type, cfg: Mapping, path: str, ignore: Iterable[str] = ()) -> None:
+    """Raise a GmlConfigError at ``path.<key>`` for a key of ``cfg`` (besides ``type``) that ``cls.__init__`` does
+    not take. A class whose ``__init__`` takes ``**kwargs`` accepts every key."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = [name for name in params if name not in ("self", *ignore)]
+    for key in cfg:
+        if key != "type" and key not in allowed:
+            raise GmlConfigError(f"{path}.{key}", f"unknown key for {cls.__name__}; allowed: {', '.join(allowed)}")
+
+
 def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
-    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict."""
+    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict;
+    a key its class does not take is a GmlConfigError naming ``algorithm.<key>``."""
     _check_cfg(cfg, "algorithm")
+    cls = ALGORITHMS.get(cfg["type"]) if isinstance(cfg["type"], str) else None
+    if cls is not None:
+        check_known_keys(cls, cfg, "algorithm")
     return ALGORITHMS.build(cfg, default_args=default_args)
 
 

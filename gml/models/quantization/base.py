@@ -19,7 +19,6 @@ prepared model whatever the quantizer renames.
 from __future__ import annotations
 
 import enum
-import inspect
 from abc import ABC, abstractmethod
 from typing import Any, Mapping
 
@@ -27,6 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ..builder import check_known_keys
 from ..registry import QUANTIZERS
 
 
@@ -72,8 +72,5 @@ def build_quantizer(cfg: Any, path: str = "algorithm.quantizer") -> BaseQuantize
     if cls is None:
         known = ", ".join(f"gml.{name}" for name in sorted(QUANTIZERS.module_dict))
         raise GmlConfigError(f"{path}.type", f"unknown quantizer {type_name!r}; known: {known}")
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "config_path")]
-    for key in kwargs:
-        if key not in allowed:
-            raise GmlConfigError(f"{path}.{key}", f"unknown key for {cls.__name__}; allowed: {', '.join(allowed)}")
+    check_known_keys(cls, kwargs, path, ignore=("config_path", ))
     return cls(**kwargs, config_path=path)

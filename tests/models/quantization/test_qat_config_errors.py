@@ -67,3 +67,8 @@ def test_bad_custom_qconfig(qat, custom, path):
 
 def test_converted_must_be_a_bool(qat):
     assert "algorithm.converted" in _error(dict(qat.qat_config(), converted="yes"))
+
+
+def test_unknown_algorithm_key(qat):
+    message = _error(dict(qat.qat_config(), quantiser={}))
+    assert "algorithm.quantiser" in message and "quantizer" in message
