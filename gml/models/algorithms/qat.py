@@ -40,7 +40,10 @@ class QuantizationAwareTraining(BaseAlgorithm):
         self.stage = QuantizationStage.FAKE_QUANT
         super().__init__(model, init_cfg)
         self.quantizer = build_quantizer(quantizer)
-        float_names = {id(t): name for name, t in self.model.state_dict(keep_vars=True).items()}
+        # Tensors are matched by identity: ``float_state`` keeps every float tensor alive until the comparison is
+        # done, so no id can be reused by a tensor the quantizer creates.
+        float_state = self.model.state_dict(keep_vars=True)
+        float_names = {id(t): name for name, t in float_state.items()}
         self.model = self.quantizer.prepare(self.model)
         prepared = self.model.state_dict(keep_vars=True)
         #: prepared name -> float name, for tensors the quantizer kept but renamed (e.g. bn1.* -> conv1.bn.*).
@@ -48,6 +51,7 @@ class QuantizationAwareTraining(BaseAlgorithm):
                                                if id(t) in float_names and float_names[id(t)] != name}
         #: names of the tensors the quantizer added (observer ranges, scales, zero points).
         self._quantization_names: List[str] = [name for name, t in prepared.items() if id(t) not in float_names]
+        del float_state
         self._register_load_state_dict_pre_hook(self._accept_float_checkpoint)
         if converted:
             self.convert()
