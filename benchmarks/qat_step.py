@@ -6,7 +6,7 @@
 
 The float model is the config's ``algorithm.model`` built by mmcls; the QAT model is ``cfg.algorithm`` (the same
 weights: the float state dict is loaded into it); the int8 model is that QAT model converted. Measures (median over
-``--repeats`` after warm-up, ``--threads`` torch threads):
+``--repeats`` after warm-up, the two sides timed alternately; ``--threads`` torch threads):
 
 - ``train``: one step (forward + loss, backward, SGD step) at the training batch size of the config, float vs QAT;
 - ``infer@B``: ``simple_test(img, post_process=False)`` (backbone, neck, head, softmax) under ``torch.no_grad()``
@@ -42,15 +42,19 @@ def parse_args():
     return p.parse_args()
 
 
-def median_seconds(fn, repeats: int, warmup: int) -> float:
+def paired_medians(first, second, repeats: int, warmup: int):
+    """Median seconds of ``first()`` and of ``second()``, timed alternately so that a change in the machine's load
+    (shared CPUs) affects both alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        first()
+        second()
+    times_first, times_second = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, times in ((first, times_first), (second, times_second)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times_first), statistics.median(times_second)
 
 
 def main() -> int:
@@ -90,9 +94,9 @@ def main() -> int:
 
     float_model.train()
     qat.train()
-    float_train = median_seconds(step(float_model, torch.optim.SGD(float_model.parameters(), lr=1e-4)),
-                                 args.repeats, args.warmup)
-    qat_train = median_seconds(step(qat, torch.optim.SGD(qat.parameters(), lr=1e-4)), args.repeats, args.warmup)
+    float_train, qat_train = paired_medians(step(float_model, torch.optim.SGD(float_model.parameters(), lr=1e-4)),
+                                            step(qat, torch.optim.SGD(qat.parameters(), lr=1e-4)),
+                                            args.repeats, args.warmup)
 
     float_model.eval()
     int8 = qat.convert()
@@ -102,9 +106,9 @@ def main() -> int:
     for batch in args.batches:
         x = torch.randn(batch, 3, args.size, args.size)
         with torch.no_grad():
-            t_float = median_seconds(lambda: float_model.simple_test(x, post_process=False), args.repeats,
-                                     args.warmup)
-            t_int8 = median_seconds(lambda: int8.simple_test(x, post_process=False), args.repeats, args.warmup)
+            t_float, t_int8 = paired_medians(lambda: float_model.simple_test(x, post_process=False),
+                                             lambda: int8.simple_test(x, post_process=False),
+                                             args.repeats, args.warmup)
         rows.append([f"inference batch {batch}", t_float * 1e3, t_int8 * 1e3, t_float / t_int8])
     print(f"{osp.basename(args.config)}, backend {int8.quantizer.backend}, {args.threads} thread(s), "
           f"{args.size}x{args.size} images, median of {args.repeats}")
