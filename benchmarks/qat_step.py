@@ -3,6 +3,7 @@
 
     python benchmarks/qat_step.py [--config configs/quantization/qat_resnet18_digits.py] [--backend fbgemm]
         [--batches 1 64] [--repeats 20] [--threads 1] [--qat-checkpoint work_dirs/.../latest.pth]
+        [--cfg-options algorithm.model.backbone.base_channels=16 ...]
 
 The float model is the config's ``algorithm.model`` built by mmcls; the QAT model is ``cfg.algorithm`` (the same
 weights: the float state dict is loaded into it); the int8 model is that QAT model converted. Measures (median over
@@ -39,6 +40,8 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--qat-checkpoint", default=None)
+    p.add_argument("--cfg-options", nargs="+", default=[],
+                   help="KEY=VALUE config overrides, e.g. algorithm.model.backbone.base_channels=16")
     return p.parse_args()
 
 
@@ -71,6 +74,12 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        from mmcv import DictAction
+
+        options = argparse.ArgumentParser()
+        options.add_argument("--o", nargs="+", action=DictAction)
+        cfg.merge_from_dict(options.parse_args(["--o", *args.cfg_options]).o)
     if args.backend:
         cfg.algorithm.quantizer.backend = args.backend
     float_model = build_model(copy.deepcopy(cfg.algorithm.model))
