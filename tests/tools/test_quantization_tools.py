@@ -40,6 +40,7 @@ def quantized(qat_run, mm):
     return out, json.loads((root / "quantize.json").read_text()), proc
 
 
+@pytest.mark.slow  # the float -> QAT -> int8 chain: four tool runs
 def test_qat_fine_tunes_from_the_float_checkpoint(qat_run, mm):
     root, proc = qat_run
     assert "load checkpoint from local path" in proc.stderr
@@ -52,6 +53,7 @@ def test_qat_fine_tunes_from_the_float_checkpoint(qat_run, mm):
     assert 0.0 <= row["accuracy_top-1"] <= 100.0
 
 
+@pytest.mark.slow  # the float -> QAT -> int8 chain: four tool runs
 def test_quantize_writes_an_int8_model_that_agrees_with_fake_quant(quantized):
     out, results, proc = quantized
     assert {p.name for p in out.iterdir()} >= {"int8.pth", "int8_config.py", "int8_torchscript.pt"}
@@ -63,6 +65,7 @@ def test_quantize_writes_an_int8_model_that_agrees_with_fake_quant(quantized):
     assert "DeprecationWarning" not in proc.stderr and "is deprecated" not in proc.stderr
 
 
+@pytest.mark.slow  # the float -> QAT -> int8 chain: four tool runs
 def test_test_py_evaluates_the_int8_artifact(quantized, tmp_path, mm):
     out, results, _ = quantized
     metrics_file = tmp_path / "metrics.json"
@@ -72,6 +75,7 @@ def test_test_py_evaluates_the_int8_artifact(quantized, tmp_path, mm):
     assert "missing keys" not in proc.stderr and "is deprecated" not in proc.stderr
 
 
+@pytest.mark.slow  # the float -> QAT -> int8 chain: four tool runs
 def test_torchscript_runs_with_torch_alone(quantized, mm):
     out, _, _ = quantized
     script = ("import sys, torch; torch.backends.quantized.engine = 'fbgemm'; "
