@@ -76,7 +76,7 @@ class Registry:
         cls = self.get(cfg["type"], f"{path}.type")
         kwargs = {k: v for k, v in defaults.items() if _accepts(cls, k)}
         kwargs.update({k: v for k, v in cfg.items() if k != "type"})
-        _check_keywords(cls, kwargs, set(defaults), path)
+        check_keywords(cls, kwargs, set(defaults), path)
         try:
             return cls(**kwargs)
         except KeywordError as err:      # the class named its keyword; ``path`` says where its mapping is
@@ -95,7 +95,7 @@ def _accepts(cls: type, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def _check_keywords(cls: type, kwargs: Dict[str, Any], internal: set, path: str) -> None:
+def check_keywords(cls: type, kwargs: Dict[str, Any], internal: set, path: str) -> None:
     """Refuse config keys the class does not take, listing the ones it does (unless it takes **kwargs)."""
     try:
         params = inspect.signature(cls).parameters

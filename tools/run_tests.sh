@@ -9,4 +9,6 @@ if [ -x tools/ci/start_slurm.sh ]; then
   # A real single-node Slurm cluster for the launcher tests; its own script says why when it cannot start.
   bash tools/ci/start_slurm.sh || echo "[tests] Slurm could not be started; Slurm tests will be skipped with that reason" >&2
 fi
+# Debian's chromium for the dashboard's browser tests (they skip, saying so, when it cannot be installed).
+bash tools/ci/install_browser.sh || echo "[tests] chromium could not be installed; dashboard browser tests will be skipped" >&2
 exec "$root/.venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$@"

@@ -13,7 +13,7 @@ from ..search.task.lock import TaskLock
 from ..search.task.lifecycle import effective_status, open_store
 from ..search.task.summary_files import job_summary, task_summary
 from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
-from . import ctl_ops
+from . import ctl_ops, ctl_view
 from .common import table, user_errors
 
 
@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--tar-path", required=True)
     imp.add_argument("-t", "--task", help="name for the imported task (default: its exported name)")
     imp.add_argument("--force", action="store_true", help="replace an existing task of that name")
+    ctl_view.add_view_commands(sub, exp)
     return p
 
 
@@ -185,7 +186,11 @@ def main(argv=None) -> int:
     if args.command == "rm":
         return ctl_ops.remove(TaskPaths(root, args.task))
     if args.command == "export":
-        return ctl_ops.export(TaskPaths(root, args.task), args.tar_path or f"{args.task}.tar.gz")
+        return ctl_view.export(root, args)
+    if args.command == "dashboard":
+        return ctl_view.dashboard(root, args)
+    if args.command == "report":
+        return ctl_view.report(root, args)
     return ctl_ops.import_(root, args.tar_path, args.task, args.force)
 
 

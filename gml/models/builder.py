@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ..errors import GmlConfigError
+from ..registry import check_keywords
 from .registry import ALGORITHMS, MODELS, MUTATORS
 
 
@@ -17,8 +18,12 @@ def _check_cfg(cfg: Any, path: str) -> None:
 
 
 def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
-    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict."""
+    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict;
+    a key its class does not take is a GmlConfigError naming ``algorithm.<key>``."""
     _check_cfg(cfg, "algorithm")
+    cls = ALGORITHMS.get(cfg["type"]) if isinstance(cfg["type"], str) else None
+    if cls is not None:
+        check_keywords(cls, {k: v for k, v in cfg.items() if k != "type"}, set(), "algorithm")
     return ALGORITHMS.build(cfg, default_args=default_args)
 
 

@@ -12,6 +12,7 @@ which keeps ``weights_only=True`` and allows exactly the numpy globals needed to
 from __future__ import annotations
 
 import os.path as osp
+import warnings
 from typing import Callable, List, Optional, Union
 
 import numpy as np
@@ -34,7 +35,10 @@ NUMPY_SAFE_GLOBALS = _numpy_safe_globals()
 
 def safe_torch_load(filename: str, map_location: Union[str, Callable, None] = None):
     """``torch.load(filename, weights_only=True)`` that also accepts numpy scalars/arrays in the pickle."""
-    with torch.serialization.safe_globals(NUMPY_SAFE_GLOBALS):
+    with torch.serialization.safe_globals(NUMPY_SAFE_GLOBALS), warnings.catch_warnings():
+        # torch rebuilds quantized tensors (int8 checkpoints, tools/quantize.py) through its deprecated typed
+        # storages and says so on every load; the notice is about torch internals, not the user's checkpoint.
+        warnings.filterwarnings("ignore", message=r"TypedStorage is deprecated")
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
         except Exception as err:  # torch raises pickle.UnpicklingError for a refused global

@@ -94,10 +94,12 @@ CLASSIFIERS = MODELS
 ALGORITHMS = ScopedRegistry("algorithm", scope=SCOPE)
 #: Mutators sample/fix the choices of a searchable model.
 MUTATORS = ScopedRegistry("mutator", scope=SCOPE)
+#: Quantizers turn a float model into a fake-quant and then an int8 model (``algorithm.quantizer``).
+QUANTIZERS = ScopedRegistry("quantizer", scope=SCOPE)
 
 DATASETS = ScopedRegistry("dataset", parent=MMCLS_DATASETS, scope=SCOPE)
 PIPELINES = ScopedRegistry("pipeline", parent=MMCLS_PIPELINES, scope=SCOPE)
 HOOKS = ScopedRegistry("hook", parent=MMCV_HOOKS, scope=SCOPE)
 
 __all__ = ["ScopedRegistry", "SCOPE", "MODELS", "BACKBONES", "NECKS", "HEADS", "LOSSES", "CLASSIFIERS", "ALGORITHMS",
-           "MUTATORS", "DATASETS", "PIPELINES", "HOOKS"]
+           "MUTATORS", "DATASETS", "PIPELINES", "HOOKS", "QUANTIZERS"]

@@ -17,7 +17,7 @@ the defaults delegate to the wrapped model, so ``BaseAlgorithm`` itself trains e
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -86,6 +86,11 @@ class BaseAlgorithm(BaseModule):
         losses = self(**data)
         loss, log_vars = self.parse_losses(losses)
         return dict(loss=loss, log_vars=log_vars, num_samples=self._num_samples(data))
+
+    def runner_hooks(self) -> List[Tuple[object, str]]:
+        """``(hook, priority)`` pairs that gml's ``train_model`` registers on the runner for this algorithm (e.g.
+        pretraining before the first epoch); none here."""
+        return []
 
     # --- helpers ---------------------------------------------------------------------------------------------
     @staticmethod

@@ -99,14 +99,16 @@ class Store:
     (StoreVersionError); an older one is migrated to :data:`SCHEMA_VERSION` in one transaction (a read-only
     store is refused instead: it cannot be migrated in place)."""
 
-    def __init__(self, path: str, readonly: bool = False):
+    def __init__(self, path: str, readonly: bool = False, timeout: float = 30.0):
+        """``timeout``: seconds a statement waits for a lock held by another connection before it raises
+        ``sqlite3.OperationalError`` (a read-only viewer passes a short one to report a locked store quickly)."""
         self.path = path
         if readonly:
             if not os.path.exists(path):
                 raise FileNotFoundError(path)
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
         else:
-            self._db = sqlite3.connect(path, timeout=30)
+            self._db = sqlite3.connect(path, timeout=timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         try:

@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""The cost of distillation's plumbing: one gml distillation training step vs what it must cost at least, a plain
+student training step plus one no-grad forward of the teacher, on the same batch, in one run.
+
+    python benchmarks/distill_step.py [--config configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py]
+        [--batch 64] [--repeats 20] [--threads 1]
+
+Measured (median over ``--repeats`` rounds, interleaved so machine load hits all alike, after warm-up):
+- ``kd``: ``algorithm.train_step`` (teacher forward under no_grad with its forward hooks, student forward with its
+  hooks, connectors and distillation losses) + backward + SGD step, as mmcv's OptimizerHook runs it;
+- ``reference``: the bare student (a copy of the algorithm's) ``forward_train`` + backward + SGD step, plus the bare
+  teacher's logits under ``torch.no_grad()``.
+Prints ``kd / reference`` of the median wall time and of the median CPU time of this process (with one thread, the
+CPU time is what the step costs even when other jobs load the machine) (goal: <= 1.10, i.e. hooks, connectors and
+losses add at most 10%). The teacher's weights
+do not change the timing, so the teacher keeps random weights here (no checkpoint needed).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os.path as osp
+import statistics
+import sys
+import time
+import warnings
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    return p.parse_args()
+
+
+def main() -> int:
+    import torch
+
+    import gml.models  # noqa: F401  (first: it silences mmcv's import notices)
+    from mmcv import Config
+    from gml.models import build_algorithm
+    from gml.models.distill import TeacherCheckpointWarning, classifier_logits
+
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    cfg = Config.fromfile(args.config)
+    algorithm_cfg = copy.deepcopy(cfg.algorithm)
+    teachers = algorithm_cfg.distiller.distill_cfg
+    for teacher in teachers if isinstance(teachers, list) else [teachers]:
+        teacher["ckpt_path"] = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TeacherCheckpointWarning)
+        alg = build_algorithm(algorithm_cfg)
+    alg.init_weights()
+    alg.train()
+    student = copy.deepcopy(alg.model).train()
+    teacher_models = [copy.deepcopy(t.model).eval() for t in alg.distiller.teachers]
+    img = torch.randn(args.batch, 3, args.size, args.size)
+    label = torch.randint(0, 10, (args.batch, ))
+    data = dict(img=img, gt_label=label)
+    kd_opt = torch.optim.SGD(alg.parameters(), lr=0.01, momentum=0.9)
+    ref_opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+
+    def kd_step():
+        kd_opt.zero_grad()
+        alg.train_step(data, kd_opt)["loss"].backward()
+        kd_opt.step()
+
+    def reference_step():
+        with torch.no_grad():
+            for teacher in teacher_models:
+                classifier_logits(teacher, img)
+        ref_opt.zero_grad()
+        student.forward_train(img, label)["loss"].backward()
+        ref_opt.step()
+
+    def timed(fn):
+        start, cpu = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - start, time.process_time() - cpu
+
+    for _ in range(args.warmup):
+        kd_step()
+        reference_step()
+    rounds = {"kd": [], "reference": []}
+    for _ in range(args.repeats):
+        rounds["kd"].append(timed(kd_step))
+        rounds["reference"].append(timed(reference_step))
+    med = {k: statistics.median(w for w, _ in v) for k, v in rounds.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in rounds.items()}
+    heads = ", ".join(f"{s.head.name}({type(s.head.loss).__name__})" for s in alg.distiller.supervisions) or "-"
+    print(f"config={args.config}")
+    print(f"threads={args.threads} batch={args.batch}x3x{args.size}x{args.size} repeats={args.repeats} "
+          f"teachers={len(teacher_models)} heads: {heads}" + (" + MEAL V2" if alg.use_meal else ""))
+    print(f"{'':42s} {'wall':>9s} {'CPU':>9s}")
+    print(f"distillation step                          {med['kd'] * 1e3:6.1f} ms {cpu['kd'] * 1e3:6.1f} ms")
+    print(f"student step + no-grad teacher forward(s)  {med['reference'] * 1e3:6.1f} ms "
+          f"{cpu['reference'] * 1e3:6.1f} ms")
+    print(f"ratio distillation / reference: wall {med['kd'] / med['reference']:.3f}, "
+          f"CPU {cpu['kd'] / cpu['reference']:.3f} (goal <= 1.10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

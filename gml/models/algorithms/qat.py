@@ -1,0 +1,122 @@
+"""gml.QuantizationAwareTraining: train a model with fake-quantization, then convert it to int8 for CPU inference.
+
+    algorithm = dict(type='gml.QuantizationAwareTraining', model=<mm model config>,
+                     quantizer=dict(type='gml.TorchDefaultQuantizer', backend='fbgemm', input_layer='backbone',
+                                    output_layer='neck', fuse_config={...}),
+                     converted=False)
+
+Lifecycle (:class:`~gml.models.quantization.QuantizationStage`):
+
+1. Built, the wrapped model is already prepared by the quantizer (fused, fake-quantized): tools/train.py trains it
+   like any model. QAT is normally a fine-tuning: ``--load-from`` a float checkpoint (of the bare model or of an
+   algorithm wrapping it) loads into the prepared model; the quantization state (observer ranges, scales) then
+   starts fresh. Checkpoints written during training hold the fake-quant model (float weights + quantization state).
+   In eval mode the range observers are frozen, so evaluation does not move the quantization parameters.
+2. :meth:`QuantizationAwareTraining.convert` turns it into the int8 model (tools/quantize.py does this and saves it).
+   ``converted=True`` builds the int8 structure directly, so that an int8 checkpoint written by tools/quantize.py
+   loads (tools/test.py evaluates it with the config tools/quantize.py writes beside it). An int8 model runs on CPU
+   only and cannot be trained.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Union
+
+from torch import nn
+
+from ...errors import GmlConfigError
+from ..quantization import BaseQuantizer, QuantizationStage, build_quantizer
+from ..registry import ALGORITHMS
+from .base import BaseAlgorithm
+
+
+@ALGORITHMS.register_module()
+class QuantizationAwareTraining(BaseAlgorithm):
+    """See the module docs. ``quantizer`` is a config dict (``algorithm.quantizer``) or a built quantizer."""
+
+    def __init__(self, model: Union[Mapping, nn.Module], quantizer: Union[Mapping, BaseQuantizer],
+                 converted: bool = False, init_cfg=None):
+        if not isinstance(converted, bool):
+            raise GmlConfigError("algorithm.converted", f"expected true or false, got {converted!r}")
+        self.stage = QuantizationStage.FAKE_QUANT
+        super().__init__(model, init_cfg)
+        self.quantizer = build_quantizer(quantizer)
+        # Tensors are matched by identity: ``float_state`` keeps every float tensor alive until the comparison is
+        # done, so no id can be reused by a tensor the quantizer creates.
+        float_state = self.model.state_dict(keep_vars=True)
+        float_names = {id(t): name for name, t in float_state.items()}
+        self.model = self.quantizer.prepare(self.model)
+        prepared = self.model.state_dict(keep_vars=True)
+        #: prepared name -> float name, for tensors the quantizer kept but renamed (e.g. bn1.* -> conv1.bn.*).
+        self._float_name_of: Dict[str, str] = {name: float_names[id(t)] for name, t in prepared.items()
+                                               if id(t) in float_names and float_names[id(t)] != name}
+        #: names of the tensors the quantizer added (observer ranges, scales, zero points).
+        self._quantization_names: List[str] = [name for name, t in prepared.items() if id(t) not in float_names]
+        del float_state
+        self._register_load_state_dict_pre_hook(self._accept_float_checkpoint)
+        if converted:
+            self.convert()
+
+    @property
+    def quantization_state(self) -> List[str]:
+        """Names (in ``self.model``'s state dict) of the tensors the quantizer added: observer ranges, scales."""
+        return list(self._quantization_names)
+
+    # --- stages --------------------------------------------------------------------------------------------------
+    def convert(self) -> "QuantizationAwareTraining":
+        """Turn the fake-quant model into the int8 model, in place (eval mode, CPU); returns self."""
+        if self.stage is QuantizationStage.INT8:
+            return self
+        self.cpu()
+        self.model = self.quantizer.convert(self.model)
+        self.stage = QuantizationStage.INT8
+        self.eval()
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.stage is QuantizationStage.FAKE_QUANT:
+            self.quantizer.set_observing(self.model, mode)
+        return self
+
+    def init_weights(self) -> None:
+        """Initialise the float weights of a fake-quant model as the wrapped model would; an int8 model's weights
+        only ever come from a checkpoint (mm initialisers cannot write packed int8 weights), so nothing is done."""
+        if self.stage is QuantizationStage.FAKE_QUANT:
+            super().init_weights()
+
+    # --- the runner protocol -------------------------------------------------------------------------------------
+    def forward_train(self, img, **kwargs):
+        if self.stage is QuantizationStage.INT8:
+            raise RuntimeError("an int8 model cannot be trained: train the fake-quant model (converted=False) and "
+                               "convert it afterwards (tools/quantize.py)")
+        return super().forward_train(img, **kwargs)
+
+    def simple_test(self, img, img_metas=None, **kwargs):
+        if self.stage is QuantizationStage.INT8:
+            self.quantizer.activate()
+        return super().simple_test(img, img_metas, **kwargs)
+
+    # --- checkpoints -----------------------------------------------------------------------------------------------
+    def _accept_float_checkpoint(self, state_dict, prefix, *args) -> None:
+        """Let a float checkpoint load into the fake-quant model: tensors the quantizer renamed are looked up under
+        their float names, and when the checkpoint holds no quantization state at all, that state keeps its current
+        (initial) values instead of being reported missing. Runs after BaseAlgorithm's bare-model key hook."""
+        if self.stage is not QuantizationStage.FAKE_QUANT:
+            return
+        model_prefix = f"{prefix}model."
+        for name, float_name in self._float_name_of.items():
+            source, target = model_prefix + float_name, model_prefix + name
+            if source in state_dict and target not in state_dict:
+                state_dict[target] = state_dict.pop(source)
+        if not any(model_prefix + name in state_dict for name in self._quantization_names):
+            current = self.model.state_dict()
+            for name in self._quantization_names:
+                state_dict[model_prefix + name] = current[name]
+
+
+def is_int8(model: nn.Module) -> bool:
+    """Whether ``model`` is a converted (int8) quantization algorithm."""
+    return isinstance(model, QuantizationAwareTraining) and model.stage is QuantizationStage.INT8
+
+
+__all__ = ["QuantizationAwareTraining", "is_int8"]

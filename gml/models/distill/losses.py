@@ -1,0 +1,193 @@
+"""Distillation losses: ``loss(student, teacher) -> scalar tensor``, each scaled by ``loss_weight``.
+
+Registered in gml's MODELS (``type='gml.<Name>'`` in a distillation head's ``loss``). The teacher argument never
+needs a gradient: the distiller computes it under ``torch.no_grad()``.
+
+- :class:`KLDivergenceLoss` - soft labels (Hinton et al., 2015): ``tau**2 * KL(softmax(t/tau) || softmax(s/tau))``.
+- :class:`FeatureMSELoss` - FitNets' hint loss: mean squared error between (connected) feature maps.
+- :class:`AttentionTransferLoss` - Zagoruyko & Komodakis (2017): distance of normalised spatial attention maps.
+- :class:`RKDLoss` - relational KD (Park et al., 2019): distance and angle relations between the batch's samples.
+- :class:`FactorTransferLoss` - Factor Transfer (Kim et al., 2018): p-norm between L2-normalised factors.
+- :class:`ActivationBoundaryLoss` - Heo et al. (2019): squared hinge that puts the student's responses on the
+  teacher's side of each neuron's activation boundary (active iff the teacher's response is > 0), with a margin.
+"""
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...errors import GmlConfigError
+from ..registry import MODELS
+
+
+def _positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise GmlConfigError(name, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _non_negative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise GmlConfigError(name, f"must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def soft_label_kl(student_logits: torch.Tensor, target_probs: torch.Tensor, tau: float) -> torch.Tensor:
+    """``tau**2 * KL(target || softmax(student/tau))`` averaged over the batch (the target is already a
+    distribution, e.g. softened teacher probabilities or MEAL's ensemble average)."""
+    log_probs = F.log_softmax(student_logits / tau, dim=1)
+    return F.kl_div(log_probs, target_probs, reduction="batchmean") * tau * tau
+
+
+class DistillLoss(nn.Module, metaclass=ABCMeta):
+    """Base of the losses above: holds ``loss_weight`` and checks that both sides have the same shape."""
+
+    #: Whether student and teacher tensors must have exactly the same shape.
+    same_shape = True
+
+    def __init__(self, loss_weight: float = 1.0):
+        super().__init__()
+        self.loss_weight = _non_negative("loss_weight", loss_weight)
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        if self.same_shape and student.shape != teacher.shape:
+            raise GmlConfigError("loss", f"{type(self).__name__} needs student and teacher tensors of one shape, got "
+                                 f"{tuple(student.shape)} and {tuple(teacher.shape)}: add a connector")
+        return self.loss_weight * self.compute(student, teacher)
+
+    @abstractmethod
+    def compute(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """The unweighted loss of same-batch student and teacher tensors."""
+
+
+@MODELS.register_module()
+class KLDivergenceLoss(DistillLoss):
+    """Soft-label distillation on logits of shape (N, C) with temperature ``tau``."""
+
+    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        self.tau = _positive("tau", tau)
+
+    def compute(self, student, teacher):
+        return soft_label_kl(student, F.softmax(teacher / self.tau, dim=1), self.tau)
+
+
+@MODELS.register_module()
+class FeatureMSELoss(DistillLoss):
+    """FitNets' hint loss; with ``normalize=True`` both sides are L2-normalised per sample first."""
+
+    def __init__(self, normalize: bool = False, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        self.normalize = bool(normalize)
+
+    def compute(self, student, teacher):
+        if self.normalize:
+            student = F.normalize(student.flatten(1), dim=1)
+            teacher = F.normalize(teacher.flatten(1), dim=1)
+        return F.mse_loss(student, teacher)
+
+
+@MODELS.register_module()
+class AttentionTransferLoss(DistillLoss):
+    """Attention maps ``normalize(mean_c |f|**p)`` of (N, C, H, W) features; channel counts may differ. Maps of
+    different spatial sizes are average-pooled to the smaller one."""
+
+    same_shape = False
+
+    def __init__(self, p: float = 2.0, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        self.p = _positive("p", p)
+
+    def attention(self, feat: torch.Tensor) -> torch.Tensor:
+        return feat.abs().pow(self.p).mean(dim=1)
+
+    def compute(self, student, teacher):
+        if student.dim() != 4 or teacher.dim() != 4 or student.shape[0] != teacher.shape[0]:
+            raise GmlConfigError("loss", f"AttentionTransferLoss needs (N, C, H, W) feature maps of one batch, got "
+                                 f"{tuple(student.shape)} and {tuple(teacher.shape)}")
+        s_map, t_map = self.attention(student), self.attention(teacher)
+        size = min(s_map.shape[-2:], t_map.shape[-2:])
+        if s_map.shape[-2:] != size:
+            s_map = F.adaptive_avg_pool2d(s_map.unsqueeze(1), size).squeeze(1)
+        if t_map.shape[-2:] != size:
+            t_map = F.adaptive_avg_pool2d(t_map.unsqueeze(1), size).squeeze(1)
+        s_vec = F.normalize(s_map.flatten(1), dim=1)
+        t_vec = F.normalize(t_map.flatten(1), dim=1)
+        return (s_vec - t_vec).pow(2).mean()
+
+
+@MODELS.register_module()
+class RKDLoss(DistillLoss):
+    """Relational KD: Huber distance between the batch's normalised pairwise distances (``distance_weight``) and
+    between the angles of sample triplets (``angle_weight``). Features are flattened per sample, so the student
+    and teacher dimensions may differ; needs a batch of at least 3."""
+
+    same_shape = False
+
+    def __init__(self, distance_weight: float = 25.0, angle_weight: float = 50.0, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        self.distance_weight = _non_negative("distance_weight", distance_weight)
+        self.angle_weight = _non_negative("angle_weight", angle_weight)
+
+    @staticmethod
+    def _distances(x: torch.Tensor) -> torch.Tensor:
+        dist = torch.cdist(x, x)
+        mean = dist[dist > 0].mean() if (dist > 0).any() else dist.new_tensor(1.0)
+        return dist / mean
+
+    @staticmethod
+    def _angles(x: torch.Tensor) -> torch.Tensor:
+        diff = F.normalize(x.unsqueeze(0) - x.unsqueeze(1), p=2, dim=2)
+        return torch.bmm(diff, diff.transpose(1, 2)).flatten()
+
+    def compute(self, student, teacher):
+        s, t = student.flatten(1), teacher.flatten(1)
+        if s.shape[0] != t.shape[0]:
+            raise GmlConfigError("loss", f"RKDLoss needs one batch on both sides, got {s.shape[0]} and {t.shape[0]}")
+        loss = s.new_zeros(())
+        if self.distance_weight:
+            with torch.no_grad():
+                t_dist = self._distances(t)
+            loss = loss + self.distance_weight * F.smooth_l1_loss(self._distances(s), t_dist)
+        if self.angle_weight:
+            with torch.no_grad():
+                t_angle = self._angles(t)
+            loss = loss + self.angle_weight * F.smooth_l1_loss(self._angles(s), t_angle)
+        return loss
+
+
+@MODELS.register_module()
+class FactorTransferLoss(DistillLoss):
+    """``mean_n || s_n/||s_n|| - t_n/||t_n|| ||_p`` over factors flattened per sample (Factor Transfer uses p=1)."""
+
+    def __init__(self, p: int = 1, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        if p not in (1, 2):
+            raise GmlConfigError("p", f"must be 1 or 2, got {p!r}")
+        self.p = p
+
+    def compute(self, student, teacher):
+        s = F.normalize(student.flatten(1), dim=1)
+        t = F.normalize(teacher.flatten(1), dim=1)
+        return (s - t).abs().pow(self.p).mean() if self.p == 2 else (s - t).abs().sum(dim=1).mean()
+
+
+@MODELS.register_module()
+class ActivationBoundaryLoss(DistillLoss):
+    """Squared hinge with ``margin`` on the student's (connected, pre-activation) responses: where the teacher's
+    response is > 0 the student's must exceed ``+margin``, elsewhere stay below ``-margin``. Works on the teacher's
+    post-ReLU outputs (only their sign is used). Averaged over the batch, summed over the rest, scaled by 1e-3."""
+
+    def __init__(self, margin: float = 1.0, loss_weight: float = 1.0):
+        super().__init__(loss_weight)
+        self.margin = _non_negative("margin", margin)
+
+    def compute(self, student, teacher):
+        active = (teacher > 0).to(student.dtype)
+        m = self.margin
+        on = (student - m).pow(2) * ((student < m).to(student.dtype) * active)
+        off = (student + m).pow(2) * ((student > -m).to(student.dtype) * (1 - active))
+        return (on + off).sum() / student.shape[0] * 1e-3
