@@ -185,8 +185,6 @@ def measure(kind, args, workdir, mlflow_db):
         watching.watch()
         time.sleep(launcher.poll_interval)
     judged_keys = [k for k in written if k in assessor.judged]
-    if os.environ.get("GML_LATENCY_DEBUG"):
-        print("not judged:", sorted(k for k in written if k not in assessor.judged)[:20], file=sys.stderr)
     latencies = sorted(assessor.judged[k] - written[k] for k in judged_keys)
     store.close()
     return latencies, len(judged_keys), len(written), statistics.mean(rounds)
