@@ -123,8 +123,13 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
 
         logger = get_root_logger()
     data_loaders = build_train_loaders(datasets, cfg, distributed)
+    algorithm = model
     model = wrap_model(model, cfg.device, distributed, cfg.get("find_unused_parameters", False))
-    optimizer = build_optimizer(model, cfg.optimizer) if cfg.get("optimizer") else None
+    optimizer = None
+    if cfg.get("optimizer"):
+        # An algorithm with several optimizers (e.g. gml.DMCP: weights + architecture) builds them itself.
+        build_optimizers = getattr(algorithm, "build_optimizers", None)
+        optimizer = build_optimizers(cfg.optimizer) if build_optimizers else build_optimizer(model, cfg.optimizer)
     runner_cfg = copy.deepcopy(cfg.get("runner") or dict(type="EpochBasedRunner", max_epochs=cfg.total_epochs))
     runner = build_runner(runner_cfg, default_args=dict(model=model, batch_processor=None, optimizer=optimizer,
                                                         work_dir=cfg.work_dir, logger=logger, meta=meta))
@@ -138,6 +143,8 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
     runner.register_training_hooks(cfg.lr_config, optimizer_config, cfg.get("checkpoint_config"),
                                    cfg.get("log_config"), cfg.get("momentum_config"),
                                    custom_hooks_config=cfg.get("custom_hooks"))
+    for hook in getattr(algorithm, "runner_hooks", lambda: [])():  # hooks an algorithm needs (gml.DMCP's export)
+        runner.register_hook(hook, priority="LOW")
     by_epoch = runner_cfg["type"] != "IterBasedRunner"
     if by_epoch:
         runner.register_hook(DistSamplerSeedHook())
