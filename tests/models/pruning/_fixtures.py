@@ -1,0 +1,53 @@
+"""Small plain mmcls classifiers for the DMCP tests (built through the real registries)."""
+import copy
+
+RESNET = dict(
+    type="mmcls.ImageClassifier",
+    backbone=dict(type="mmcls.ResNet_CIFAR", depth=18, num_stages=2, out_indices=(1,), strides=(1, 2),
+                  dilations=(1, 1), stem_channels=16, base_channels=16),
+    neck=dict(type="mmcls.GlobalAveragePooling"),
+    head=dict(type="mmcls.LinearClsHead", num_classes=10, in_channels=32, loss=dict(type="mmcls.CrossEntropyLoss"),
+              topk=(1,)))
+
+BOTTLENECK_RESNET = dict(
+    RESNET, backbone=dict(type="mmcls.ResNetV1d", depth=50, num_stages=2, out_indices=(1,), strides=(1, 2),
+                          dilations=(1, 1), stem_channels=16, base_channels=8),
+    head=dict(RESNET["head"], in_channels=64))
+
+MOBILENET_V2 = dict(
+    RESNET, backbone=dict(type="mmcls.MobileNetV2", widen_factor=0.5),
+    head=dict(RESNET["head"], in_channels=1280))
+
+INPUT_SHAPE = (3, 32, 32)
+
+
+def dmcp_cfg(model=RESNET, target=None, width=None, **kwargs):
+    mutator = dict(type="gml.DMCPMutator", input_shape=INPUT_SHAPE, width=width or dict(max=1.0, min=0.1, offset=0.1),
+                   seed=0)
+    mutator.update(kwargs.pop("mutator", {}))
+    cfg = dict(type="gml.DMCP", model=copy.deepcopy(model), mutator=mutator,
+               floss_cfg=dict(target_flops=target, floss_type="l1", flop_loss_weight=1.0))
+    cfg.update(kwargs)
+    return cfg
+
+
+def flops_range(model=RESNET, width=None):
+    """(min, max) MFLOPs of the supernet of ``model`` at ``width``, from a bare mutator."""
+    from gml.models import build_mutator
+    from gml.models.pruning import build_slimmable_classifier
+
+    mutator = build_mutator(dict(type="gml.DMCPMutator", input_shape=INPUT_SHAPE,
+                                 width=width or dict(max=1.0, min=0.1, offset=0.1)))
+    classifier, kind = build_slimmable_classifier(model, mutator.width["max"], INPUT_SHAPE)
+    mutator.prepare_from_supernet(classifier, kind)
+    return mutator.flops_of(mutator.min_choice()), mutator.flops_of(mutator.max_choice())
+
+
+def build_dmcp(model=RESNET, target=None, **kwargs):
+    """A built gml.DMCP; ``target`` defaults to the midpoint of the supernet's MFLOPs range."""
+    from gml.models import build_algorithm
+
+    if target is None:
+        low, high = flops_range(model, kwargs.get("width"))
+        target = (low + high) / 2
+    return build_algorithm(dmcp_cfg(model, target=target, **kwargs))
