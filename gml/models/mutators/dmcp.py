@@ -11,7 +11,8 @@ Config (``algorithm.mutator``)::
                  arch_sample_type=['max', 'min', 'scheduled_random', 'arch_random'],
                  arch_learning_rate=0.5, arch_weight_decay=1e-3,   # Adam on the alphas
                  input_shape=(3, 224, 224),                        # image of the FLOPs count
-                 width=dict(max=1, min=0.1, offset=0.1))           # relative to the configured model
+                 width=dict(max=1, min=0.1, offset=0.1),           # relative to the configured model
+                 seed=None)                                        # own sampling generator (default: global)
 
 A structure ("choice") is a dict channel-group name -> width (see :mod:`gml.models.pruning.channel_space`).
 """
@@ -38,6 +39,17 @@ from ..registry import MUTATORS
 from .stateless import load_choice
 
 PATH = "algorithm.mutator"
+
+
+class _GlobalRandom:
+    """The draws the mutator makes, from python's global generator (a stand-in for a ``random.Random``)."""
+
+    randint = staticmethod(random.randint)
+    choice = staticmethod(random.choice)
+    random = staticmethod(random.random)  # last: the name shadows the module inside the class body
+
+
+_GLOBAL_RANDOM = _GlobalRandom()
 
 
 def _positive(value: Any, path: str) -> float:
@@ -87,7 +99,7 @@ class DMCPMutator(nn.Module):
                 isinstance(v, int) and v > 0 for v in input_shape):
             raise GmlConfigError(f"{PATH}.input_shape", f"expected (C, H, W) of positive ints, got {input_shape!r}")
         self.input_shape = tuple(input_shape)
-        self.rng = random.Random(seed)
+        self._own_rng = random.Random(seed) if seed is not None else None
         self.alphas = nn.ParameterList()
         self.groups: List[ChannelGroup] = []
         self.layouts: "OrderedDict[str, BucketLayout]" = OrderedDict()
@@ -134,6 +146,12 @@ class DMCPMutator(nn.Module):
         for path, group_name in owners.items():
             if isinstance(modules[path], nn.BatchNorm2d):
                 modules[path].register_forward_hook(_KeepProbScaling(self, list(self.layouts).index(group_name)))
+
+    @property
+    def rng(self):
+        """The sampling generator: the mutator's own when seeded, else python's global one, which gml's training
+        loop re-seeds every epoch (so a resumed run draws what the uninterrupted run drew)."""
+        return self._own_rng if self._own_rng is not None else _GLOBAL_RANDOM
 
     @property
     def classifier(self) -> nn.Module:

@@ -1,5 +1,8 @@
 """Small plain mmcls classifiers for the DMCP tests (built through the real registries)."""
 import copy
+import os
+import subprocess
+import sys
 
 RESNET = dict(
     type="mmcls.ImageClassifier",
@@ -51,3 +54,23 @@ def build_dmcp(model=RESNET, target=None, **kwargs):
         low, high = flops_range(model, kwargs.get("width"))
         target = (low + high) / 2
     return build_algorithm(dmcp_cfg(model, target=target, **kwargs))
+
+
+# --- real child processes of gml's tools ---------------------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+CONFIG = "configs/pruning/dmcp/dmcp_resnet_digits16.py"
+# A real digits run in seconds: 96 training images (3 iterations of 32 per epoch), 64 validation images.
+TINY = ["data.train.max_samples=96", "data.val.max_samples=64", "data.test.max_samples=64", "data.samples_per_gpu=32",
+        "log_config.interval=1", "lr_config.warmup_iters=2", "checkpoint_config.interval=1",
+        "algorithm.algorithm_cfg.arch_start_train=1", "algorithm.distill_iter=2"]
+
+
+def run_tool(tool, *args, timeout=600):
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=ROOT)
+    for key in ("GML_JOB_DIR", "GML_TASK", "GML_JOB_ID"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"{tool} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
