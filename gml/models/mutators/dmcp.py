@@ -296,3 +296,37 @@ class _KeepProbScaling:
             return None
         scale = self.mutator.scale_of(self.index)
         return output * scale[:output.shape[1]].view(1, -1, 1, 1)
+
+
+def build_supernet_mutator(model_cfg: Mapping, mutator_cfg: Optional[Mapping] = None) -> DMCPMutator:
+    """A ``DMCPMutator`` attached to a freshly built supernet of ``model_cfg`` (its ``classifier``), without the
+    algorithm: for tools that only need the channel groups and the FLOPs model."""
+    from ..builder import build_mutator
+    from ..pruning.supernet import build_slimmable_classifier
+
+    mutator = build_mutator(dict(mutator_cfg or {}, type="gml.DMCPMutator"))
+    classifier, kind = build_slimmable_classifier(model_cfg, mutator.width["max"], mutator.input_shape)
+    mutator.prepare_from_supernet(classifier, kind)
+    return mutator
+
+
+def supernet_flops_range(model_cfg: Mapping, mutator_cfg: Optional[Mapping] = None) -> "tuple[float, float]":
+    """(min, max) MFLOPs of the DMCP supernet of ``model_cfg`` under ``mutator_cfg``: the range a
+    ``floss_cfg.target_flops`` must lie in."""
+    mutator = build_supernet_mutator(model_cfg, mutator_cfg)
+    return mutator.flops_of(mutator.min_choice()), mutator.flops_of(mutator.max_choice())
+
+
+def uniform_choice(mutator: DMCPMutator, target_mflops: float) -> Dict[str, int]:
+    """Every group at the same fraction ``r`` of its channels (``round(r * C)``, at least 1), ``r`` chosen so the
+    structure's MFLOPs are closest to ``target_mflops``: uniform width scaling, the baseline DMCP is compared to."""
+    def at(ratio: float) -> Dict[str, int]:
+        return {name: max(1, min(layout.max_channels, int(round(ratio * layout.max_channels))))
+                for name, layout in mutator.layouts.items()}
+
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if mutator.flops_of(at(middle)) < target_mflops else (low, middle)
+    candidates = [at(low), at(high)]
+    return min(candidates, key=lambda choice: abs(mutator.flops_of(choice) - target_mflops))

@@ -35,15 +35,11 @@ def dmcp_cfg(model=RESNET, target=None, width=None, **kwargs):
 
 
 def flops_range(model=RESNET, width=None):
-    """(min, max) MFLOPs of the supernet of ``model`` at ``width``, from a bare mutator."""
-    from gml.models import build_mutator
-    from gml.models.pruning import build_slimmable_classifier
+    """(min, max) MFLOPs of the supernet of ``model`` at ``width``."""
+    from gml.models.mutators.dmcp import supernet_flops_range
 
-    mutator = build_mutator(dict(type="gml.DMCPMutator", input_shape=INPUT_SHAPE,
-                                 width=width or dict(max=1.0, min=0.1, offset=0.1)))
-    classifier, kind = build_slimmable_classifier(model, mutator.width["max"], INPUT_SHAPE)
-    mutator.prepare_from_supernet(classifier, kind)
-    return mutator.flops_of(mutator.min_choice()), mutator.flops_of(mutator.max_choice())
+    return supernet_flops_range(model, dict(input_shape=INPUT_SHAPE, width=width or dict(max=1.0, min=0.1,
+                                                                                        offset=0.1)))
 
 
 def build_dmcp(model=RESNET, target=None, **kwargs):

@@ -129,3 +129,29 @@ def test_a_too_narrow_model_for_the_offset_is_a_config_error():
                   head=dict(RESNET["head"], in_channels=8))
     with pytest.raises(GmlConfigError, match="algorithm.mutator.width"):
         build_algorithm(dmcp_cfg(narrow, target=0.5, width=dict(max=1.0, min=0.1, offset=0.1)))
+
+
+@pytest.mark.parametrize("config", ["dmcp_resnet18_digits.py", "dmcp_resnet_digits16.py", "dmcp_mobilenetv2_digits.py"])
+def test_shipped_configs_build(config):
+    import os
+
+    from mmcv import Config
+
+    from ._fixtures import ROOT
+
+    cfg = Config.fromfile(os.path.join(ROOT, "configs", "pruning", "dmcp", config))
+    algorithm = build_algorithm(cfg.algorithm)
+    assert cfg.optimizer_config is None
+    mutator = algorithm.mutator
+    assert mutator.flops_of(mutator.min_choice()) < algorithm.target_flops < mutator.flops_of(mutator.max_choice())
+
+
+def test_uniform_width_scaling_matches_a_flops_target():
+    from gml.models.mutators.dmcp import uniform_choice
+
+    mutator = build_dmcp(RESNET).mutator
+    full = mutator.flops_of(mutator.max_choice())
+    choice = uniform_choice(mutator, 0.5 * full)
+    assert mutator.flops_of(choice) == pytest.approx(0.5 * full, rel=0.1)
+    ratios = [choice[name] / layout.max_channels for name, layout in mutator.layouts.items()]
+    assert max(ratios) - min(ratios) < 0.1  # every group at (about) the same fraction
