@@ -167,7 +167,8 @@ def main(argv=None) -> int:
     print(f"static same subnets    {med['static_sum'] * 1e3:8.1f} ms")
     print(f"DMCP architecture step {med['arch'] * 1e3:8.1f} ms")
     print(f"static max step        {med['static_max'] * 1e3:8.1f} ms")
-    print(f"slicing overhead (weight step / same subnets static - 1): {(med['weight'] / med['static_sum'] - 1) * 100:+.1f}%")
+    overhead = (med["weight"] / med["static_sum"] - 1) * 100
+    print(f"slicing overhead (weight step / same subnets static - 1): {overhead:+.1f}%")
     print(f"architecture step / plain max step: {med['arch'] / med['static_max']:.2f}x")
     if args.memory:
         added = {}
@@ -176,8 +177,9 @@ def main(argv=None) -> int:
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             added[child] = json.loads(out.strip().splitlines()[-1])["added"]
         kind = "CUDA max_memory_allocated" if device.type == "cuda" else "peak RSS"
+        ratio = added["dmcp"] / max(added["static_max"], 1)
         print(f"peak memory added by the steps ({kind}): DMCP iteration {added['dmcp'] / 2**20:.1f} MiB, "
-              f"plain max step {added['static_max'] / 2**20:.1f} MiB, ratio {added['dmcp'] / max(added['static_max'], 1):.2f}x")
+              f"plain max step {added['static_max'] / 2**20:.1f} MiB, ratio {ratio:.2f}x")
     return 0
 
 

@@ -141,8 +141,8 @@ class DMCP(BaseAlgorithm):
         target = _number(target, path, strict=True)
         low, high = self.mutator.flops_of(self.mutator.min_choice()), self.mutator.flops_of(self.mutator.max_choice())
         if not low <= target <= high:
-            raise GmlConfigError(path, f"{target} MFLOPs is outside what the supernet can reach: "
-                                       f"[{low:.3f}, {high:.3f}] MFLOPs (min..max width, input {self.mutator.input_shape})")
+            raise GmlConfigError(path, f"{target} MFLOPs is outside what the supernet can reach: [{low:.3f}, "
+                                       f"{high:.3f}] MFLOPs (min..max width, input {self.mutator.input_shape})")
         return target
 
     # --- subnets (the interface DynamicDistEvalHook and the subnet tools use) ----------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Union
+from typing import List, Mapping, Optional, Union
 
 import torch
 from torch import nn
@@ -127,6 +127,3 @@ def flops_loss(expected: torch.Tensor, target: float, kind: FlopsLossType, weigh
         loss = -torch.log(1.0 / (1.0 + distance))
     return weight * loss
 
-
-def as_widths(channels: Dict[str, int]) -> Dict[str, float]:
-    return {name: float(value) for name, value in channels.items()}

@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from ...errors import GmlConfigError
 from ..builder import build_model
-from ..ops import Conv2dSlice, LinearSlice, to_static_model
+from ..ops import Conv2dSlice, to_static_model
 from ..registry import MODELS
 from .channel_space import (ChannelGroup, backbone_kind, derive_groups, make_slimmable, widened_backbone_cfg)
 
@@ -137,6 +137,3 @@ def pruned_classifier_cfg(model_cfg: Mapping, channels: Dict[str, int], width_ma
         backbone["backbone"], channels, width_max, input_shape), input_shape))
     return cfg
 
-
-def slimmable_layers(classifier: nn.Module) -> List[str]:
-    return [path for path, m in classifier.named_modules() if isinstance(m, (Conv2dSlice, LinearSlice))]
