@@ -46,13 +46,14 @@ def run(args, *extra, cwd=ROOT):
 
 
 def max_epochs(config):
+    """The config's epochs. Main thread only: mmcv's Config.fromfile is not thread-safe."""
     from mmcv import Config
 
     return Config.fromfile(config).runner.max_epochs
 
 
-def train(config, work_dir, seed, *options):
-    final = osp.join(work_dir, f"epoch_{max_epochs(config)}.pth")
+def train(config, epochs, work_dir, seed, *options):
+    final = osp.join(work_dir, f"epoch_{epochs}.pth")
     if not osp.exists(final):
         run(["tools/train.py", config, "--work-dir", work_dir, "--seed", str(seed), "--cfg-options", *options])
     return work_dir
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     def supernet(fraction):
         target = round(fraction * full, 2)
         work_dir = osp.join(args.out, f"supernet_t{target}")
-        train(args.config, work_dir, 0, f"algorithm.floss_cfg.target_flops={target}")
+        train(args.config, epochs, work_dir, 0, f"algorithm.floss_cfg.target_flops={target}")
         return fraction, osp.join(work_dir, "model_sample", "expected.yaml")
 
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -97,7 +98,8 @@ def main(argv=None) -> int:
     def retrain(job):
         name, seed = job
         work_dir = osp.join(args.out, f"retrain_{name}_s{seed}")
-        train(args.config, work_dir, seed, "algorithm.retraining=True", f"algorithm.channel_cfg={structures[name]}",
+        train(args.config, epochs, work_dir, seed, "algorithm.retraining=True",
+              f"algorithm.channel_cfg={structures[name]}",
               f"evaluation.interval={epochs}", "search_eval_cfg=None")
         return job, final_top1(osp.join(ROOT, work_dir))
 

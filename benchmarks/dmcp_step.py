@@ -3,6 +3,7 @@
 
     python benchmarks/dmcp_step.py [--config configs/pruning/dmcp/dmcp_resnet_digits16.py] [--batch 64]
         [--size 16] [--repeats 10] [--threads 1] [--device cpu|cuda] [--memory]
+    python benchmarks/dmcp_step.py --imagenet resnet50 --size 224 --batch 32 --device cuda --memory
 
 Measures (median over ``--repeats``, interleaved so machine load hits all alike):
 - ``weight``: DMCP's weight step over the config's sampling plan (max, min, scheduled_random, arch_random ...),
@@ -14,8 +15,9 @@ Measures (median over ``--repeats``, interleaved so machine load hits all alike)
 Prints the slicing overhead ``weight / static_sum - 1`` (goal < 15%) and ``arch / static_max`` (goal < 1.5x).
 
 ``--memory`` adds peak memory of a full DMCP iteration (weight + architecture step) vs a plain step of the static
-max network: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU the peak resident set size (``ru_maxrss``) each
-adds over its process's size before the steps, each measured in a fresh child process (goal < 1.3x).
+max network, each in a fresh child process: ``torch.cuda.max_memory_allocated`` over the allocation before the
+steps on CUDA; on CPU the peak resident set size during the steps (sampled every millisecond) over the size before
+them (goal < 1.3x).
 """
 from __future__ import annotations
 
@@ -32,6 +34,20 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def _imagenet_model(backbone: dict, channels: int) -> dict:
+    return dict(type="mmcls.ImageClassifier", backbone=backbone, neck=dict(type="mmcls.GlobalAveragePooling"),
+                head=dict(type="mmcls.LinearClsHead", num_classes=1000, in_channels=channels,
+                          loss=dict(type="mmcls.CrossEntropyLoss")))
+
+
+#: ImageNet-size mmcls classifiers (``--imagenet``), unchanged from mmcls's own configs.
+IMAGENET_MODELS = {
+    "resnet18": _imagenet_model(dict(type="mmcls.ResNet", depth=18), 512),
+    "resnet50": _imagenet_model(dict(type="mmcls.ResNet", depth=50), 2048),
+    "mobilenet_v2": _imagenet_model(dict(type="mmcls.MobileNetV2", widen_factor=1.0), 1280),
+}
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="configs/pruning/dmcp/dmcp_resnet_digits16.py")
@@ -41,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--imagenet", choices=["resnet18", "resnet50", "mobilenet_v2"],
+                   help="replace the config's model by this mmcls ImageNet model (1000 classes; use --size 224)")
     p.add_argument("--memory", action="store_true", help="also measure peak memory (child processes on CPU)")
     p.add_argument("--memory-child", choices=["dmcp", "static_max"], help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -59,6 +77,8 @@ def setup(args):
     device = torch.device(args.device)
     cfg = Config.fromfile(args.config)
     algorithm_cfg = copy.deepcopy(cfg.algorithm)
+    if args.imagenet:
+        algorithm_cfg["model"] = IMAGENET_MODELS[args.imagenet]
     algorithm_cfg["mutator"]["input_shape"] = (3, args.size, args.size)
     algorithm_cfg["mutator"]["seed"] = 0
     algorithm_cfg["algorithm_cfg"]["arch_start_train"] = 0
@@ -67,7 +87,7 @@ def setup(args):
     alg = build_algorithm(algorithm_cfg).to(device).train()
     optimizers = alg.build_optimizers(dict(type="SGD", lr=0.01, momentum=0.9))
     img = torch.randn(args.batch, 3, args.size, args.size, device=device)
-    label = torch.randint(0, 10, (args.batch,), device=device)
+    label = torch.randint(0, 1000 if args.imagenet else 10, (args.batch,), device=device)
     plan = [alg.mutator.sample(kind, 10, 0) for kind in alg.mutator.plan]
     statics = [build_model(alg.plain_model_cfg(choice)).to(device).train() for choice in plan]
     return alg, optimizers, img, label, plan, statics, device
@@ -99,7 +119,8 @@ def memory_child(args) -> int:
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
     else:
-        before = _rss_now()
+        sampler = _RssSampler()
+        before = sampler.peak
     for _ in range(3):
         if args.memory_child == "dmcp":
             reset()
@@ -109,7 +130,7 @@ def memory_child(args) -> int:
             static_opt.zero_grad()
             statics[0].forward_train(img, label)["loss"].backward()
             static_opt.step()
-    peak = torch.cuda.max_memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = torch.cuda.max_memory_allocated() if cuda else sampler.stop()
     print(json.dumps(dict(before=before, peak=peak, added=peak - before)))
     return 0
 
@@ -117,6 +138,29 @@ def memory_child(args) -> int:
 def _rss_now() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * resource.getpagesize()
+
+
+class _RssSampler:
+    """The peak resident set size of this process from now until :meth:`stop`, sampled every millisecond (the
+    kernel's own peak, ``ru_maxrss``, cannot be reset and would include building the models)."""
+
+    def __init__(self):
+        import threading
+
+        self.peak = _rss_now()
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while self._running:
+            self.peak = max(self.peak, _rss_now())
+            time.sleep(0.001)
+
+    def stop(self) -> int:
+        self._running = False
+        self._thread.join()
+        return max(self.peak, _rss_now())
 
 
 def main(argv=None) -> int:
