@@ -124,6 +124,7 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
         logger = get_root_logger()
     data_loaders = build_train_loaders(datasets, cfg, distributed)
     algorithm = model
+    algorithm_hooks = model.runner_hooks() if hasattr(model, "runner_hooks") else []
     model = wrap_model(model, cfg.device, distributed, cfg.get("find_unused_parameters", False))
     optimizer = None
     if cfg.get("optimizer"):
@@ -143,8 +144,8 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
     runner.register_training_hooks(cfg.lr_config, optimizer_config, cfg.get("checkpoint_config"),
                                    cfg.get("log_config"), cfg.get("momentum_config"),
                                    custom_hooks_config=cfg.get("custom_hooks"))
-    for hook in getattr(algorithm, "runner_hooks", lambda: [])():  # hooks an algorithm needs (gml.DMCP's export)
-        runner.register_hook(hook, priority="LOW")
+    for hook, priority in algorithm_hooks:  # e.g. a distillation's connector pretraining (BaseAlgorithm.runner_hooks)
+        runner.register_hook(hook, priority=priority)
     by_epoch = runner_cfg["type"] != "IterBasedRunner"
     if by_epoch:
         runner.register_hook(DistSamplerSeedHook())

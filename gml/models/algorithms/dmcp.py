@@ -167,12 +167,13 @@ class DMCP(BaseAlgorithm):
         return pruned_classifier_cfg(self.model_cfg, dict(choice), width_max, self.mutator.input_shape)
 
     def runner_hooks(self) -> list:
-        """Hooks gml's training loop registers for this algorithm: the structure export at the end of training."""
+        """(hook, priority) pairs gml's training loop registers for this algorithm: the structure export at the
+        end of supernet training."""
         if self.retraining:
             return []
         from ..hooks.dmcp_structure import DMCPStructureHook
 
-        return [DMCPStructureHook()]
+        return [(DMCPStructureHook(), "LOW")]
 
     # --- optimizers ----------------------------------------------------------------------------------------------
     def build_optimizers(self, optimizer_cfg: Mapping):
