@@ -29,6 +29,7 @@ import yaml
 from torch import nn
 
 from ...errors import GmlConfigError
+from ..ops import BatchNorm2dSlice
 from ..pruning.channel_space import ChannelGroup, derive_groups, input_groups
 from ..pruning.flops import FlopsModel
 from ..pruning.markov import (BucketLayout, channel_scale, expected_channels, expected_width_rounded,
@@ -144,8 +145,8 @@ class DMCPMutator(nn.Module):
         self.flops_model = FlopsModel.trace(classifier, example, owners, producers)
         modules = dict(classifier.named_modules())
         for path, group_name in owners.items():
-            if isinstance(modules[path], nn.BatchNorm2d):
-                modules[path].register_forward_hook(_KeepProbScaling(self, list(self.layouts).index(group_name)))
+            if isinstance(modules[path], BatchNorm2dSlice):
+                modules[path].output_scale = _KeepProbScaling(self, list(self.layouts).index(group_name))
 
     @property
     def rng(self):
@@ -284,18 +285,15 @@ def read_structure(source: Union[str, Mapping], path: str = "channel_cfg") -> Di
 
 
 class _KeepProbScaling:
-    """Forward hook of a BatchNorm: during the architecture pass, multiply its output by the keep probabilities of
-    its channel group."""
+    """A BatchNorm's ``output_scale``: during the architecture pass, the keep probabilities of its channel group
+    (per channel), else None."""
 
     def __init__(self, mutator: DMCPMutator, index: int):
         self.mutator = mutator
         self.index = index
 
-    def __call__(self, module, args, output):
-        if not self.mutator._scaling:
-            return None
-        scale = self.mutator.scale_of(self.index)
-        return output * scale[:output.shape[1]].view(1, -1, 1, 1)
+    def __call__(self):
+        return self.mutator.scale_of(self.index) if self.mutator._scaling else None
 
 
 def build_supernet_mutator(model_cfg: Mapping, mutator_cfg: Optional[Mapping] = None) -> DMCPMutator:
