@@ -60,7 +60,10 @@ def parse_args(argv=None):
     p.add_argument("--imagenet", choices=["resnet18", "resnet50", "mobilenet_v2"],
                    help="replace the config's model by this mmcls ImageNet model (1000 classes; use --size 224)")
     p.add_argument("--memory", action="store_true", help="also measure peak memory (child processes on CPU)")
-    p.add_argument("--memory-child", choices=["dmcp", "static_max"], help=argparse.SUPPRESS)
+    p.add_argument("--memory-parts", action="store_true",
+                   help="with --memory: also the weight step alone and the architecture step alone")
+    p.add_argument("--memory-child", choices=["dmcp", "static_max", "weight_step", "arch_step"],
+                   help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -122,11 +125,12 @@ def memory_child(args) -> int:
         sampler = _RssSampler()
         before = sampler.peak
     for _ in range(3):
-        if args.memory_child == "dmcp":
+        if args.memory_child in ("dmcp", "weight_step"):
             reset()
             alg._weight_step(img, label, optimizers["weight"], 10)
+        if args.memory_child in ("dmcp", "arch_step"):
             alg._arch_step(img, label, optimizers["architecture"])
-        else:
+        if args.memory_child == "static_max":
             static_opt.zero_grad()
             statics[0].forward_train(img, label)["loss"].backward()
             static_opt.step()
@@ -216,7 +220,8 @@ def main(argv=None) -> int:
     print(f"architecture step / plain max step: {med['arch'] / med['static_max']:.2f}x")
     if args.memory:
         added = {}
-        for child in ("dmcp", "static_max"):
+        children = ["dmcp", "static_max"] + (["weight_step", "arch_step"] if args.memory_parts else [])
+        for child in children:
             cmd = [sys.executable, osp.abspath(__file__), *(argv or sys.argv[1:]), "--memory-child", child]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             added[child] = json.loads(out.strip().splitlines()[-1])["added"]
@@ -224,6 +229,9 @@ def main(argv=None) -> int:
         ratio = added["dmcp"] / max(added["static_max"], 1)
         print(f"peak memory added by the steps ({kind}): DMCP iteration {added['dmcp'] / 2**20:.1f} MiB, "
               f"plain max step {added['static_max'] / 2**20:.1f} MiB, ratio {ratio:.2f}x")
+        if args.memory_parts:
+            print(f"  parts: weight step alone {added['weight_step'] / 2**20:.1f} MiB, architecture step alone "
+                  f"{added['arch_step'] / 2**20:.1f} MiB")
     return 0
 
 
