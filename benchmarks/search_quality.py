@@ -27,7 +27,8 @@ of the final regret (Branin, Hartmann6: lower is better) or of the best validati
 better), the seconds per run, and one-sided Mann-Whitney U p-values of each method against the best peer (the
 peer with the best median): ``p better`` for "this method's results are better", ``p worse`` for "worse". A
 summary line per problem compares gml's best method with the best peer. The latency section times ``suggest()``
-after 1,000 observed Hartmann6 trials (wall and CPU seconds), for gml's searchers and GPSearcher without a window.
+after 1,000 observed Hartmann6 trials (wall and CPU seconds), for gml's searchers and GPSearcher with a
+window of 100 points and without a window.
 
     python benchmarks/search_quality.py                              # 50 trials, 20 seeds, everything
     python benchmarks/search_quality.py --seeds 3 --trials 30 -j 2   # a quick look
@@ -252,6 +253,7 @@ def run_one(job):
 
 # -- latency at 1,000 observed trials --------------------------------------------------------------------------------
 def latency(n_history=1000, repeats=5):
+    """Yield (searcher, replay seconds, median wall, max wall, median CPU seconds) per searcher."""
     import random
 
     from gml.registry import SEARCHERS
@@ -261,8 +263,8 @@ def latency(n_history=1000, repeats=5):
     space = parse_search_args(args)
     rng = random.Random(0)
     history = [(p, f(p), True) for p in (space.sample(rng) for _ in range(n_history))]
-    rows = []
-    searchers_timed = dict(GML, **{"gml-gp-nowindow": ("GPSearcher", {"max_model_points": None})})
+    searchers_timed = dict(GML, **{"gml-gp-w100": ("GPSearcher", {"max_model_points": 100}),
+                                   "gml-gp-nowindow": ("GPSearcher", {"max_model_points": None})})
     for name, (kind, kwargs) in searchers_timed.items():
         if name in ("gml-evolution32", "gml-gp-w25"):
             continue
@@ -277,8 +279,7 @@ def latency(n_history=1000, repeats=5):
             walls.append(time.time() - w)
             cpus.append(time.process_time() - c)
             searcher.mark_issued(point)      # later suggestions also see pending points
-        rows.append((name, replay, statistics.median(walls), max(walls), statistics.median(cpus)))
-    return rows
+        yield name, replay, statistics.median(walls), max(walls), statistics.median(cpus)
 
 
 # -- table -----------------------------------------------------------------------------------------------------------
@@ -342,6 +343,8 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/search_quality.jsonl")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--table-only", action="store_true", help="print the table of --out, run nothing")
+    parser.add_argument("--latency-only", action="store_true", help="only the latency section")
+    parser.add_argument("--latency-repeats", type=int, default=5, help="suggestions timed per searcher")
     a = parser.parse_args(argv)
     problems, methods = a.problems.split(","), a.methods.split(",")
     for name, valid in ((problems, PROBLEMS), (methods, METHODS)):
@@ -356,6 +359,8 @@ def main(argv=None):
     done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in results}
     todo = [(p, m, s, a.trials) for s in range(a.first_seed, a.first_seed + a.seeds) for p in problems
             for m in methods if (p, m, s, a.trials) not in done]
+    if a.latency_only:
+        todo, problems = [], []
     if not a.table_only and todo:
         print(f"{len(todo)} runs to do ({len(done)} already in {a.out}), {a.jobs} process(es)", flush=True)
         t0 = time.time()
@@ -376,13 +381,15 @@ def main(argv=None):
                 pool.close()
                 pool.join()
     results = [r for r in results if r["trials"] == a.trials and a.first_seed <= r["seed"] < a.first_seed + a.seeds]
-    print(table(results, problems, methods))
+    if problems:
+        print(table(results, problems, methods))
     if not a.no_latency and not a.table_only:
-        print("\nsuggest() latency after 1,000 observed Hartmann6 trials (5 suggestions, pending points kept):")
+        print(f"\nsuggest() latency after 1,000 observed Hartmann6 trials ({a.latency_repeats} suggestions, pending "
+              f"points kept):", flush=True)
         print("| searcher | replay 1,000 (s) | median wall (s) | max wall (s) | median CPU (s) |")
         print("|---|---|---|---|---|")
-        for name, replay, wall, worst, cpu in latency():
-            print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} |")
+        for name, replay, wall, worst, cpu in latency(repeats=a.latency_repeats):
+            print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
