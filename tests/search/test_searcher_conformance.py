@@ -39,6 +39,7 @@ class SearcherCase:
     kwargs: dict = field(default_factory=dict)
     deterministic: bool = True      # same seed -> same sequence
     uses_seed: bool = True
+    slow: bool = False              # marked slow (still run): e.g. a GP over a mixed space, ~1-2 s CPU a suggestion
 
 
 SEARCHER_CASES = [
@@ -50,7 +51,7 @@ SEARCHER_CASES = [
                                                "acq_optimizer_kwargs": {"n_points": 500}}),
     SearcherCase("EvolutionSearcher", MIXED_ARGS, {"population_size": 6}),
     SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
-    SearcherCase("GPSearcher", MIXED_ARGS, {"n_startup_trials": 5}),
+    SearcherCase("GPSearcher", MIXED_ARGS, {"n_startup_trials": 5}, slow=True),
     SearcherCase("CMAESSearcher", MIXED_ARGS),
 ]
 
@@ -93,7 +94,7 @@ def drive(searcher, n, mode="maximize", fail_every=0, rng=None):
     return history
 
 
-@pytest.fixture(params=SEARCHER_CASES, ids=lambda c: c.name)
+@pytest.fixture(params=[pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else []) for c in SEARCHER_CASES])
 def case(request):
     return request.param
 

@@ -79,7 +79,7 @@ def run(searcher, f, n, fail=lambda point: False):
     return history
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n == "GPSearcher" else []) for n in CASES])
 def test_mixed_space_values_are_exact_and_typed(name):
     searcher = build(name, MIXED)
     space = searcher.space
