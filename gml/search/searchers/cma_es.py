@@ -8,14 +8,11 @@ the history's length, so it suits long searches over continuous spaces (roughly 
   inner bundles too) are drawn by Optuna's seeded RandomSampler: CMA-ES has no model of them, so prefer
   GPSearcher or TPESearcher for spaces that are mostly categorical. ``with_margin: true`` keeps the
   distribution from collapsing onto one value of a discrete (Int, stepped Real) dimension.
-- One in-memory study, direction maximize, told the score (``Searcher.score``: larger is better). CMA-ES keeps its
-  state in the study's trials, so the study lives as long as the searcher. Every issued point is a RUNNING trial
-  until observed; CMA-ES ignores running trials, but each ask is a new draw from the current Gaussian, so
-  parallel slots differ.
-- A failed job (reward None) is told the worst score seen so far (a FAIL trial while nothing has a score, which
-  CMA-ES skips): it ranks last in its generation instead of stalling the generation.
-- A proposal already issued is told FAIL and CMA-ES is asked again, up to ``max_retries`` times; then a random
-  unissued point.
+- The study bookkeeping is ``StudySearcher``'s (CMA-ES keeps its state in the study's trials): every issued
+  point is a RUNNING trial until observed; CMA-ES ignores running trials, but each ask is a new draw from the
+  current Gaussian, so parallel slots differ. A failed job is told the worst score seen so far: it ranks last in
+  its generation instead of stalling it. A proposal already issued is told FAIL and CMA-ES asked again, up to
+  ``max_retries`` times; then a random unissued point.
 - Resume: CMA-ES's own state is not in gml's store. ``restore`` replays the store into the study and, once at
   least 10 finished jobs have a score, starts a warm-started CMA-ES (WS-CMA-ES, Optuna's ``source_trials``: the
   initial mean and covariance come from the best replayed points) instead of starting again from the centre of
@@ -27,42 +24,34 @@ Keywords: ``seed``, ``popsize`` (null: 4 + 3 ln(dimensions)), ``n_startup_trials
 from __future__ import annotations
 
 import warnings
-from typing import Dict, Optional
+from typing import Optional
 
 from ...errors import GmlConfigError
 from ...registry import SEARCHERS
-from ..space.dimensions import canonical_key
-from .base import Point
-from .observations import ObservingSearcher, random_unissued
-from .optuna_trials import check_bool, check_int, import_optuna, make_trial
-from .tpe import OptunaEncoding
+from .optuna_trials import StudySearcher, check_bool, check_int, import_optuna
 
 WARM_START_MIN_POINTS = 10   # the warm start fits its Gaussian to the best 10% of the replayed points
 
 
 @SEARCHERS.register_module()
-class CMAESSearcher(ObservingSearcher):
+class CMAESSearcher(StudySearcher):
     """CMA-ES over any gml space (see the module docstring)."""
 
     def __init__(self, space, optimize_mode="maximize", seed=None, popsize: Optional[int] = None,
                  n_startup_trials: int = 1, use_separable_cma: bool = False, with_margin: bool = False,
                  lr_adapt: bool = False, max_retries: int = 10):
         super().__init__(space, optimize_mode, seed)
-        optuna = import_optuna("CMAESSearcher")
+        import_optuna("CMAESSearcher")
         check_int("popsize", popsize, 2, allow_none=True)
         check_int("n_startup_trials", n_startup_trials, 0)
         check_int("max_retries", max_retries, 0)
         for name, value in (("use_separable_cma", use_separable_cma), ("with_margin", with_margin),
                             ("lr_adapt", lr_adapt)):
             check_bool(name, value)
-        self.max_retries = max_retries
         self._options = dict(seed=seed, popsize=popsize, n_startup_trials=n_startup_trials,
                              use_separable_cma=use_separable_cma, with_margin=with_margin, lr_adapt=lr_adapt,
                              warn_independent_sampling=False)
-        self.study = optuna.create_study(direction="maximize", sampler=self._sampler())
-        self.encoding = OptunaEncoding(space)
-        self._trial_of: Dict[str, int] = {}     # canonical point key -> its RUNNING trial number
-        self._n_trials = 0                       # trials in the study (asked or added)
+        self._start_study(self._sampler(), max_retries)
 
     def _sampler(self, source_trials=None):
         import optuna
@@ -74,49 +63,6 @@ class CMAESSearcher(ObservingSearcher):
                 raise GmlConfigError("searcher", f"CMAESSearcher: optuna's CmaEsSampler refused the keywords: "
                                                  f"{err}") from None
 
-    # -- the Searcher contract -----------------------------------------------------------------------------------
-    def suggest(self) -> Optional[Point]:
-        from optuna.trial import TrialState
-        if self.exhausted():
-            return None
-        for _ in range(self.max_retries + 1):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                trial = self.study.ask(self.encoding.distributions)
-            self._n_trials += 1
-            point = self.encoding.decode(trial.params)
-            key = canonical_key(point)
-            if not self.is_issued(point) and key not in self._trial_of:
-                self._trial_of[key] = trial.number
-                return point
-            self.study.tell(trial, state=TrialState.FAIL)
-        return random_unissued(self.space, self.rng, self.is_issued)
-
-    def mark_issued(self, point: Point) -> None:
-        super().mark_issued(point)
-        key = canonical_key(point)
-        if key not in self._trial_of:
-            trial = make_trial(self.encoding, point, None)
-            if trial is not None:
-                self._trial_of[key] = self._add(trial)
-
-    def observe(self, point: Point, reward: Optional[float]) -> None:
-        from optuna.trial import TrialState
-        score = self.score(reward)
-        worst = self._obs.worst_score()
-        self._obs.observe(point, score)
-        value = score if score is not None else worst
-        number = self._trial_of.pop(canonical_key(point), None)     # only RUNNING trials are kept there
-        if number is None:                                           # observed again (a rerun)
-            trial = make_trial(self.encoding, point, None)
-            if trial is None:
-                return
-            number = self._add(trial)
-        if value is None:
-            self.study.tell(number, state=TrialState.FAIL)
-        else:
-            self.study.tell(number, float(value))
-
     def restore(self, history) -> None:
         """Replay the store (see the module docstring): then warm-start CMA-ES from the scored points."""
         super().restore(history)
@@ -124,9 +70,3 @@ class CMAESSearcher(ObservingSearcher):
         completed = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(completed) >= WARM_START_MIN_POINTS and not self._options["use_separable_cma"]:
             self.study.sampler = self._sampler(source_trials=completed)
-
-    def _add(self, trial) -> int:
-        """Add a trial to the study; its number (trial numbers count up from 0 in a study)."""
-        self.study.add_trial(trial)
-        self._n_trials += 1
-        return self._n_trials - 1
