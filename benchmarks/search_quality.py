@@ -27,8 +27,8 @@ of the final regret (Branin, Hartmann6: lower is better) or of the best validati
 better), the seconds per run, and one-sided Mann-Whitney U p-values of each method against the best peer (the
 peer with the best median): ``p better`` for "this method's results are better", ``p worse`` for "worse". A
 summary line per problem compares gml's best method with the best peer. The latency section times ``suggest()``
-after 1,000 observed Hartmann6 trials (wall and CPU seconds), for gml's searchers and GPSearcher with a
-window of 100 and 500 points and without one.
+after 1,000 observed Hartmann6 trials (``--latency-problem mixed9``: mixed9 trials), wall and CPU seconds, for
+gml's searchers and for GPSearcher with a window of 100 and 500 points and without one.
 
     python benchmarks/search_quality.py                              # 50 trials, 20 seeds, everything
     python benchmarks/search_quality.py --seeds 3 --trials 30 -j 2   # a quick look
@@ -252,14 +252,14 @@ def run_one(job):
 
 
 # -- latency at 1,000 observed trials --------------------------------------------------------------------------------
-def latency(n_history=1000, repeats=5):
+def latency(n_history=1000, repeats=5, problem="hartmann6"):
     """Yield (searcher, replay seconds, median wall, max wall, median CPU, max CPU seconds) per searcher."""
     import random
 
     from gml.registry import SEARCHERS
     from gml.search import searchers  # noqa: F401
     from gml.search.space.parse import parse_search_args
-    args, f, mode = SPACES["hartmann6"]
+    args, f, mode = SPACES[problem]
     space = parse_search_args(args)
     rng = random.Random(0)
     history = [(p, f(p), True) for p in (space.sample(rng) for _ in range(n_history))]
@@ -346,6 +346,7 @@ def main(argv=None):
     parser.add_argument("--table-only", action="store_true", help="print the table of --out, run nothing")
     parser.add_argument("--latency-only", action="store_true", help="only the latency section")
     parser.add_argument("--latency-repeats", type=int, default=5, help="suggestions timed per searcher")
+    parser.add_argument("--latency-problem", default="hartmann6", choices=("hartmann6", "mixed9"))
     a = parser.parse_args(argv)
     problems, methods = a.problems.split(","), a.methods.split(",")
     for name, valid in ((problems, PROBLEMS), (methods, METHODS)):
@@ -385,11 +386,11 @@ def main(argv=None):
     if problems:
         print(table(results, problems, methods))
     if not a.no_latency and not a.table_only:
-        print(f"\nsuggest() latency after 1,000 observed Hartmann6 trials ({a.latency_repeats} suggestions, pending "
-              f"points kept):", flush=True)
+        print(f"\nsuggest() latency after 1,000 observed {a.latency_problem} trials ({a.latency_repeats} suggestions, "
+              f"pending points kept):", flush=True)
         print("| searcher | replay 1,000 (s) | median wall (s) | max wall (s) | median CPU (s) | max CPU (s) |")
         print("|---|---|---|---|---|---|")
-        for name, replay, wall, worst, cpu, worst_cpu in latency(repeats=a.latency_repeats):
+        for name, replay, wall, worst, cpu, worst_cpu in latency(repeats=a.latency_repeats, problem=a.latency_problem):
             print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} | {worst_cpu:.3f} |", flush=True)
 
 

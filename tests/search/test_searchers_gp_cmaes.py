@@ -135,6 +135,30 @@ def test_cmaes_resume_warm_starts_from_the_best_replayed_points():
     assert not seen & {canonical_key(p) for p in warm_points}
 
 
+def test_cmaes_resume_on_a_mixed_space():
+    """Categorical, Nested and one-value args are not CMA-ES's: the warm start uses the numeric ones only."""
+    args = [{"type": "Categorical", "name": "act", "data": ["relu", "gelu"]},
+            {"type": "Int", "name": "width", "data": [16, 256], "step": 16, "log": True},
+            {"type": "Real", "name": "lr", "data": [1e-4, 1.0], "log": True},
+            {"type": "Int", "name": "epochs", "data": [3, 3]},
+            {"type": "Nested", "data": [{"opt": "sgd"}, {"opt": "adam"}]}]
+    space = parse_search_args(args)
+    rng = random.Random(0)
+    points = [space.sample(rng) for _ in range(30)]
+    resumed = build("CMAESSearcher", args=args)
+    resumed.restore([(p, math.log10(p["lr"]) + p["width"] / 256, True) for p in points])
+    assert resumed.study.sampler._source_trials is not None
+    seen = {canonical_key(p) for p in points}
+    for point, _, _ in run(resumed, 8, f=lambda p: math.log10(p["lr"])):
+        assert space.contains(point) and canonical_key(point) not in seen
+        seen.add(canonical_key(point))
+    grid = [{"type": "Categorical", "name": name, "data": [1, 2, 3, 4]} for name in ("a", "b")]
+    categorical_only = build("CMAESSearcher", args=grid)
+    categorical_only.restore([({"a": a, "b": b}, float(a * b), True) for a in (1, 2, 3) for b in (1, 2, 3, 4)])
+    assert categorical_only.study.sampler._source_trials is None       # nothing numeric to warm-start
+    assert categorical_only.suggest() not in [{"a": a, "b": b} for a in (1, 2, 3) for b in (1, 2, 3, 4)]
+
+
 @pytest.mark.parametrize("cfg, path", [
     ({"type": "GPSearcher", "n_startup_trials": -1}, "searcher.n_startup_trials"),
     ({"type": "GPSearcher", "max_model_points": 5}, "searcher.max_model_points"),

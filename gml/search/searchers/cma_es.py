@@ -66,7 +66,20 @@ class CMAESSearcher(StudySearcher):
     def restore(self, history) -> None:
         """Replay the store (see the module docstring): then warm-start CMA-ES from the scored points."""
         super().restore(history)
+        source = self._warm_start_trials()
+        if len(source) >= WARM_START_MIN_POINTS and not self._options["use_separable_cma"]:
+            self.study.sampler = self._sampler(source_trials=source)
+
+    def _warm_start_trials(self) -> list:
+        """The study's finished trials cut down to the args CMA-ES models (numeric, more than one value): a warm
+        start takes only trials whose args are exactly those. Empty when no arg is CMA-ES's."""
+        import optuna
+        from optuna.distributions import FloatDistribution, IntDistribution
         from optuna.trial import TrialState
-        completed = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if len(completed) >= WARM_START_MIN_POINTS and not self._options["use_separable_cma"]:
-            self.study.sampler = self._sampler(source_trials=completed)
+        numeric = {name: d for name, d in self.encoding.distributions.items()
+                   if isinstance(d, (FloatDistribution, IntDistribution)) and not d.single()}
+        if not numeric:
+            return []
+        return [optuna.trial.create_trial(params={name: t.params[name] for name in numeric}, distributions=numeric,
+                                          value=t.value)
+                for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
