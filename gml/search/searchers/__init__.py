@@ -1,13 +1,16 @@
 """Searchers, one module each, registered in ``gml.registry.SEARCHERS`` on import.
 
-SkoptSearcher and TPESearcher import scikit-optimize / optuna only when built (the ``searchers`` extra)."""
+SkoptSearcher, TPESearcher, GPSearcher and CMAESSearcher import scikit-optimize / optuna only when built (the
+``searchers`` extra)."""
 from .base import Point, Searcher
 from .batch import BatchSearcher
+from .cma_es import CMAESSearcher
 from .evolution import EvolutionSearcher
+from .gp import GPSearcher
 from .grid import GridSearcher
 from .random_search import RandomSearcher
 from .skopt_searcher import SkoptSearcher
 from .tpe import TPESearcher
 
 __all__ = ["Point", "Searcher", "GridSearcher", "BatchSearcher", "RandomSearcher", "SkoptSearcher",
-           "EvolutionSearcher", "TPESearcher"]
+           "EvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher"]
