@@ -16,7 +16,7 @@ import yaml
 from ...errors import GmlConfigError
 from ...validation import boolean, integer, invalid, mapping, one_of
 from . import template as templating
-from .file_args import check_file_exists
+from .file_args import check_file_exists, check_inner_keys
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
 
@@ -193,7 +193,9 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     template = templating.check_template(task["template"])
     space = parse_search_args(task["search_args"])
     for file_arg in space.files:
-        check_file_exists(os.path.join(base_dir, file_arg.file), f"{space.sources[file_arg.name]}.file")
+        file_path = os.path.join(base_dir, file_arg.file)
+        check_file_exists(file_path, f"{space.sources[file_arg.name]}.file")
+        check_inner_keys(file_path, file_arg, space.sources[file_arg.name])
     _check_template_args(template, space)
     custom_imports = raw.get("custom_imports") or []
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
