@@ -6,8 +6,10 @@
   tasks/<task>/
     run_config.yaml            the config as run       state.db        the task's store (SQLite, WAL)
     task.yaml                  state summary           controller.lock held by the running controller
-    code/                      the project as it was when the task started (jobs run here)
-    jobs/all/<i>/              log, scalars.jsonl, exit_code, generated config files
+    code/                      the project as it was when the task started
+    jobs/all/<i>/              log, scalars.jsonl, exit_code, generated config files (GML_JOB_DIR)
+    jobs/all/<i>/cwd/          the job's working directory: a link to each top-level entry of code/; what the
+                               job creates there (lightning_logs/, mlruns/, outputs/ ...) is its own
     jobs/tree/<arg>/<value>/...  -> ../../all/<i>
 ```
 """
@@ -27,7 +29,12 @@ from ...errors import GmlConfigError, GmlError
 
 SEARCH_DIR = ".search-run"
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info", "work_dirs")
+# Output that training code and its loggers write into the working directory: a previous run's output is not
+# part of the code a job needs, and each job writes its own into its working directory.
+LOGGER_OUTPUTS = ("work_dirs", "lightning_logs", "mlruns", "mlartifacts", "wandb", "outputs", "multirun", "runs",
+                  ".aim")
+DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info") + LOGGER_OUTPUTS
+WORK_DIR = "cwd"
 
 
 class NoWorkspaceError(GmlError):
@@ -82,6 +89,10 @@ class TaskPaths:
     def job_dir(self, job_id: int) -> str:
         return os.path.join(self.jobs_all, str(job_id))
 
+    def job_work_dir(self, job_id: int) -> str:
+        """The job's working directory (see :func:`make_work_dir`)."""
+        return os.path.join(self.job_dir(job_id), WORK_DIR)
+
 
 def list_task_names(root: str) -> List[str]:
     tasks = os.path.join(root, SEARCH_DIR, "tasks")
@@ -122,6 +133,22 @@ def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: I
         where = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(where), exist_ok=True)
         os.symlink(target, where)
+
+
+def make_work_dir(code_dir: str, work_dir: str) -> str:
+    """Make ``work_dir`` a job's own working directory onto the code copy ``code_dir``: it holds a symbolic link
+    to each top-level entry of ``code_dir`` (absolute, to the real path), so the job's reads (relative paths,
+    ``python tools/train.py``, imports, ``--symlinks`` paths) resolve to the copy, while every file or directory
+    the job creates at its top level (``lightning_logs/``, ``work_dirs/``, ``mlruns/``) is the job's alone.
+    Writing *into* a directory the project holds writes into the shared copy. An existing ``work_dir`` is
+    replaced. Returns ``work_dir``."""
+    code_dir = os.path.realpath(code_dir)
+    if os.path.lexists(work_dir):
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir)
+    for name in sorted(os.listdir(code_dir)):
+        os.symlink(os.path.join(code_dir, name), os.path.join(work_dir, name))
+    return work_dir
 
 
 def _write_yaml(path: str, data) -> None:
