@@ -89,6 +89,8 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     print(f"config:  {summary['config']}")
     print(f"dir:     {paths.dir}")
     print(f"jobs:    {', '.join(f'{n} {s}' for s, n in summary['jobs'].items()) or 'none'}")
+    for warning in summary["warnings"]:
+        print("\n".join(f"WARNING: {line}" for line in warning.splitlines()))
     if summary["best"]:
         best = summary["best"]
         print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")

@@ -32,6 +32,8 @@ CASES = [
      "task.search_args[0] (lr).data[0]: expected an integer, got 'a'"),
     ("unknown searcher", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "Genius"}},
      "searcher.type: unknown searcher 'Genius'; valid: BatchSearcher, "),
+    ("bad on_missing_reward", TEMPLATE, GOOD_ARGS, {"searcher": {"on_missing_reward": "ignore"}},
+     "searcher.on_missing_reward: expected one of warn, fail, got 'ignore'"),
     ("unknown searcher option", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "RandomSearcher", "sed": 1}},
      "searcher.sed: unknown key for RandomSearcher; valid: "),
     ("grid over a continuous Real", TEMPLATE, [{"type": "Real", "name": "lr", "data": [0.1, 1.0]}], {},

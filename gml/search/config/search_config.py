@@ -7,6 +7,7 @@ still before anything is written under ``.search-run/``. Every mistake raises Gm
 """
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -22,10 +23,16 @@ from ..space.dimensions import Nested, SearchSpace
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
 TASK_KEYS = ("template", "search_args")
-SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
+SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from", "on_missing_reward")
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
+
+
+class MissingRewardPolicy(enum.Enum):
+    """What a search does when a job ends without the reward attribute and no job has reported it."""
+    WARN = "warn"      # one loud warning (stderr and the task), the search goes on
+    FAIL = "fail"      # the warning, then the search ends FAILED
 
 
 @dataclass
@@ -34,6 +41,7 @@ class SearcherConfig:
     reward_attribute: str = "acc"
     optimize_mode: str = "maximize"
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
+    on_missing_reward: MissingRewardPolicy = MissingRewardPolicy.WARN
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,6 +103,10 @@ def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
         raise invalid("searcher.reward_attribute", cfg.reward_attribute, "a scalar name")
     one_of("searcher.optimize_mode", cfg.optimize_mode, OPTIMIZE_MODES)
     one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
+    if not isinstance(cfg.on_missing_reward, MissingRewardPolicy):
+        policies = [p.value for p in MissingRewardPolicy]
+        cfg.on_missing_reward = MissingRewardPolicy(one_of("searcher.on_missing_reward", cfg.on_missing_reward,
+                                                           policies))
     return cfg
 
 
