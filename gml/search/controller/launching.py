@@ -22,6 +22,7 @@ from ..config.template import render
 from ..criteria import Candidate, FilterCriterion
 from ..progress import Progress
 from ..searchers.base import Searcher
+from ..task.code_copy import current_code_dir
 from ..task.jobs import Job, JobStatus
 from ..task.store import Store
 from ..task.summary_files import link_job_tree
@@ -53,7 +54,7 @@ class Launching:
         self.paths, self.config, self.store, self.searcher, self.launcher = paths, config, store, searcher, launcher
         self.filters, self.progress, self.parallel_size, self.time_limit = filters, progress, parallel_size, time_limit
         self.clock = clock
-        self.code_dir = paths.code         # the code copy new attempts run on
+        self.code_dir = current_code_dir(paths, store)     # the code copy new attempts run on
         self.reruns: Deque[int] = deque()
         self.exhausted = False
 

@@ -105,31 +105,40 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
 
 
-def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()) -> None:
-    """Copy the project at ``root`` to ``dest``, linking (not copying) the ``symlinks`` paths and skipping
-    ``.search-run``, ``.git``, caches, virtual environments and ``excludes`` (glob patterns on names)."""
-    root = os.path.abspath(root)
-    linked: Dict[str, str] = {}
-    for i, link in enumerate(symlinks):
-        target = os.path.abspath(os.path.join(root, link))
-        rel = os.path.relpath(target, root)
-        if rel.startswith(".."):
-            raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} is outside the project {root}")
-        if not os.path.exists(target):
-            raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} does not exist in {root}")
-        linked[target] = rel
-    patterns = shutil.ignore_patterns(*DEFAULT_EXCLUDES, *excludes)
+class CopyRules:
+    """What a task's copy of the project leaves out and links: ``ignore(directory, names)`` (shutil.copytree's
+    protocol) skips ``.search-run``, ``.git``, caches, logger output, virtual environments, ``excludes`` (glob
+    patterns on names) and the ``symlinks`` paths, which ``linked`` maps (absolute target -> path relative to the
+    project) to be linked instead of copied."""
 
-    def ignore(directory: str, names: List[str]) -> set:
-        skipped = set(patterns(directory, names))
+    def __init__(self, root: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()):
+        self.root = os.path.abspath(root)
+        self.linked: Dict[str, str] = {}
+        for i, link in enumerate(symlinks):
+            target = os.path.abspath(os.path.join(self.root, link))
+            rel = os.path.relpath(target, self.root)
+            if rel.startswith(".."):
+                raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} is outside the project {self.root}")
+            if not os.path.exists(target):
+                raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} does not exist in {self.root}")
+            self.linked[target] = rel
+        self._patterns = shutil.ignore_patterns(*DEFAULT_EXCLUDES, *excludes)
+
+    def ignore(self, directory: str, names: List[str]) -> set:
+        skipped = set(self._patterns(directory, names))
         for name in names:
             full = os.path.join(directory, name)
-            if full in linked or (os.path.isdir(full) and _is_virtualenv(full)):
+            if full in self.linked or (os.path.isdir(full) and _is_virtualenv(full)):
                 skipped.add(name)
         return skipped
 
-    shutil.copytree(root, dest, symlinks=True, ignore=ignore)
-    for target, rel in linked.items():
+
+def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()) -> None:
+    """Copy the project at ``root`` to ``dest`` under :class:`CopyRules`: the ``symlinks`` paths are linked (not
+    copied); ``.search-run``, ``.git``, caches, logger output, virtual environments and ``excludes`` are left out."""
+    rules = CopyRules(root, symlinks, excludes)
+    shutil.copytree(rules.root, dest, symlinks=True, ignore=rules.ignore)
+    for target, rel in rules.linked.items():
         where = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(where), exist_ok=True)
         os.symlink(target, where)
@@ -137,17 +146,17 @@ def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: I
 
 def make_work_dir(code_dir: str, work_dir: str) -> str:
     """Make ``work_dir`` a job's own working directory onto the code copy ``code_dir``: it holds a symbolic link
-    to each top-level entry of ``code_dir`` (absolute, to the real path), so the job's reads (relative paths,
+    to each top-level entry of ``code_dir`` (relative, so an exported task stays whole), so the job's reads (relative paths,
     ``python tools/train.py``, imports, ``--symlinks`` paths) resolve to the copy, while every file or directory
     the job creates at its top level (``lightning_logs/``, ``work_dirs/``, ``mlruns/``) is the job's alone.
     Writing *into* a directory the project holds writes into the shared copy. An existing ``work_dir`` is
     replaced. Returns ``work_dir``."""
-    code_dir = os.path.realpath(code_dir)
     if os.path.lexists(work_dir):
         shutil.rmtree(work_dir)
     os.makedirs(work_dir)
+    relative = os.path.relpath(os.path.realpath(code_dir), os.path.realpath(work_dir))
     for name in sorted(os.listdir(code_dir)):
-        os.symlink(os.path.join(code_dir, name), os.path.join(work_dir, name))
+        os.symlink(os.path.join(relative, name), os.path.join(work_dir, name))
     return work_dir
 
 
