@@ -3,6 +3,7 @@ never mixes with another job's, while relative paths, project imports, --symlink
 import os
 import textwrap
 
+import pytest
 import yaml
 
 # Picks its log directory as Lightning's loggers do (the next free lightning_logs/version_N in the working
@@ -85,3 +86,34 @@ def test_a_rerun_starts_in_a_fresh_working_directory(project):
     job_dir = task / "jobs" / "all" / "0"
     assert os.listdir(job_dir / "cwd" / "lightning_logs") == ["version_0"]
     assert os.listdir(job_dir / "cwd.attempt1" / "lightning_logs") == ["version_0"]
+
+
+# Writes TensorBoard event files where Lightning's default logger puts them: lightning_logs/version_N, relative to
+# the working directory (not under $GML_JOB_DIR).
+TB_RELATIVE = textwrap.dedent('''
+    import os, sys, time
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    root = "lightning_logs"
+    taken = [int(n.split("_")[1]) for n in os.listdir(root)] if os.path.isdir(root) else []
+    writer = EventFileWriter(os.path.join(root, f"version_{max(taken) + 1 if taken else 0}"))
+    for epoch in range(3):
+        time.sleep(0.3)
+        writer.add_event(Event(step=epoch, wall_time=time.time(), summary=Summary(value=[
+            Summary.Value(tag="val_acc", simple_value=float(sys.argv[1]) * (epoch + 1))])))
+        writer.flush()
+    writer.close()
+''')
+
+
+def test_event_files_written_relative_to_the_working_directory_are_each_jobs_own(project):
+    pytest.importorskip("tensorboard")
+    (project.root / "tb.py").write_text(TB_RELATIVE)
+    cfg = project.write_config("python tb.py {x}", [{"type": "Categorical", "name": "x", "data": [1, 2, 3]}],
+                               searcher={"reward_attribute": "val_acc"}, scheduler={"parallel_size": 3})
+    project.cli("search-run", cfg, "-t", "tb", check=0)
+    jobs = project.jobs("tb")["jobs"]
+    assert {j["params"]["x"]: j["reward"] for j in jobs} == {1: 3.0, 2: 6.0, 3: 9.0}
+    for j in jobs:
+        assert sorted(j["scalars"]["val_acc"]) == [0, 1, 2], "one run's steps per job, none of another's"
