@@ -110,12 +110,14 @@ def _dotted_paths(node: Dict[str, Any], prefix: str = "") -> Iterator[str]:
             yield from _dotted_paths(value, path + ".")
 
 
-def existing_keys(path: str, key_path: str) -> List[str]:
+def existing_keys(path: str, key_path: str, project: str = ".") -> List[str]:
     """Every dotted key of the config file at ``path`` (intermediate mappings included); a ``.py`` mm config is
-    read as mmcv resolves it, ``_base_`` files merged."""
+    read as mmcv resolves it, ``_base_`` files merged, from the ``project`` root (its ``custom_imports`` import
+    from there, as in a job)."""
     if not path.endswith(".py"):
         return list(_dotted_paths(_load_structured(path)))
-    run = subprocess.run([sys.executable, "-c", _MM_KEYS, path], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", _MM_KEYS, os.path.abspath(path)], capture_output=True, text=True,
+                         cwd=project)
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["no output"])[-1]
         raise GmlConfigError(key_path, f"cannot read {path!r} as an mmcv config to check the searched keys: {last}")
@@ -135,12 +137,12 @@ def nearest_keys(key: str, keys: List[str], n: int = 3) -> List[str]:
     return found[:n]
 
 
-def check_inner_keys(path: str, file_arg, file_key_path: str) -> None:
+def check_inner_keys(path: str, file_arg, file_key_path: str, project: str = ".") -> None:
     """Refuse an inner arg of ``file_arg`` whose dotted key is not in the file at ``path`` (a search that cannot
     influence the job), unless the File arg says ``allow_new_keys: true``."""
     if file_arg.allow_new_keys:
         return
-    keys = existing_keys(path, file_key_path)
+    keys = existing_keys(path, file_key_path, project)
     known = set(keys)
     prefix = f"{file_arg.name}("
     for dim, where in zip(file_arg.dimensions, file_arg.sources):

@@ -207,7 +207,7 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     for file_arg in space.files:
         file_path = os.path.join(base_dir, file_arg.file)
         check_file_exists(file_path, f"{space.sources[file_arg.name]}.file")
-        check_inner_keys(file_path, file_arg, space.sources[file_arg.name])
+        check_inner_keys(file_path, file_arg, space.sources[file_arg.name], base_dir)
     _check_template_args(template, space)
     custom_imports = raw.get("custom_imports") or []
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
