@@ -9,7 +9,6 @@ Dotted keys reach into nested mappings (``scheduler.step_size``); missing interm
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import pprint
@@ -127,6 +126,7 @@ def existing_keys(path: str, key_path: str, project: str = ".") -> List[str]:
 def nearest_keys(key: str, keys: List[str], n: int = 3) -> List[str]:
     """The existing keys most like ``key``: by the whole dotted path, then by the last part (a flat ``lr`` finds
     ``optimizer.lr``)."""
+    import difflib      # only for a key that is missing: search-run starts without it
     found = difflib.get_close_matches(key, keys, n=n, cutoff=0.6)
     last = key.rsplit(".", 1)[-1]
     by_last = {k.rsplit(".", 1)[-1]: [] for k in keys}

@@ -8,7 +8,6 @@ nearest name among them. The warning is also kept in the task (meta ``warnings``
 """
 from __future__ import annotations
 
-import difflib
 from typing import List, Optional, TextIO
 
 from ..config.search_config import MissingRewardPolicy
@@ -20,6 +19,7 @@ RAN_ITS_COURSE = (JobStatus.SUCCEEDED, JobStatus.TIMEOUT)
 
 def nearest_name(name: str, names: List[str]) -> Optional[str]:
     """The reported name most like ``name`` (case-insensitively), if any is close."""
+    import difflib      # only when a reward is missing: search-run starts without it
     lowered = {n.lower(): n for n in names}
     found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
     return lowered[found[0]] if found else None
