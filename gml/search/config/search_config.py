@@ -7,6 +7,7 @@ still before anything is written under ``.search-run/``. Every mistake raises Gm
 """
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -16,7 +17,7 @@ import yaml
 from ...errors import GmlConfigError
 from ...validation import boolean, integer, invalid, mapping, one_of
 from . import template as templating
-from .file_args import check_file_exists
+from .file_args import check_file_exists, check_inner_keys
 from ..ingest.sources import SourceSpec, parse_metrics_from
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
@@ -24,10 +25,16 @@ from ..space.dimensions import Nested, SearchSpace
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe",
              "metrics_from", "step_attribute")
 TASK_KEYS = ("template", "search_args")
-SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
+SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from", "on_missing_reward")
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
+
+
+class MissingRewardPolicy(enum.Enum):
+    """What a search does when a job ends without the reward attribute and no job has reported it."""
+    WARN = "warn"      # one loud warning (stderr and the task), the search goes on
+    FAIL = "fail"      # the warning, then the search ends FAILED
 
 
 @dataclass
@@ -36,6 +43,7 @@ class SearcherConfig:
     reward_attribute: str = "acc"
     optimize_mode: str = "maximize"
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
+    on_missing_reward: MissingRewardPolicy = MissingRewardPolicy.WARN
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,6 +106,10 @@ def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
         raise invalid("searcher.reward_attribute", cfg.reward_attribute, "a scalar name")
     one_of("searcher.optimize_mode", cfg.optimize_mode, OPTIMIZE_MODES)
     one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
+    if not isinstance(cfg.on_missing_reward, MissingRewardPolicy):
+        policies = [p.value for p in MissingRewardPolicy]
+        cfg.on_missing_reward = MissingRewardPolicy(one_of("searcher.on_missing_reward", cfg.on_missing_reward,
+                                                           policies))
     return cfg
 
 
@@ -196,7 +208,9 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     template = templating.check_template(task["template"])
     space = parse_search_args(task["search_args"])
     for file_arg in space.files:
-        check_file_exists(os.path.join(base_dir, file_arg.file), f"{space.sources[file_arg.name]}.file")
+        file_path = os.path.join(base_dir, file_arg.file)
+        check_file_exists(file_path, f"{space.sources[file_arg.name]}.file")
+        check_inner_keys(file_path, file_arg, space.sources[file_arg.name], base_dir)
     _check_template_args(template, space)
     custom_imports = raw.get("custom_imports") or []
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):

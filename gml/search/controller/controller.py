@@ -32,6 +32,7 @@ from ..task.summary_files import best_job, write_task_yaml
 from ..task.workspace import TaskPaths, update_summary
 from .clock import SYSTEM_CLOCK, Clock
 from .launching import Launching, job_spec
+from .missing_reward import MissingRewardCheck
 from .watching import Watching
 
 OBSERVED = (JobStatus.SUCCEEDED, JobStatus.EARLY_STOPPED, JobStatus.TIMEOUT)   # their reward informs the searcher
@@ -58,6 +59,9 @@ class Controller:
         self._changed = False      # the launcher said a job changed state: poll now
         self._last_meta = -math.inf
         self._best: Optional[float] = None
+        self.reward_check = MissingRewardCheck(store, config.searcher.reward_attribute,
+                                               config.searcher.on_missing_reward, collect, out)
+        self._failure: Optional[str] = None    # why the search must end FAILED
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
     def view(self) -> SearchView:
@@ -91,6 +95,11 @@ class Controller:
         self._update_best(observed)
         if self.assessor is not None:
             self.assessor.replay(job.id, self.watching.curve(job.id), job.status == JobStatus.SUCCEEDED)
+        if not live:
+            self.reward_check.saw(job)
+        elif self._failure is None and self.reward_check.job_ended(job):
+            self._failure = (f"no job reports the reward attribute {self.config.searcher.reward_attribute!r} "
+                             f"(searcher.on_missing_reward: fail)")
         if live:
             self.launching.exhausted = False    # a result may let the searcher propose again (a new generation)
             self.searcher.observe(job.point, observed)
@@ -200,6 +209,9 @@ class Controller:
             return TaskStatus.STOPPED, why
         _, running = self.watching.watch(self._changed, on_end=self._report)
         self._changed = False
+        if self._failure:
+            self._end_all(JobStatus.KILLED, self._failure)
+            return TaskStatus.FAILED, self._failure
         self._ask_criteria("after_iter")
         self._ask_criteria("before_iter")
         self.launching.launch(running, bool(self._drain), lambda: bool(self._ask_criteria("before_iter")))

@@ -5,7 +5,8 @@ An arg's path carries its name once it has one, so a user with twenty args need 
 
 Accepted shapes (docs/search-config.md): ``{type: Categorical, name, data: [...]}``; ``{type: Int|Real, name,
 data: [low, high]}`` or ``lower/upper`` (also ``low/high``) keys, optional ``step`` and ``log``; ``{type: Nested,
-data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...]}`` (``args`` is the older key).
+data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...], allow_new_keys: false}`` (``args`` is
+the older key).
 ``value:`` is accepted wherever ``data:`` is. ``default`` is accepted and ignored by the HPO side.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ _ALLOWED = {
     "Int": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
     "Real": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
     "Nested": _COMMON,
-    "File": {"type", "name", "file", "search_args", "args"},
+    "File": {"type", "name", "file", "search_args", "args", "allow_new_keys"},
 }
 
 
@@ -136,8 +137,10 @@ def _parse_file(arg: Dict[str, Any], path: str, name: str) -> FileArg:
     inner = arg.get(inner_key)
     if not isinstance(inner, list) or not inner:
         raise invalid(f"{path}.{inner_key}", inner, "a non-empty list of args to set in the file")
-    dims = [_parse_one(a, arg_path(f"{path}.{inner_key}[{i}]", a), name, i) for i, a in enumerate(inner)]
-    return FileArg(name, file, tuple(dims))
+    sources = tuple(arg_path(f"{path}.{inner_key}[{i}]", a) for i, a in enumerate(inner))
+    dims = [_parse_one(a, where, name, i) for i, (a, where) in enumerate(zip(inner, sources))]
+    allow_new = boolean(f"{path}.allow_new_keys", arg.get("allow_new_keys", False))
+    return FileArg(name, file, tuple(dims), sources, allow_new)
 
 
 def parse_search_args(search_args: Any, path: str = "task.search_args") -> SearchSpace:
