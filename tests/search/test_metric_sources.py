@@ -175,3 +175,23 @@ def test_metrics_from_parses_each_source_and_names_the_key_path_of_mistakes():
         with pytest.raises(GmlConfigError) as err:
             parse_metrics_from(raw, reward_attribute="acc")
         assert err.value.path == path and words in err.value.message, str(err.value)
+
+
+def test_matching_files_sees_the_jobs_own_files_not_the_linked_code_copy(tmp_path):
+    """A job runs in <job_dir>/cwd, which links to the task's code copy: patterns match the job's own files there
+    or in the job directory, never a file reached through a link."""
+    from gml.search.ingest.base import matching_files
+    code = tmp_path / "code"
+    (code / "old_logs").mkdir(parents=True)
+    (code / "old_logs" / "metrics.csv").write_text("epoch,acc\n")
+    (code / "metrics.csv").write_text("epoch,acc\n")
+    job = tmp_path / "job"
+    (job / "cwd" / "lightning_logs" / "version_0").mkdir(parents=True)
+    (job / "cwd" / "old_logs").symlink_to(code / "old_logs")
+    (job / "cwd" / "metrics.csv").symlink_to(code / "metrics.csv")
+    own = job / "cwd" / "lightning_logs" / "version_0" / "metrics.csv"
+    own.write_text("epoch,acc\n")
+    (job / "direct.csv").write_text("epoch,acc\n")
+    assert matching_files(str(job), "**/metrics.csv") == [str(own)]
+    assert matching_files(str(job), "lightning_logs/*/metrics.csv") == [str(own)]     # relative to cwd/
+    assert matching_files(str(job), "*.csv") == [str(job / "direct.csv")]

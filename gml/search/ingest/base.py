@@ -19,9 +19,12 @@ skipped.
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
 from typing import List, Optional, Tuple
+
+from ..task.workspace import WORK_DIR
 
 Row = Tuple[str, int, float, float]   # name, step, value, wall time (seconds since the epoch)
 
@@ -97,10 +100,34 @@ class GrowingFile:
 
 
 def matching_files(job_dir: str, pattern: str) -> List[str]:
-    """Files under ``job_dir`` matching the glob ``pattern`` (relative to it; ``**`` spans directories), sorted."""
-    import glob
-    found = glob.glob(os.path.join(glob.escape(job_dir), pattern), recursive=True)
-    return sorted(p for p in found if os.path.isfile(p))
+    """Files under ``job_dir`` matching the glob ``pattern`` (``**`` spans directories), sorted. The pattern is
+    relative to the job directory or to the job's working directory in it (``cwd/``, where the training runs and
+    writes ``lightning_logs/``, ``mlruns/`` ...).
+
+    Links are not followed: a job's working directory links to the task's code copy (and ``--symlinks`` data),
+    whose files are the project's, not the job's output, and may be large trees."""
+    pattern_parts = [p for p in pattern.split("/") if p]
+    found = []
+    for folder, _dirs, files in os.walk(job_dir):          # os.walk does not descend into linked directories
+        rel_folder = os.path.relpath(folder, job_dir)
+        base = [] if rel_folder == "." else rel_folder.split(os.sep)
+        for name in files:
+            path = os.path.join(folder, name)
+            parts = base + [name]
+            in_work_dir = parts[0] == WORK_DIR and _glob_match(pattern_parts, parts[1:])
+            if not os.path.islink(path) and (_glob_match(pattern_parts, parts) or in_work_dir):
+                found.append(path)
+    return sorted(found)
+
+
+def _glob_match(pattern_parts: List[str], path_parts: List[str]) -> bool:
+    """Whether a relative path (as parts) matches a glob (as parts); ``**`` matches zero or more parts."""
+    if not pattern_parts:
+        return not path_parts
+    head, rest = pattern_parts[0], pattern_parts[1:]
+    if head == "**":
+        return any(_glob_match(rest, path_parts[k:]) for k in range(len(path_parts) + 1))
+    return bool(path_parts) and fnmatch.fnmatchcase(path_parts[0], head) and _glob_match(rest, path_parts[1:])
 
 
 def pick_step_key(keys, step_attribute: Optional[str], defaults=("step", "epoch", "iteration", "iter")):

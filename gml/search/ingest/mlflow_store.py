@@ -16,12 +16,11 @@ All runs in the store are read (one job, one store).
 """
 from __future__ import annotations
 
-import glob
 import os
 import sqlite3
 from typing import Dict, List, Optional
 
-from .base import GrowingFile, Row, StepAxis, as_number
+from .base import GrowingFile, Row, StepAxis, as_number, matching_files
 
 DB_FILE = "mlflow.db"
 FILE_STORE = "mlruns"
@@ -79,15 +78,12 @@ class MlflowMetrics:
         return rows
 
     def _read_file_store(self) -> List[Row]:
-        root = os.path.join(self.job_dir, FILE_STORE)
-        if not os.path.isdir(root):
-            return []
         rows: List[Row] = []
-        for path in sorted(glob.glob(os.path.join(glob.escape(root), "*", "*", "metrics", "**"), recursive=True)):
-            if not os.path.isfile(path):
-                continue
+        # the job directory's mlruns/, or its working directory's (cwd/mlruns: MLflow's default place)
+        for path in matching_files(self.job_dir, f"**/{FILE_STORE}/*/*/metrics/**"):
             rel = os.path.relpath(path, self.job_dir)
-            key = "/".join(rel.split(os.sep)[4:])        # mlruns/<exp>/<run>/metrics/<key with / for nesting>
+            parts = rel.split(os.sep)
+            key = "/".join(parts[parts.index(FILE_STORE) + 4:])   # mlruns/<exp>/<run>/metrics/<key, / for nesting>
             growing = self._files.setdefault(rel, GrowingFile(path))
             lines, _ = growing.read_lines()
             for line in lines:
