@@ -4,6 +4,13 @@
     python tools/search_subnet.py CONFIG CHECKPOINT --work-dir work_dirs/search --flops-limit 3.0
         [--strategy evolution|random] [--population-size 20 --generations 5 --num-parents 5 --mutation-prob 0.2]
         [--num-candidates 50 (random)] [--calib-iters -1] [--launcher local --parallel 2]
+    python tools/search_subnet.py CONFIG CHECKPOINT --flops-limit 3.0 --searcher TPESearcher
+        [--searcher-options n_startup_trials=10] [--num-candidates 50] [--batch-size 10]
+
+``--searcher`` takes any registered gml searcher (RandomSearcher, EvolutionSearcher, TPESearcher, SkoptSearcher,
+NASEvolutionSearcher: the one-shot NAS preset of 20 generations x 50 candidates, ...) over the supernet's flat
+search space (gml/models/space.py: flat_space); ``--searcher-options`` are its keywords. It scores
+``--num-candidates`` subnets (NASEvolutionSearcher: its own budget unless given), ``--batch-size`` at a time.
 
 Every candidate within the limit is scored by its top-1 accuracy on the validation split after its BatchNorm
 statistics are recalibrated on the training split (fixed order, test pipeline: deterministic). FLOPs/params are in
@@ -47,7 +54,12 @@ def parse_args(argv=None):
     p.add_argument("--generations", type=int, default=5)
     p.add_argument("--num-parents", type=int, default=5)
     p.add_argument("--mutation-prob", type=float, default=0.2)
-    p.add_argument("--num-candidates", type=int, default=50, help="random strategy: candidates to score")
+    p.add_argument("--num-candidates", type=int, default=None,
+                   help="random strategy / --searcher: candidates to score (default 50)")
+    p.add_argument("--searcher", help="a registered gml searcher (overrides --strategy), e.g. TPESearcher")
+    p.add_argument("--searcher-options", nargs="+", action=DictAction, default={},
+                   help="keywords of --searcher, e.g. seed=1 n_startup_trials=10")
+    p.add_argument("--batch-size", type=int, default=None, help="--searcher: candidates per batch (default 10)")
     p.add_argument("--calib-iters", type=int, default=-1, help="BN calibration batches (-1: the whole split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--launcher", default="none", help="none (score here) or a gml launcher: local, slurm, ray")
@@ -148,7 +160,7 @@ def search(args) -> int:
     import yaml
 
     from gml.models.subnet import score_subnet
-    from gml.models.subnet_search import SubnetSearcher
+    from gml.models.subnet_search import SubnetSearcher, build_searcher
 
     cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
     work_dir = args.work_dir or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0] + "_search")
@@ -169,11 +181,19 @@ def search(args) -> int:
 
     scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
     started = time.time()
+    driver = None
+    num_candidates = 50 if args.num_candidates is None else args.num_candidates
+    if args.searcher:
+        options = dict(args.searcher_options)
+        options.setdefault("seed", args.seed)
+        driver = build_searcher(algorithm.mutator.search_space, dict(options, type=args.searcher), "--searcher")
+        if args.num_candidates is None and hasattr(driver, "budget"):
+            num_candidates = driver.budget
     searcher = SubnetSearcher(algorithm.mutator.search_space, cost, scorer, limit=limit, strategy=args.strategy,
                               population_size=args.population_size, generations=args.generations,
                               num_parents=args.num_parents, mutation_prob=args.mutation_prob,
-                              num_candidates=args.num_candidates, seed=args.seed,
-                              log=lambda msg: print(f"[search] {msg}", flush=True))
+                              num_candidates=num_candidates, seed=args.seed, searcher=driver,
+                              batch_size=args.batch_size, log=lambda msg: print(f"[search] {msg}", flush=True))
     result = searcher.run()
     best = result.best
     if best is None:

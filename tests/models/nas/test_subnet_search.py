@@ -182,3 +182,53 @@ def test_candidates_scored_in_parallel_as_gml_jobs(trained_supernet):
         assert set(scalars[0]["scalars"]) == {"acc", "flops", "params"}
         result = json.load(open(osp.join(out, "jobs", job, "result.json")))
         assert scalars[0]["scalars"]["acc"] == pytest.approx(result["accuracy_top-1"])
+
+
+@pytest.mark.slow
+def test_search_tool_with_a_registered_searcher_on_a_real_supernet(trained_supernet):
+    config, checkpoint, work, _ = trained_supernet
+    out = str(work / "search_tpe")
+    assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--flops-limit", "0.5",
+                                       "--searcher", "TPESearcher", "--searcher-options", "n_startup_trials=2",
+                                       "--num-candidates", "4", "--batch-size", "2", "--calib-iters", "2"]) == 0
+    lines = [json.loads(line) for line in open(osp.join(out, "candidates.jsonl"))]
+    assert len(lines) == 4 and all(c["metrics"]["flops"] <= 0.5 for c in lines)
+    assert len({json.dumps(c["choice"], sort_keys=True) for c in lines}) == 4
+    import subprocess
+    proc = subprocess.run([sys.executable, osp.join(ROOT, "tools", "search_subnet.py"), config, checkpoint,
+                           "--work-dir", str(work / "search_bad"), "--flops-limit", "0.5", "--searcher", "Nope"],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 2 and "--searcher.type: unknown searcher 'Nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _registered_searchers():
+    import gml.search.searchers  # noqa: F401
+    from gml.registry import SEARCHERS
+    return [name for name in SEARCHERS.names if name not in ("BatchSearcher", "GridSearcher")]
+
+
+@pytest.mark.parametrize("name", _registered_searchers())
+def test_every_registered_searcher_returns_valid_subnets_within_the_limit(name):
+    from gml.models.space import validate_choice
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    searcher = build_searcher(SPACE, {"type": name, "seed": 3})
+    result = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=24, searcher=searcher,
+                            num_candidates=12, batch_size=4).run()
+    assert len(result.scored) == 12 and calls == [4, 4, 4]
+    for cand in result.candidates:
+        assert validate_choice(SPACE, cand.choice, "subnet") == cand.choice and cand.cost <= 24
+    assert len({json.dumps(c.choice, sort_keys=True) for c in result.candidates}) == 12
+
+
+def test_grid_and_unknown_searchers():
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    small = {"net": parse_space({"d": dict(type="Int", lower=1, upper=4)})}
+    grid = build_searcher(small, {"type": "GridSearcher"})
+    result = SubnetSearcher(small, lambda c: c["net"]["d"], lambda cs: [(c["net"]["d"], {}) for c in cs],
+                            limit=3, searcher=grid, num_candidates=10).run()
+    assert sorted(c.choice["net"]["d"] for c in result.scored) == [1, 2, 3]
+    with pytest.raises(GmlConfigError, match="--searcher.type: unknown searcher 'Nope'"):
+        build_searcher(SPACE, {"type": "Nope"})
