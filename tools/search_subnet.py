@@ -19,7 +19,13 @@ the evaluator's units (``search_eval_cfg.evaluator``, default 'M'). Writes under
 ``pareto/subnet_<i>.yaml``. Retrain/test the result with ``--cfg-options algorithm.mutable_cfg=best_subnet.yaml``;
 export it with tools/export_subnet.py.
 
-``--launcher local|slurm|ray`` scores each generation's candidates as gml jobs (``--parallel`` at a time), each
+``--task NAME`` makes the search a gml task (run from a project with ``.search-run/``, see search-init): the
+supernet's flat space becomes the task's ``search_args``, ``--searcher`` (default NASEvolutionSearcher) proposes,
+the controller runs each candidate as a job on ``--launcher`` (default local), ``--parallel`` at a time, and drops
+candidates over the limit before launch (FILTERED). It is resumable like any task (``--resume`` after the
+controller died) and shows up in search-ctl; the results are written as below once the task ends.
+
+``--launcher local|slurm|ray`` (without ``--task``) scores each generation's candidates as gml jobs (``--parallel`` at a time), each
 running this tool with ``--eval-subnet``: score one subnet YAML, write ``--result`` JSON and report
 ``acc``/``flops``/``params`` to gml (so the same command can also be a job of an HPO task).
 """
@@ -64,7 +70,11 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--launcher", default="none", help="none (score here) or a gml launcher: local, slurm, ray")
     p.add_argument("--parallel", type=int, default=2, help="candidate jobs at a time (with --launcher)")
+    p.add_argument("--task", help="run the search as this gml task (see the module docstring)")
+    p.add_argument("--resume", action="store_true", help="with --task: continue the task")
     p.add_argument("--eval-subnet", help="score this one subnet YAML and exit")
+    p.add_argument("--eval-args", nargs="+", metavar="KEY=VALUE",
+                   help="score the subnet of this flat-space point (one KEY=VALUE per leaf) and exit")
     p.add_argument("--result", help="with --eval-subnet: write the scores to this JSON file")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
     return p.parse_args(argv)
@@ -88,8 +98,20 @@ def eval_one(args) -> int:
     from gml.models.subnet import score_subnet
     from gml.reporting import report
 
+    from gml.models.space import choice_of, flat_space
+    from gml.models.subnet_task import parse_eval_args
+
     cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
-    choice = algorithm.mutator.load(load_choice(args.eval_subnet, "--eval-subnet"), "--eval-subnet")
+    if args.eval_args:
+        space = algorithm.mutator.search_space
+        point = parse_eval_args(args.eval_args)
+        if set(point) != set(flat_space(space).keys):
+            from gml.errors import GmlConfigError
+            raise GmlConfigError("--eval-args", f"expected one KEY=VALUE per leaf: {flat_space(space).keys}, "
+                                                f"got {sorted(point)}")
+        choice = algorithm.mutator.load(choice_of(space, point), "--eval-args")
+    else:
+        choice = algorithm.mutator.load(load_choice(args.eval_subnet, "--eval-subnet"), "--eval-subnet")
     scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, args.calib_iters)
     if args.result:
         with open(args.result, "w") as handle:
@@ -179,8 +201,11 @@ def search(args) -> int:
             out.append((scores["accuracy_top-1"], scores))
         return out
 
-    scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
     started = time.time()
+    if args.task:
+        result = run_task(args, algorithm, key, limit)
+        return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+    scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
     driver = None
     num_candidates = 50 if args.num_candidates is None else args.num_candidates
     if args.searcher:
@@ -195,6 +220,42 @@ def search(args) -> int:
                               num_candidates=num_candidates, seed=args.seed, searcher=driver,
                               batch_size=args.batch_size, log=lambda msg: print(f"[search] {msg}", flush=True))
     result = searcher.run()
+    return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+
+
+def run_task(args, algorithm, key, limit):
+    """Run (or resume) the search as the gml task ``args.task``; its scored candidates as a SearchResult."""
+    import yaml
+
+    from gml.cli import run as search_run
+    from gml.models.subnet_search import SearchResult
+    from gml.models.subnet_task import task_candidates, task_config
+    from gml.search.task.workspace import find_root
+
+    root = find_root()
+    options = dict(args.searcher_options)
+    options.setdefault("seed", args.seed)
+    extra = ["--calib-iters", str(args.calib_iters)]
+    if args.cfg_options:
+        extra += ["--cfg-options"] + [f"{k}={v}" for k, v in args.cfg_options.items()]
+    config = task_config(algorithm.mutator.search_space, osp.abspath(__file__), osp.abspath(args.config),
+                         osp.abspath(args.checkpoint), dict(options, type=args.searcher or "NASEvolutionSearcher"),
+                         "local" if args.launcher == "none" else args.launcher, args.parallel,
+                         50 if args.num_candidates is None else args.num_candidates, key, limit, extra,
+                         args.cfg_options)
+    config_path = osp.join(root, ".search-run", f"subnet_search_{args.task}.yaml")
+    with open(config_path, "w") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False)
+    code = search_run.main([config_path, "--task", args.task, "-q"] + (["--resume"] if args.resume else []))
+    if code not in (0,):
+        print(f"[search] task {args.task} ended with exit code {code}", file=sys.stderr)
+    return SearchResult(task_candidates(root, args.task, algorithm.mutator.search_space, key))
+
+
+def write_results(args, work_dir, algorithm, evaluator, result, key, limit, started) -> int:
+    """Write candidates.jsonl, best_subnet.yaml, pareto.yaml and pareto/ under ``work_dir``; print the summary."""
+    import yaml
+
     best = result.best
     if best is None:
         print("error: no candidate within the limit could be scored", file=sys.stderr)
@@ -223,7 +284,7 @@ def search(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return eval_one(args) if args.eval_subnet else search(args)
+    return eval_one(args) if (args.eval_subnet or args.eval_args) else search(args)
 
 
 if __name__ == "__main__":

@@ -192,3 +192,18 @@ def parse_search_args(search_args: Any, path: str = "task.search_args") -> Searc
 
 def file_arg_of(space: SearchSpace, name: str) -> Optional[FileArg]:
     return next((f for f in space.files if f.name == name), None)
+
+
+def dimension_arg(dimension: Dimension) -> Dict[str, Any]:
+    """The ``search_args`` entry that parses back to ``dimension`` (Categorical, Int, Real; named by its key)."""
+    if isinstance(dimension, Categorical):
+        return {"type": "Categorical", "name": dimension.key, "data": list(dimension.choices)}
+    if isinstance(dimension, (Int, Real)):
+        arg = {"type": type(dimension).__name__, "name": dimension.key, "lower": dimension.low,
+               "upper": dimension.high}
+        if dimension.step is not None and not (isinstance(dimension, Int) and dimension.step == 1):
+            arg["step"] = dimension.step
+        if dimension.log:
+            arg["log"] = True
+        return arg
+    raise TypeError(f"{type(dimension).__name__} has no single search_args entry")

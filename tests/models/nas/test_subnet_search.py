@@ -202,6 +202,62 @@ def test_search_tool_with_a_registered_searcher_on_a_real_supernet(trained_super
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
+def test_subnet_search_task_survives_kill_9_and_resumes_without_rescoring(trained_supernet, tmp_path):
+    """The search as a gml task: the controller (the tool's process) is killed -9 after the first job finished;
+    --resume finishes the task and no finished candidate runs again."""
+    import signal
+    import subprocess
+    import time
+
+    from gml.search.task.jobs import JobStatus
+    from gml.search.task.lifecycle import open_store
+    from gml.search.task.workspace import TaskPaths, init_workspace
+
+    config, checkpoint, work, _ = trained_supernet
+    project = tmp_path / "project"
+    project.mkdir()
+    init_workspace(str(project))
+    command = [sys.executable, osp.join(ROOT, "tools", "search_subnet.py"), config, checkpoint, "--task", "sub",
+               "--work-dir", str(tmp_path / "out"), "--flops-limit", "0.5", "--searcher", "RandomSearcher",
+               "--num-candidates", "3", "--parallel", "1", "--calib-iters", "2"]
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    paths = TaskPaths(str(project), "sub")
+
+    def finished():
+        if not paths.exists():
+            return []
+        store = open_store(paths)
+        try:
+            return [(j.id, j.end_time) for j in store.jobs([JobStatus.SUCCEEDED])]
+        finally:
+            store.close()
+
+    deadline = time.time() + 240
+    while not finished() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    before = finished()
+    assert before and proc.poll() is None, "the first candidate should finish while the search goes on"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = subprocess.run(command + ["--resume"], cwd=project, env=env, capture_output=True, text=True,
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = dict(finished())
+    assert len(after) == 3 and all(after[job_id] == end for job_id, end in before)
+    store = open_store(paths)
+    try:
+        jobs = store.jobs()
+        assert len({json.dumps(j.point, sort_keys=True) for j in jobs}) == len(jobs)
+        launched = [j for j in jobs if j.status != JobStatus.FILTERED]
+        assert all(store.scalars(j.id, "flops")[-1][2] <= 0.5 for j in launched if j.status == JobStatus.SUCCEEDED)
+    finally:
+        store.close()
+    lines = [json.loads(line) for line in open(tmp_path / "out" / "candidates.jsonl")]
+    assert len(lines) == 3 and all(c["cost"] <= 0.5 for c in lines)
+
+
 def _registered_searchers():
     import gml.search.searchers  # noqa: F401
     from gml.registry import SEARCHERS
