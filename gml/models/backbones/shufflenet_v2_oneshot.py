@@ -50,17 +50,18 @@ def channel_shuffle(x: torch.Tensor) -> torch.Tensor:
 
 
 class ShuffleUnit(nn.Module):
-    """One ShuffleNetV2 unit. Stride 1: the channels split in two halves, the main branch transforms the second;
-    stride 2: a projection branch (depthwise stride 2 + pointwise) beside the main branch, on the whole input.
+    """One ShuffleNetV2 unit. Stride 1 at constant width: the channels split in two halves, the main branch
+    transforms the second; otherwise (stride 2, or a change of width): a projection branch (depthwise + pointwise)
+    beside the main branch, both on the whole input.
     The main branch is pw-dw(k)-pw (``kernel`` 3/5/7) or, with ``xception``, three dw3x3-pw pairs."""
 
     def __init__(self, cin: int, cout: int, stride: int, kernel: int = 3, xception: bool = False):
         super().__init__()
-        self.stride = stride
-        if stride == 1 and cin != cout:
-            raise ValueError(f"a stride-1 unit keeps the width, got {cin} -> {cout}")
-        branch_in = cin // 2 if stride == 1 else cin
-        branch_out = cout - (cin // 2 if stride == 1 else cin)
+        self.split = stride == 1 and cin == cout
+        if not self.split and cout <= cin:
+            raise ValueError(f"a unit that projects must widen, got {cin} -> {cout}")
+        branch_in = cin // 2 if self.split else cin
+        branch_out = cout - branch_in
         mid = cout // 2
         if xception:
             layers = (_dw(branch_in, 3, stride) + _pw(branch_in, mid) + _dw(mid, 3, 1) + _pw(mid, mid)
@@ -68,10 +69,10 @@ class ShuffleUnit(nn.Module):
         else:
             layers = _pw(branch_in, mid) + _dw(mid, kernel, stride) + _pw(mid, branch_out)
         self.main = nn.Sequential(*layers)
-        self.proj = nn.Sequential(*(_dw(cin, kernel, stride) + _pw(cin, cin))) if stride == 2 else None
+        self.proj = None if self.split else nn.Sequential(*(_dw(cin, kernel, stride) + _pw(cin, cin)))
 
     def forward(self, x):
-        if self.stride == 1:
+        if self.split:
             keep, work = x.chunk(2, dim=1)
             return channel_shuffle(torch.cat([keep, self.main(work)], dim=1))
         return channel_shuffle(torch.cat([self.proj(x), self.main(x)], dim=1))
@@ -126,6 +127,10 @@ class ShuffleNetV2OneShot(BaseModule, Searchable):
         strides = list(stage_strides) if stage_strides is not None else [2] * len(stage_blocks)
         if len(strides) != len(stage_blocks) or any(s not in (1, 2) for s in strides):
             raise GmlConfigError(f"{owner}.stage_strides", f"one stride (1 or 2) per stage, got {strides}")
+        widths = [stem_channels] + list(stage_channels)
+        if any(b <= a for a, b in zip(widths, widths[1:])) or any(w % 2 for w in widths):
+            raise GmlConfigError(f"{owner}.stage_channels", f"even widths growing from stem_channels "
+                                                             f"({stem_channels}) stage by stage, got {list(stage_channels)}")
         count = sum(stage_blocks)
         space = dict(search_space or {"blocks": dict(type="Categorical", data=list(CHOICES))})
         unknown = sorted(set(space) - {"blocks"})
