@@ -34,13 +34,21 @@ from ..search.space.parse import parse_dimension
 @dataclass(frozen=True)
 class Choices:
     """One searchable dimension of a supernet: the shared ``dimension`` (its key is the leaf's config path),
-    ``values`` (its grid, ascending and without repeats) and ``default`` (one of them; the largest if not given)."""
+    ``values`` (its grid, ascending and without repeats) and ``default`` (one of them; the largest if not given).
+
+    ``Choices((16, 24, 32), 24)`` (a plain sequence of values instead of a dimension, the older form) still works:
+    it becomes a Categorical keyed ``search_space``."""
 
     dimension: Dimension
     default: Any = None
     values: tuple = field(init=False)
 
     def __post_init__(self):
+        if not isinstance(self.dimension, Dimension):
+            values = tuple(self.dimension)
+            if not values:
+                raise ValueError("a search dimension needs at least one choice")
+            object.__setattr__(self, "dimension", Categorical("search_space", values))
         path = self.dimension.key
         grid = self.dimension.grid()
         try:
@@ -154,11 +162,13 @@ def validate_choice(space: Any, choice: Any, path: str) -> Any:
 
 
 # --- the flat, shared view of a structure of Choices ---------------------------------------------------------
-def _leaves(space: Any, prefix: Tuple = ()) -> List[Tuple[Tuple, Choices]]:
+def leaves(space: Any, prefix: Tuple = ()) -> List[Tuple[Tuple, Choices]]:
+    """``(where, Choices)`` of every leaf of a structure of Choices, in structure order; ``where`` is the tuple of
+    dict keys and list indices that reaches it."""
     if isinstance(space, dict):
-        return [leaf for key in space for leaf in _leaves(space[key], prefix + (key,))]
+        return [leaf for key in space for leaf in leaves(space[key], prefix + (key,))]
     if isinstance(space, (list, tuple)):
-        return [leaf for i, value in enumerate(space) for leaf in _leaves(value, prefix + (i,))]
+        return [leaf for i, value in enumerate(space) for leaf in leaves(value, prefix + (i,))]
     return [(prefix, space)]
 
 
@@ -174,7 +184,7 @@ def flat_space(space: Any) -> SearchSpace:
     """The HPO ``SearchSpace`` of a structure of Choices: one dimension per leaf, keyed by :func:`leaf_key`, in
     structure order; ``sources`` maps each key to the leaf's config path."""
     flat = SearchSpace()
-    for where, choices in _leaves(space):
+    for where, choices in leaves(space):
         key = leaf_key(where)
         flat.dimensions.append(dataclasses.replace(choices.dimension, key=key))
         flat.sources[key] = choices.dimension.key
@@ -184,7 +194,7 @@ def flat_space(space: Any) -> SearchSpace:
 def point_of(space: Any, choice: Any) -> Dict[str, Any]:
     """The flat-space point of a subnet ``choice`` shaped like ``space``."""
     point = {}
-    for where, _ in _leaves(space):
+    for where, _ in leaves(space):
         value = choice
         for part in where:
             value = value[part]
@@ -194,7 +204,7 @@ def point_of(space: Any, choice: Any) -> Dict[str, Any]:
 
 def choice_of(space: Any, point: Dict[str, Any]) -> Any:
     """The subnet choice (shaped like ``space``) of a flat-space point."""
-    values = {leaf_key(where): point[leaf_key(where)] for where, _ in _leaves(space)}
+    values = {leaf_key(where): point[leaf_key(where)] for where, _ in leaves(space)}
     return _rebuild(space, (), values)
 
 

@@ -25,7 +25,7 @@ from ..errors import GmlConfigError
 from ..search.searchers.base import Searcher
 from ..search.searchers.nas_evolution import NASEvolutionSearcher
 from ..search.searchers.random_search import RandomSearcher
-from .space import Choices, _leaves, choice_of, flat_space, point_of
+from .space import Choices, choice_of, flat_space, leaves, point_of
 
 STRATEGIES = ("evolution", "random")
 
@@ -157,4 +157,4 @@ def build_searcher(space: Dict[str, Any], cfg: Dict[str, Any], path: str = "--se
 
 def leaves_of(space: Any) -> Sequence[Tuple[Tuple, Choices]]:
     """(path, Choices) of every dimension of ``space``."""
-    return _leaves(space)
+    return leaves(space)
