@@ -69,7 +69,8 @@ class SubnetSearcher:
     (score or None, metrics)`` (expensive; may run in parallel). ``limit``: the largest allowed cost.
 
     ``searcher``: a gml Searcher built over ``flat_space(space)`` (then ``num_candidates`` scored candidates in
-    batches of ``batch_size``); without it, ``strategy`` builds one (see the module docstring)."""
+    batches of ``batch_size``; by default a generation of a searcher with ``generation_left()``, such as
+    NASEvolutionSearcher, else 10); without it, ``strategy`` builds one (see the module docstring)."""
 
     def __init__(self, space: Dict[str, Any], cost: Callable[[dict], float],
                  score_batch: Callable[[List[dict]], List[Tuple[Optional[float], Dict[str, float]]]],
@@ -88,8 +89,7 @@ class SubnetSearcher:
         self.flat = flat_space(space)
         self.max_tries, self.log = max_tries, log
         if searcher is not None:
-            self.searcher, self.budget = searcher, num_candidates
-            self.batch_size = batch_size or min(num_candidates, 10)
+            self.searcher, self.budget, self.batch_size = searcher, num_candidates, batch_size
         elif strategy == "random":
             self.searcher, self.budget = RandomSearcher(self.flat, seed=seed), num_candidates
             self.batch_size = batch_size or num_candidates
@@ -99,14 +99,21 @@ class SubnetSearcher:
                                                  generations=generations + 1, num_parents=num_parents,
                                                  num_mutation=half, num_crossover=population_size - half,
                                                  mutate_prob=mutation_prob)
-            self.budget, self.batch_size = self.searcher.budget, batch_size or population_size
+            self.budget, self.batch_size = self.searcher.budget, batch_size
         self.seen: Dict[str, Candidate] = {}
+
+    def _batch_size(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        generation_left = getattr(self.searcher, "generation_left", None)
+        return generation_left() if generation_left is not None else 10
 
     def _next_batch(self, generation: int) -> List[Candidate]:
         """Up to ``batch_size`` new candidates within the limit (fewer when the searcher runs dry)."""
         batch: List[Candidate] = []
         over = 0
-        while len(batch) < min(self.batch_size, self.budget - len(self.seen)):
+        target = min(self._batch_size(), self.budget - len(self.seen))
+        while len(batch) < target:
             point = self.searcher.suggest()
             if point is None:
                 break

@@ -51,6 +51,14 @@ class NASEvolutionSearcher(EvolutionSearcher):
         """Useful points over all generations."""
         return self.first_size + (self.generations - 1) * (self.num_mutation + self.num_crossover)
 
+    def generation_left(self) -> int:
+        """Useful points still to issue in the current generation (the subnet search tool's batch size)."""
+        index = self.useful_count()
+        if index < self.first_size:
+            return self.first_size - index
+        size = self.num_mutation + self.num_crossover
+        return size - (index - self.first_size) % size
+
     def useful_count(self) -> int:
         return self.issued_count - len(self._obs.failed())
 

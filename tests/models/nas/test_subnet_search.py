@@ -278,6 +278,19 @@ def test_every_registered_searcher_returns_valid_subnets_within_the_limit(name):
     assert len({json.dumps(c.choice, sort_keys=True) for c in result.candidates}) == 12
 
 
+def test_nas_evolution_preset_scores_a_generation_per_batch():
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    searcher = build_searcher(SPACE, {"type": "NASEvolutionSearcher", "seed": 0, "population_size": 6,
+                                      "generations": 3, "num_parents": 3, "num_mutation": 2, "num_crossover": 2})
+    assert searcher.budget == 14
+    result = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=24, searcher=searcher,
+                            num_candidates=searcher.budget).run()
+    assert calls == [6, 4, 4] and len(result.scored) == 14
+    defaults = build_searcher(SPACE, {"type": "NASEvolutionSearcher"})
+    assert (defaults.budget, defaults.num_parents, defaults.mutate_prob) == (1000, 10, 0.1)
+
+
 def test_grid_and_unknown_searchers():
     from gml.models.subnet_search import build_searcher
     calls = []
