@@ -35,7 +35,9 @@ class NASEvolutionSearcher(EvolutionSearcher):
     def __init__(self, space, optimize_mode="maximize", seed=None, population_size: int = 50,
                  generations: int = 20, num_parents: int = 10, num_mutation: int = 25, num_crossover: int = 25,
                  mutate_prob: float = 0.1, gen_trial_limit: int = 100, mutate_scale: float = 0.15):
-        super().__init__(space, optimize_mode, seed, population_size=2, mutate_prob=mutate_prob, gen_trial_limit=gen_trial_limit, mutate_scale=mutate_scale)
+        # EvolutionSearcher's population (the parents) is set to num_parents below, once checked
+        super().__init__(space, optimize_mode, seed, population_size=2, mutate_prob=mutate_prob,
+                         gen_trial_limit=gen_trial_limit, mutate_scale=mutate_scale)
         self.num_parents = integer(Keyword("num_parents"), num_parents, least=1)
         self.first_size = integer(Keyword("population_size"), population_size, least=1)
         self.generations = integer(Keyword("generations"), generations, least=1)
@@ -44,7 +46,7 @@ class NASEvolutionSearcher(EvolutionSearcher):
         if self.generations > 1 and self.num_mutation + self.num_crossover == 0:
             raise config_error(Keyword("num_mutation"),
                                "num_mutation + num_crossover must be >= 1 when generations > 1")
-        self.population_size = self.num_parents     # EvolutionSearcher.population(): the parents
+        self.population_size = self.num_parents
 
     @property
     def budget(self) -> int:
