@@ -23,6 +23,8 @@ SEARCHER_CASES = [
     SearcherCase("SkoptSearcher", MIXED_ARGS, {"n_initial_points": 5, "acq_optimizer": "sampling",
                                                "acq_optimizer_kwargs": {"n_points": 500}}),
     SearcherCase("EvolutionSearcher", MIXED_ARGS, {"population_size": 6}),
+    SearcherCase("NASEvolutionSearcher", MIXED_ARGS, {"population_size": 6, "generations": 40, "num_parents": 3,
+                                                      "num_mutation": 3, "num_crossover": 3}),
     SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
     # a GP over the mixed space costs ~1-2 s CPU a suggestion: marked slow (still run)
     pytest.param(SearcherCase("GPSearcher", MIXED_ARGS, {"n_startup_trials": 5}), marks=pytest.mark.slow),

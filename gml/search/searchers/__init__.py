@@ -8,9 +8,10 @@ from .cma_es import CMAESSearcher
 from .evolution import EvolutionSearcher
 from .gp import GPSearcher
 from .grid import GridSearcher
+from .nas_evolution import NASEvolutionSearcher
 from .random_search import RandomSearcher
 from .skopt_searcher import SkoptSearcher
 from .tpe import TPESearcher
 
 __all__ = ["Point", "Searcher", "GridSearcher", "BatchSearcher", "RandomSearcher", "SkoptSearcher",
-           "EvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher"]
+           "EvolutionSearcher", "NASEvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher"]
