@@ -12,7 +12,9 @@ want=$(cat "$root/constraints.txt" "$root/pyproject.toml" | sha256sum | cut -d' 
 
 # Code that never imports gml (a stock OpenMMLab tools/train.py) still gets the torchvision stand-in, from a .pth
 # file in site-packages (see gml/torchvision_stand_in.py); cheap, so written on every run.
-install_pth() { "$venv/bin/python" -m gml.torchvision_stand_in --install-pth >/dev/null; }
+install_pth() {
+  "$venv/bin/python" -c 'import sysconfig, gml.torchvision_stand_in as s; s.install_pth(sysconfig.get_paths()["purelib"])'
+}
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   install_pth
