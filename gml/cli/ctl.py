@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     stop = sub.add_parser("stop", help="end a task: PENDING/RUNNING jobs become KILLED, their processes end")
     stop.add_argument("-t", "--task", required=True)
     stop.add_argument("--timeout", type=float, default=120, help="seconds to wait for the controller")
+    enq = sub.add_parser("enqueue", help="run a configuration of your choice in a running or finished task")
+    enq.add_argument("-t", "--task", required=True)
+    enq.add_argument("--params", nargs="+", required=True, metavar="NAME=VALUE",
+                     help="every searched arg, e.g. lr=0.05 wd=1e-4 (File inner args as 'config(epochs)=3')")
     rm = sub.add_parser("rm", help="delete a task (its entry in summary.yaml is kept)")
     rm.add_argument("-t", "--task", required=True)
     exp = sub.add_parser("export", help="pack a task into a tar.gz")
@@ -183,6 +187,8 @@ def main(argv=None) -> int:
         return cmd_show_scalar(TaskPaths(root, args.task), args.rank)
     if args.command == "stop":
         return ctl_ops.stop(TaskPaths(root, args.task), args.timeout)
+    if args.command == "enqueue":
+        return ctl_ops.enqueue(TaskPaths(root, args.task), args.params)
     if args.command == "rm":
         return ctl_ops.remove(TaskPaths(root, args.task))
     if args.command == "export":

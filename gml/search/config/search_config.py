@@ -19,10 +19,12 @@ from . import template as templating
 from .file_args import check_file_exists
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
+from ..warm_start import parse_initial_points
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
 TASK_KEYS = ("template", "search_args")
 SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
+SEARCHER_KEYS_CONTROLLER = ("initial_points",)   # read by the controller, not passed to the searcher
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
@@ -35,6 +37,7 @@ class SearcherConfig:
     optimize_mode: str = "maximize"
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
     kwargs: Dict[str, Any] = field(default_factory=dict)
+    initial_points: List[Dict[str, Any]] = field(default_factory=list)   # points run first (gml.search.warm_start)
 
 
 @dataclass
@@ -88,7 +91,8 @@ def _mapping(value: Any, path: str, allowed, root: bool = False) -> Dict[str, An
 def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
     s = _mapping(raw.get("searcher"), "searcher", None)
     cfg = SearcherConfig(**{k: s[k] for k in SEARCHER_KEYS_OWN if k in s},
-                         kwargs={k: v for k, v in s.items() if k not in SEARCHER_KEYS_OWN})
+                         kwargs={k: v for k, v in s.items()
+                                 if k not in SEARCHER_KEYS_OWN and k not in SEARCHER_KEYS_CONTROLLER})
     if not isinstance(cfg.type, str) or not cfg.type:
         raise invalid("searcher.type", cfg.type, "a searcher name")
     if not isinstance(cfg.reward_attribute, str) or not cfg.reward_attribute:
@@ -199,7 +203,9 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
         raise invalid("custom_imports", custom_imports, "a list of module names")
     generate_log = boolean("generate_log", raw.get("generate_log", True))
-    return SearchConfig(template=template, space=space, searcher=_parse_searcher(raw),
+    searcher = _parse_searcher(raw)
+    searcher.initial_points = parse_initial_points((raw.get("searcher") or {}).get("initial_points"), space)
+    return SearchConfig(template=template, space=space, searcher=searcher,
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
                         raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)
 

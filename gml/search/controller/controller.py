@@ -27,11 +27,11 @@ from ..criteria import SearchView, Stop
 from ..progress import Progress
 from ..task.jobs import Job, JobStatus, TaskStatus
 from ..task.lock import TaskLock
-from ..task.store import Store
+from ..task.store import RequestAction, Store
 from ..task.summary_files import best_job, write_task_yaml
 from ..task.workspace import TaskPaths, update_summary
 from .clock import SYSTEM_CLOCK, Clock
-from .launching import Launching, job_spec
+from .launching import Launching, Queued, job_spec
 from .watching import Watching
 
 OBSERVED = (JobStatus.SUCCEEDED, JobStatus.EARLY_STOPPED, JobStatus.TIMEOUT)   # their reward informs the searcher
@@ -58,6 +58,7 @@ class Controller:
         self._changed = False      # the launcher said a job changed state: poll now
         self._last_meta = -math.inf
         self._best: Optional[float] = None
+        self._seen_requests: set = set()    # enqueue requests already queued (closed once their job is recorded)
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
     def view(self) -> SearchView:
@@ -130,6 +131,9 @@ class Controller:
             if finished and job.status != JobStatus.FILTERED:
                 self._report(job, live=False)
         self.searcher.restore(history)
+        for point in self.config.searcher.initial_points:     # run before the searcher's own (a resume skips done)
+            if not self.store.has_point(point):
+                self.launching.queued.append(Queued(point))
 
     # -- stopping --------------------------------------------------------------------------------------------
     def _ask_criteria(self, hook: str) -> Optional[Stop]:
@@ -150,12 +154,23 @@ class Controller:
         for job in self.store.jobs([JobStatus.RUNNING, JobStatus.PENDING]):
             self._report(self.watching.end(job, status, why))
         self.launching.reruns.clear()
+        self.launching.queued.clear()    # enqueue requests stay open: the next --resume runs them
 
     def _requests(self) -> Optional[str]:
-        for request_id, action in self.store.open_requests():
-            self.store.close_request(request_id)
-            if action == "stop":
+        """Act on search-ctl's requests: a stop ends the task (its reason is returned); an enqueued configuration
+        is queued, its request closed only once its job is recorded (so a controller killed before that finds
+        the request open again on resume)."""
+        for request in self.store.open_requests():
+            if request.action == RequestAction.STOP:
+                self.store.close_request(request.id)
                 return "stopped by search-ctl stop"
+            if request.action == RequestAction.ENQUEUE and request.id not in self._seen_requests:
+                self._seen_requests.add(request.id)
+                if self.config.space.contains(request.payload):
+                    self.launching.queued.append(Queued(request.payload, request.id))
+                else:     # checked by search-ctl against the same space; refused here all the same
+                    self.store.close_request(request.id)
+                    self.progress.event(f"enqueued configuration refused: not in the search space: {request.payload}")
         return None
 
     # -- the loop --------------------------------------------------------------------------------------------
@@ -206,7 +221,8 @@ class Controller:
         counts = self.store.counts()
         self._save_meta()
         self.progress.tick(counts, self._best, self.elapsed())
-        if counts.get("RUNNING", 0) == 0 and not self.launching.reruns and (self.launching.exhausted or self._drain):
+        if (counts.get("RUNNING", 0) == 0 and not self.launching.reruns and not self.launching.has_queued(bool(self._drain))
+                and (self.launching.exhausted or self._drain)):
             return TaskStatus.FINISHED, self._drain or "the searcher has no configuration left"
         return None
 
