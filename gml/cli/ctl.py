@@ -45,6 +45,11 @@ def _shown_reward(store, job, reward_name):
     return None if not curve or curve[-1][2] is None else f"{curve[-1][2]:.6g} (step {curve[-1][1]}, so far)"
 
 
+def _status_cell(job) -> str:
+    """A job's status, marked when it broke ``searcher.constraints`` (it is then never the best)."""
+    return f"{job.status.value} (infeasible)" if job.infeasible else job.status.value
+
+
 def _scalars_by_name(store, job_id: int):
     out = {}
     for name, step, value in store.scalars(job_id):
@@ -94,7 +99,7 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
         print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")
     print()
     names = _param_names(jobs)
-    rows = [[j.id, j.status.value, _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
+    rows = [[j.id, _status_cell(j), _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
             + [r["start_time"], r["end_time"]] for j, r in zip(jobs, records)]
     print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "end"]))
     if ids is None:
@@ -130,13 +135,14 @@ def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
     reward_name = store.get_meta("reward_attribute", "reward")
     scored = [j for j in store.jobs() if j.reward is not None]
     best_first = sorted(scored, key=lambda j: j.reward, reverse=(mode == "maximize"))
+    best_first.sort(key=lambda j: j.infeasible)     # jobs that broke searcher.constraints rank after all others
     chosen = best_first[:abs(k)] if k >= 0 else list(reversed(best_first))[:abs(k)]
     names = sorted({n for j in chosen for n, _, _ in store.scalars(j.id)} - {reward_name})
     params = _param_names(chosen)
     rows = []
     for rank_no, job in enumerate(chosen, 1):
         last = {n: v for n, _, v in store.scalars(job.id)}    # rows come in step order: the last value wins
-        rows.append([rank_no, job.id, job.status.value, job.reward] + [last.get(n) for n in names]
+        rows.append([rank_no, job.id, _status_cell(job), job.reward] + [last.get(n) for n in names]
                     + _param_cells(job, params))
     print(table(rows, ["rank", "id", "status", reward_name] + [f"last {n}" for n in names] + params)
           if rows else "no job has a reward yet")

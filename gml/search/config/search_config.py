@@ -19,12 +19,13 @@ from . import template as templating
 from .file_args import check_file_exists
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
+from ..constraints import Constraint, parse_constraints
 from ..warm_start import parse_initial_points
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
 TASK_KEYS = ("template", "search_args")
 SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
-SEARCHER_KEYS_CONTROLLER = ("initial_points",)   # read by the controller, not passed to the searcher
+SEARCHER_KEYS_CONTROLLER = ("initial_points", "constraints")   # read by the controller, not passed to the searcher
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
@@ -38,6 +39,7 @@ class SearcherConfig:
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
     kwargs: Dict[str, Any] = field(default_factory=dict)
     initial_points: List[Dict[str, Any]] = field(default_factory=list)   # points run first (gml.search.warm_start)
+    constraints: List[Constraint] = field(default_factory=list)         # on reported scalars (gml.search.constraints)
 
 
 @dataclass
@@ -64,10 +66,11 @@ class SearchConfig:
 
     @property
     def collected_scalars(self) -> List[str]:
-        """What is collected from jobs: ``scalars`` plus the reward attribute."""
+        """What is collected from jobs: ``scalars`` plus the reward attribute and the constrained scalars."""
         names = list(self.scalars)
         if self.searcher.reward_attribute not in names:
             names.insert(0, self.searcher.reward_attribute)
+        names.extend(c.scalar for c in self.searcher.constraints if c.scalar not in names)
         return names
 
 
@@ -205,6 +208,7 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     generate_log = boolean("generate_log", raw.get("generate_log", True))
     searcher = _parse_searcher(raw)
     searcher.initial_points = parse_initial_points((raw.get("searcher") or {}).get("initial_points"), space)
+    searcher.constraints = parse_constraints((raw.get("searcher") or {}).get("constraints"))
     return SearchConfig(template=template, space=space, searcher=searcher,
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
                         raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)

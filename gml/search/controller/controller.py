@@ -18,11 +18,12 @@ import math
 import os
 import signal
 import sys
-from typing import Optional, TextIO, Tuple
+from typing import List, Optional, TextIO, Tuple
 
 from ...launchers.wrapper import read_exit_code, status_from_exit
 from ..config.build import Components
 from ..config.search_config import SearchConfig
+from ..constraints import total_violation, violations
 from ..criteria import SearchView, Stop
 from ..progress import Progress
 from ..task.jobs import Job, JobStatus, TaskStatus
@@ -84,18 +85,43 @@ class Controller:
         if self._best is None or (reward > self._best if self.mode == "maximize" else reward < self._best):
             self._best = reward
 
-    def _report(self, job: Job, live: bool = True) -> None:
+    def _judge(self, job: Job) -> Optional[List[float]]:
+        """The violation of each of ``searcher.constraints`` by a job whose reward counts, from the last value it
+        reported of each scalar; their sum is recorded on the job. None without constraints."""
+        if not self.config.searcher.constraints or job.status not in OBSERVED:
+            return None
+        last = {name: value for name, _, value in self.store.scalars(job.id)}   # in step order: the last wins
+        values = violations(self.config.searcher.constraints, last)
+        if job.violation != total_violation(values):
+            job.violation = total_violation(values)
+            self.store.update_job(job.id, violation=job.violation)
+        return values
+
+    def _searcher_reward(self, job: Job, reward: Optional[float], violated: Optional[List[float]]) -> Optional[float]:
+        """What the searcher is told of a job: a constraint-aware searcher hears the violations and the reward;
+        any other one hears an infeasible job as failed (None)."""
+        if violated is not None and self.searcher.uses_constraints:
+            self.searcher.constraints_observed(job.point, violated)
+            return reward
+        return None if job.infeasible else reward
+
+    def _report(self, job: Job, live: bool = True) -> Optional[float]:
         """Tell the assessor (and the best reward) that ``job`` ended, as recorded; ``live``: it ended in this
         session, so the searcher and the progress line hear of it too (on resume the store is replayed into the
-        searcher by ``Searcher.restore`` instead)."""
+        searcher by ``Searcher.restore`` instead). Returns the reward the searcher is (or, on resume, is to be)
+        told."""
         observed = job.reward if job.status in OBSERVED else None
-        self._update_best(observed)
+        violated = self._judge(job)
+        if not job.infeasible:
+            self._update_best(observed)
         if self.assessor is not None:
             self.assessor.replay(job.id, self.watching.curve(job.id), job.status == JobStatus.SUCCEEDED)
+        told = self._searcher_reward(job, observed, violated)
         if live:
             self.launching.exhausted = False    # a result may let the searcher propose again (a new generation)
-            self.searcher.observe(job.point, observed)
+            self.searcher.observe(job.point, told)
             self.progress.job_done(job.id, job.status, job.reward)
+        return told
 
     # -- resume ----------------------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -127,9 +153,10 @@ class Controller:
         history = []
         for job in jobs:
             finished = job.status.is_terminal and job.id not in reruns
-            history.append((job.point, job.reward if job.status in OBSERVED else None, finished))
+            told = job.reward if job.status in OBSERVED else None
             if finished and job.status != JobStatus.FILTERED:
-                self._report(job, live=False)
+                told = self._report(job, live=False)
+            history.append((job.point, told, finished))
         self.searcher.restore(history)
         for point in self.config.searcher.initial_points:     # run before the searcher's own (a resume skips done)
             if not self.store.has_point(point):

@@ -170,7 +170,8 @@ class Launching:
             self.store.clear_scalars(job.id)
         self.store.update_job(job.id, status=JobStatus.PENDING, attempt=job.attempt + 1, external_id=None,
                               submitted_at=self.clock.time(), start_time=None, end_time=None, exit_code=None,
-                              reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None)
+                              reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None,
+                              violation=None)
         try:
             external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit))
         except LaunchError as err:

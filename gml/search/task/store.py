@@ -22,7 +22,8 @@ from .jobs import END_INTENTS, Job, JobStatus, check_transition
 
 #: the layout of the database. 1: job lifecycle in a JSON ``extra`` column; 2: typed columns ``submitted_at``,
 #: ``end_intent``, ``end_reason`` (``start_time`` is None until the job runs); 3: a ``payload`` column on requests
-#: (what ``search-ctl enqueue`` asks to run). Older stores are migrated on open.
+#: (what ``search-ctl enqueue`` asks to run) and the jobs' ``violation`` (of ``searcher.constraints``). Older stores
+#: are migrated on open.
 SCHEMA_VERSION = 3
 
 _JOBS_TABLE = """
@@ -37,7 +38,7 @@ CREATE TABLE jobs (
     created_at REAL, submitted_at REAL, start_time REAL, end_time REAL,
     exit_code INTEGER, reward REAL, error TEXT, stopped_step INTEGER,
     scalar_offset INTEGER NOT NULL DEFAULT 0,
-    end_intent TEXT, end_reason TEXT
+    end_intent TEXT, end_reason TEXT, violation REAL
 );
 """
 
@@ -54,7 +55,7 @@ CREATE TABLE requests (
 
 _JOB_COLUMNS = ("id", "point", "params", "status", "attempt", "command", "run_path", "log_path", "external_id",
                 "created_at", "submitted_at", "start_time", "end_time", "exit_code", "reward", "error",
-                "stopped_step", "scalar_offset", "end_intent", "end_reason")
+                "stopped_step", "scalar_offset", "end_intent", "end_reason", "violation")
 _UPDATABLE = set(_JOB_COLUMNS) - {"id", "point"}
 
 
@@ -102,8 +103,11 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
 
 
 def _migrate_2_to_3(db: sqlite3.Connection) -> None:
-    """Version 3 adds the requests' JSON ``payload`` (None for a stop request)."""
+    """Version 3 adds the requests' JSON ``payload`` (None for a stop request) and the jobs' ``violation`` (None:
+    not judged). A version 1 store migrated a step ago has the jobs table of this version already."""
     db.execute("ALTER TABLE requests ADD COLUMN payload TEXT")
+    if "violation" not in [row[1] for row in db.execute("PRAGMA table_info(jobs)")]:
+        db.execute("ALTER TABLE jobs ADD COLUMN violation REAL")
 
 
 _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}   # version -> the step to version + 1
