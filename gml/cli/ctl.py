@@ -13,7 +13,7 @@ from ..search.task.lock import TaskLock
 from ..search.task.lifecycle import effective_status, open_store
 from ..search.task.summary_files import job_summary, task_summary
 from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
-from . import ctl_ops, ctl_view
+from . import ctl_ops, ctl_pareto, ctl_view
 from .common import table, user_errors
 
 
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     scal = sub.add_parser("show-scalar", help="the top jobs by reward")
     scal.add_argument("-t", "--task", required=True)
     scal.add_argument("-rt", "--rank", default="+10", help="+K: the K best first; -K: the K worst first")
+    scal.add_argument("--pareto", action="store_true", help="the Pareto front of a multi-objective task")
     stop = sub.add_parser("stop", help="end a task: PENDING/RUNNING jobs become KILLED, their processes end")
     stop.add_argument("-t", "--task", required=True)
     stop.add_argument("--timeout", type=float, default=120, help="seconds to wait for the controller")
@@ -189,6 +190,8 @@ def main(argv=None) -> int:
         if not args.task:
             return cmd_show_all(root)
         return cmd_show_task(TaskPaths(root, args.task), _parse_ids(args.jobs), args.out, args.scalar)
+    if args.command == "show-scalar" and args.pareto:
+        return ctl_pareto.show_pareto(TaskPaths(root, args.task))
     if args.command == "show-scalar":
         return cmd_show_scalar(TaskPaths(root, args.task), args.rank)
     if args.command == "stop":

@@ -24,6 +24,7 @@ SEARCHER_CASES = [
                                                "acq_optimizer_kwargs": {"n_points": 500}}),
     SearcherCase("EvolutionSearcher", MIXED_ARGS, {"population_size": 6}),
     SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
+    SearcherCase("NSGA2Searcher", MIXED_ARGS, {"population_size": 6}),   # one objective here
 ]
 
 

@@ -20,6 +20,7 @@ from .file_args import check_file_exists
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
 from ..constraints import Constraint, parse_constraints
+from ..objectives import Objective, parse_objectives
 from ..warm_start import parse_initial_points
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
@@ -40,6 +41,7 @@ class SearcherConfig:
     kwargs: Dict[str, Any] = field(default_factory=dict)
     initial_points: List[Dict[str, Any]] = field(default_factory=list)   # points run first (gml.search.warm_start)
     constraints: List[Constraint] = field(default_factory=list)         # on reported scalars (gml.search.constraints)
+    objectives: List[Objective] = field(default_factory=list)   # all objectives; the first is reward_attribute
 
 
 @dataclass
@@ -70,7 +72,9 @@ class SearchConfig:
         names = list(self.scalars)
         if self.searcher.reward_attribute not in names:
             names.insert(0, self.searcher.reward_attribute)
-        names.extend(c.scalar for c in self.searcher.constraints if c.scalar not in names)
+        for extra in [o.name for o in self.searcher.objectives] + [c.scalar for c in self.searcher.constraints]:
+            if extra not in names:
+                names.append(extra)
         return names
 
 
@@ -98,9 +102,9 @@ def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
                                  if k not in SEARCHER_KEYS_OWN and k not in SEARCHER_KEYS_CONTROLLER})
     if not isinstance(cfg.type, str) or not cfg.type:
         raise invalid("searcher.type", cfg.type, "a searcher name")
-    if not isinstance(cfg.reward_attribute, str) or not cfg.reward_attribute:
-        raise invalid("searcher.reward_attribute", cfg.reward_attribute, "a scalar name")
-    one_of("searcher.optimize_mode", cfg.optimize_mode, OPTIMIZE_MODES)
+    # several objectives (gml.search.objectives): the first is the reward everywhere one number is needed
+    cfg.objectives = parse_objectives(cfg.reward_attribute, cfg.optimize_mode)
+    cfg.reward_attribute, cfg.optimize_mode = cfg.objectives[0].name, cfg.objectives[0].mode
     one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
     return cfg
 

@@ -25,6 +25,7 @@ from ..config.build import Components
 from ..config.search_config import SearchConfig
 from ..constraints import total_violation, violations
 from ..criteria import SearchView, Stop
+from ..objectives import objective_values
 from ..progress import Progress
 from ..task.jobs import Job, JobStatus, TaskStatus
 from ..task.lock import TaskLock
@@ -97,9 +98,13 @@ class Controller:
             self.store.update_job(job.id, violation=job.violation)
         return values
 
-    def _searcher_reward(self, job: Job, reward: Optional[float], violated: Optional[List[float]]) -> Optional[float]:
+    def _searcher_reward(self, job: Job, reward: Optional[float], violated: Optional[List[float]]):
         """What the searcher is told of a job: a constraint-aware searcher hears the violations and the reward;
-        any other one hears an infeasible job as failed (None)."""
+        any other one hears an infeasible job as failed (None). A multi-objective searcher's reward is the list
+        of every objective's value (None when one is missing)."""
+        if reward is not None and self.searcher.multi_objective:
+            curves = {o.name: self.watching.curve_of(job.id, o.name) for o in self.config.searcher.objectives}
+            reward = objective_values(curves, self.config.searcher.objectives, self.config.searcher.reward_from)
         if violated is not None and self.searcher.uses_constraints:
             self.searcher.constraints_observed(job.point, violated)
             return reward

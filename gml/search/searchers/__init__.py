@@ -5,9 +5,10 @@ from .base import Point, Searcher
 from .batch import BatchSearcher
 from .evolution import EvolutionSearcher
 from .grid import GridSearcher
+from .nsga2 import NSGA2Searcher
 from .random_search import RandomSearcher
 from .skopt_searcher import SkoptSearcher
 from .tpe import TPESearcher
 
 __all__ = ["Point", "Searcher", "GridSearcher", "BatchSearcher", "RandomSearcher", "SkoptSearcher",
-           "EvolutionSearcher", "TPESearcher"]
+           "EvolutionSearcher", "TPESearcher", "NSGA2Searcher"]

@@ -36,6 +36,10 @@ Point = Dict[str, Any]
 class Searcher(abc.ABC):
     #: whether this searcher models ``searcher.constraints`` itself (see ``constraints_observed``)
     uses_constraints = False
+    #: whether this searcher optimises several objectives (``reward_attribute: [acc, flops]``): it is built with
+    #: ``directions`` (one optimize_mode per objective) and ``observe`` gets a list of values, one per objective;
+    #: the other searchers refuse a list of objectives
+    multi_objective = False
 
     def __init__(self, space: SearchSpace, optimize_mode: str = "maximize", seed: Optional[int] = None):
         if optimize_mode not in ("maximize", "minimize"):
