@@ -10,6 +10,7 @@ import yaml
 from ..errors import GmlConfigError
 from ..search.task.jobs import JobStatus
 from ..search.task.lock import TaskLock
+from ..search.task.store import RequestAction
 from ..search.task.lifecycle import effective_status, open_store
 from ..search.task.summary_files import job_summary, task_summary
 from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
@@ -94,6 +95,9 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     print(f"config:  {summary['config']}")
     print(f"dir:     {paths.dir}")
     print(f"jobs:    {', '.join(f'{n} {s}' for s, n in summary['jobs'].items()) or 'none'}")
+    waiting = [r for r in store.open_requests() if r.action == RequestAction.ENQUEUE]
+    if waiting:
+        print(f"waiting: {len(waiting)} enqueued configuration(s), run next by the controller (or on --resume)")
     if summary["best"]:
         best = summary["best"]
         print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")

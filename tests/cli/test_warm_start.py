@@ -65,8 +65,10 @@ def test_enqueue_into_a_finished_task_runs_on_resume(project):
     assert "is job 0 of task 'done' already" in dup.stderr
     added = project.cli("search-ctl", "enqueue", "-t", "done", "--params", "lr=0.4", "wd=0.0007", check=0)
     assert "--resume" in added.stdout
+    assert "waiting: 1 enqueued configuration(s)" in project.cli("search-ctl", "show", "-t", "done", check=0).stdout
     resumed = project.cli("search-run", cfg, "-t", "done", "--resume", check=0)
     assert "FINISHED" in resumed.stderr
     after = params(project, "done")
     assert after == before + [(0.4, 0.0007)], "the enqueued configuration runs even though max_tries was reached"
     assert project.jobs("done")["jobs"][2]["status"] == "SUCCEEDED"
+    assert "waiting:" not in project.cli("search-ctl", "show", "-t", "done", check=0).stdout
