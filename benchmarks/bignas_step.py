@@ -47,7 +47,7 @@ def main() -> int:
     from gml.models import build_algorithm
     from gml.models.ops import to_static_model
     from gml.models.space import random_choice
-    from gml.models.subnet import _TestForward
+    from gml.models.subnet import TestForward
 
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -85,7 +85,7 @@ def main() -> int:
     for choice in subnets:
         alg.mutator.set_choice(choice)
         model = copy.deepcopy(alg.model).eval()
-        to_static_model(_TestForward(model), img[:1])
+        to_static_model(TestForward(model), img[:1])
         statics.append(model.train())
     alg.activate_default()
 

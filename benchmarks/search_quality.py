@@ -4,6 +4,10 @@ Problems (``--problems``):
 
 - ``branin``: Branin (``skopt.benchmarks.branin``), 2 Real args, minimise; reported as regret to 0.397887;
 - ``hartmann6``: Hartmann6 (``skopt.benchmarks.hart6``), 6 Real args in [0, 1], minimise; regret to -3.32237;
+- ``mixed9``: Hartmann6 behind 9 mixed args, minimise; regret to -3.32237: four Real args in [0, 1], an Int
+  ``k`` in [0, 19] (the fifth coordinate is 0.011652 + 0.05 k), a log Real ``lr`` in [1e-3, 1] (the sixth is
+  (log10 lr + 3) / 3), a Categorical ``kind`` (a, b, c: Hartmann6 scaled by 1, 0.85, 0.7) and two args the value
+  does not depend on (a Real and an Int with step 2). The optimum (kind a, k 6, lr 0.0937) lies on the grid;
 - ``digits``: a real task: PCA + RBF SVC on scikit-learn's bundled digits (300 training / 1,497 validation images),
   maximise validation accuracy over C (log), gamma (log), PCA components (Int, step 8) and feature scaling
   (Categorical). C and gamma are rounded to 1/20 decade before training so results are cached by config.
@@ -11,14 +15,20 @@ Problems (``--problems``):
 Methods (``--methods``): gml's searchers driven through the controller's protocol (suggest, mark_issued,
 observe): ``gml-random``, ``gml-skopt`` (SkoptSearcher, defaults), ``gml-evolution`` (EvolutionSearcher,
 population_size 10 for a 50-trial budget), ``gml-evolution32`` (its defaults), ``gml-tpe`` (TPESearcher,
-defaults); and the peers through their own APIs: ``gp_minimize`` (``skopt.gp_minimize``, defaults),
-``optuna-tpe`` (``optuna`` TPESampler, defaults) and ``random`` (independent uniform / log-uniform draws).
+defaults), ``gml-gp`` (GPSearcher, defaults), ``gml-gp-w25`` (GPSearcher with ``max_model_points: 25``: what a
+model window costs, half the history at 50 trials), ``gml-cmaes`` (CMAESSearcher, defaults); and the peers
+through their own APIs: ``gp_minimize`` (``skopt.gp_minimize``, defaults), ``optuna-tpe``, ``optuna-gp`` and
+``optuna-cmaes`` (``optuna``'s TPESampler, GPSampler and CmaEsSampler, defaults, ``study.optimize``) and
+``random`` (independent uniform / log-uniform draws).
 
 Every (problem, method, seed) run appends one JSON line to ``--out``; a rerun skips the runs already there, so a
 long benchmark can be stopped and continued. The table gives, per problem and method, the median and quartiles
 of the final regret (Branin, Hartmann6: lower is better) or of the best validation accuracy (digits: higher is
-better), the seconds per run, and a two-sided Mann-Whitney U p-value against the best peer. The latency section
-times ``suggest()`` after 1,000 observed Hartmann6 trials (wall and CPU seconds).
+better), the seconds per run, and one-sided Mann-Whitney U p-values of each method against the best peer (the
+peer with the best median): ``p better`` for "this method's results are better", ``p worse`` for "worse". A
+summary line per problem compares gml's best method with the best peer. The latency section times ``suggest()``
+after 1,000 observed Hartmann6 trials (``--latency-problem mixed9``: mixed9 trials), wall and CPU seconds, for
+gml's searchers and for GPSearcher with a window of 100 and 500 points and without one.
 
     python benchmarks/search_quality.py                              # 50 trials, 20 seeds, everything
     python benchmarks/search_quality.py --seeds 3 --trials 30 -j 2   # a quick look
@@ -42,11 +52,11 @@ from functools import lru_cache  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-PROBLEMS = ("branin", "hartmann6", "digits")
-METHODS = ("gml-random", "gml-skopt", "gml-evolution", "gml-evolution32", "gml-tpe", "gp_minimize", "optuna-tpe",
-           "random")
-PEERS = ("gp_minimize", "optuna-tpe", "random")
-OPTIMA = {"branin": 0.397887, "hartmann6": -3.32237}
+PROBLEMS = ("branin", "hartmann6", "mixed9", "digits")
+METHODS = ("gml-random", "gml-skopt", "gml-evolution", "gml-evolution32", "gml-tpe", "gml-gp", "gml-gp-w25",
+           "gml-cmaes", "gp_minimize", "optuna-tpe", "optuna-gp", "optuna-cmaes", "random")
+PEERS = ("gp_minimize", "optuna-tpe", "optuna-gp", "optuna-cmaes", "random")
+OPTIMA = {"branin": 0.397887, "hartmann6": -3.32237, "mixed9": -3.32237}
 
 
 # -- problems: (gml search_args, objective(params) -> value, optimize_mode) ------------------------------------------
@@ -59,6 +69,16 @@ def hartmann6(p):
     import numpy as np
     from skopt.benchmarks import hart6
     return float(hart6(np.array([p[f"x{i}"] for i in range(6)])))
+
+
+MIXED9_SCALE = {"a": 1.0, "b": 0.85, "c": 0.7}
+
+
+def mixed9(p):
+    import numpy as np
+    from skopt.benchmarks import hart6
+    u = [p["x0"], p["x1"], p["x2"], p["x3"], 0.011652 + 0.05 * p["k"], (math.log10(p["lr"]) + 3) / 3]
+    return MIXED9_SCALE[p["kind"]] * float(hart6(np.array(u)))
 
 
 @lru_cache(maxsize=1)
@@ -90,6 +110,12 @@ SPACES = {
     "branin": ([{"type": "Real", "name": "x1", "data": [-5.0, 10.0]},
                 {"type": "Real", "name": "x2", "data": [0.0, 15.0]}], branin, "minimize"),
     "hartmann6": ([{"type": "Real", "name": f"x{i}", "data": [0.0, 1.0]} for i in range(6)], hartmann6, "minimize"),
+    "mixed9": ([{"type": "Real", "name": f"x{i}", "data": [0.0, 1.0]} for i in range(4)]
+               + [{"type": "Int", "name": "k", "data": [0, 19]},
+                  {"type": "Real", "name": "lr", "data": [0.001, 1.0], "log": True},
+                  {"type": "Categorical", "name": "kind", "data": ["a", "b", "c"]},
+                  {"type": "Real", "name": "unused_real", "data": [-1.0, 1.0]},
+                  {"type": "Int", "name": "unused_int", "data": [2, 16], "step": 2}], mixed9, "minimize"),
     "digits": ([{"type": "Real", "name": "C", "data": [0.01, 1000.0], "log": True},
                 {"type": "Real", "name": "gamma", "data": [1e-5, 0.1], "log": True},
                 {"type": "Int", "name": "components", "data": [8, 64], "step": 8},
@@ -100,7 +126,8 @@ SPACES = {
 # -- methods ---------------------------------------------------------------------------------------------------------
 GML = {"gml-random": ("RandomSearcher", {}), "gml-skopt": ("SkoptSearcher", {}),
        "gml-evolution": ("EvolutionSearcher", {"population_size": 10}), "gml-evolution32": ("EvolutionSearcher", {}),
-       "gml-tpe": ("TPESearcher", {})}
+       "gml-tpe": ("TPESearcher", {}), "gml-gp": ("GPSearcher", {}),
+       "gml-gp-w25": ("GPSearcher", {"max_model_points": 25}), "gml-cmaes": ("CMAESSearcher", {})}
 
 
 def run_gml(name, problem, seed, trials):
@@ -127,8 +154,8 @@ def _skopt_dims(problem):
     for a in args:
         if a["type"] == "Real":
             dims.append(Real(*a["data"], prior="log-uniform" if a.get("log") else "uniform", name=a["name"]))
-        elif a["type"] == "Int":   # step 8 over [8, 64] -> k in [1, 8]
-            dims.append(Integer(a["data"][0] // a["step"], a["data"][1] // a["step"], name=a["name"]))
+        elif a["type"] == "Int":   # low + step * k, k in [0, (high - low) // step]
+            dims.append(Integer(0, (a["data"][1] - a["data"][0]) // a.get("step", 1), name=a["name"]))
         else:
             dims.append(Categorical(a["data"], name=a["name"]))
     return dims
@@ -136,7 +163,8 @@ def _skopt_dims(problem):
 
 def _from_skopt(problem, x):
     args, _, _ = SPACES[problem]
-    return {a["name"]: (int(v) * a["step"] if a["type"] == "Int" else v) for a, v in zip(args, x)}
+    return {a["name"]: (a["data"][0] + int(v) * a.get("step", 1) if a["type"] == "Int" else v)
+            for a, v in zip(args, x)}
 
 
 def run_gp_minimize(problem, seed, trials):
@@ -154,9 +182,12 @@ def run_gp_minimize(problem, seed, trials):
     return values
 
 
-def run_optuna(problem, seed, trials):
+OPTUNA = {"optuna-tpe": "TPESampler", "optuna-gp": "GPSampler", "optuna-cmaes": "CmaEsSampler"}
+
+
+def run_optuna(name, problem, seed, trials):
     import optuna
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)   # CmaEsSampler logs each independently sampled categorical
     args, f, mode = SPACES[problem]
     values = []
 
@@ -172,8 +203,11 @@ def run_optuna(problem, seed, trials):
         values.append(f(p))
         return values[-1]
 
-    study = optuna.create_study(direction=mode, sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
+    sampler = getattr(optuna.samplers, OPTUNA[name])(seed=seed)
+    study = optuna.create_study(direction=mode, sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # CmaEsSampler: categorical args are sampled independently
+        study.optimize(objective, n_trials=trials)
     return values
 
 
@@ -205,8 +239,8 @@ def run_one(job):
         values = run_gml(method, problem, seed, trials)
     elif method == "gp_minimize":
         values = run_gp_minimize(problem, seed, trials)
-    elif method == "optuna-tpe":
-        values = run_optuna(problem, seed, trials)
+    elif method in OPTUNA:
+        values = run_optuna(method, problem, seed, trials)
     else:
         values = run_random(problem, seed, trials)
     mode = SPACES[problem][2]
@@ -218,19 +252,22 @@ def run_one(job):
 
 
 # -- latency at 1,000 observed trials --------------------------------------------------------------------------------
-def latency(n_history=1000, repeats=5):
+def latency(n_history=1000, repeats=5, problem="hartmann6"):
+    """Yield (searcher, replay seconds, median wall, max wall, median CPU, max CPU seconds) per searcher."""
     import random
 
     from gml.registry import SEARCHERS
     from gml.search import searchers  # noqa: F401
     from gml.search.space.parse import parse_search_args
-    args, f, mode = SPACES["hartmann6"]
+    args, f, mode = SPACES[problem]
     space = parse_search_args(args)
     rng = random.Random(0)
     history = [(p, f(p), True) for p in (space.sample(rng) for _ in range(n_history))]
-    rows = []
-    for name, (kind, kwargs) in GML.items():
-        if name == "gml-evolution32":
+    searchers_timed = dict(GML, **{"gml-gp-w100": ("GPSearcher", {"max_model_points": 100}),
+                                   "gml-gp-w500": ("GPSearcher", {"max_model_points": 500}),
+                                   "gml-gp-nowindow": ("GPSearcher", {"max_model_points": None})})
+    for name, (kind, kwargs) in searchers_timed.items():
+        if name in ("gml-evolution32", "gml-gp-w25"):
             continue
         searcher = SEARCHERS.build({"type": kind, "seed": 0, **kwargs}, "searcher", space=space, optimize_mode=mode)
         t0 = time.time()
@@ -243,8 +280,7 @@ def latency(n_history=1000, repeats=5):
             walls.append(time.time() - w)
             cpus.append(time.process_time() - c)
             searcher.mark_issued(point)      # later suggestions also see pending points
-        rows.append((name, replay, statistics.median(walls), max(walls), statistics.median(cpus)))
-    return rows
+        yield name, replay, statistics.median(walls), max(walls), statistics.median(cpus), max(cpus)
 
 
 # -- table -----------------------------------------------------------------------------------------------------------
@@ -261,7 +297,8 @@ def table(results, problems, methods):
     lines = []
     for problem in problems:
         better = min if problem in OPTIMA else max
-        metric = "final regret (lower is better)" if problem in OPTIMA else "best validation accuracy (higher is better)"
+        lower_is_better = problem in OPTIMA
+        metric = "final regret (lower is better)" if lower_is_better else "best validation accuracy (higher is better)"
         by = {m: [r["final"] for r in results if r["problem"] == problem and r["method"] == m] for m in methods}
         secs = {m: [r["seconds"] for r in results if r["problem"] == problem and r["method"] == m] for m in methods}
         by = {m: v for m, v in by.items() if v}
@@ -270,20 +307,29 @@ def table(results, problems, methods):
         trials = {r["trials"] for r in results if r["problem"] == problem}
         peers = [m for m in PEERS if m in by]
         best_peer = better(peers, key=lambda m: statistics.median(by[m])) if peers else None
-        lines.append(f"\n{problem}: {metric}, {'/'.join(map(str, sorted(trials)))} trials; p: two-sided "
-                     f"Mann-Whitney U")
-        lines.append(f"| method | seeds | median | q25 | q75 | s/run | p vs {best_peer} | p vs random |")
+        lines.append(f"\n{problem}: {metric}, {'/'.join(map(str, sorted(trials)))} trials; p: one-sided "
+                     f"Mann-Whitney U against {best_peer} (the best peer)")
+        lines.append("| method | seeds | median | q25 | q75 | s/run | p better | p worse |")
         lines.append("|---|---|---|---|---|---|---|---|")
 
-        def pvalue(m, other):
+        def pvalue(m, other, this_better: bool):
             if other not in by or m == other or len(by[m]) < 2 or len(by[other]) < 2:
                 return ""
-            return f"{mannwhitneyu(by[m], by[other], alternative='two-sided').pvalue:.2f}"
+            alternative = "less" if lower_is_better == this_better else "greater"
+            return f"{mannwhitneyu(by[m], by[other], alternative=alternative).pvalue:.3f}"
 
         for m, v in by.items():
             q1, med, q3 = _quartiles(v)
-            lines.append(f"| {m} | {len(v)} | {med:.4f} | {q1:.4f} | {q3:.4f} | {statistics.mean(secs[m]):.1f} | "
-                         f"{pvalue(m, best_peer)} | {pvalue(m, 'random')} |")
+            lines.append(f"| {m} | {len(v)} | {med:.4g} | {q1:.4g} | {q3:.4g} | {statistics.mean(secs[m]):.1f} | "
+                         f"{pvalue(m, best_peer, True)} | {pvalue(m, best_peer, False)} |")
+        ours = [m for m in by if m in GML]
+        if ours and best_peer:
+            best_gml = better(ours, key=lambda m: statistics.median(by[m]))
+            gml_med, peer_med = statistics.median(by[best_gml]), statistics.median(by[best_peer])
+            verdict = "at least as good" if better(gml_med, peer_med) == gml_med else "WORSE"
+            lines.append(f"gml's best: {best_gml} (median {gml_med:.4g}) vs best peer {best_peer} (median "
+                         f"{peer_med:.4g}): {verdict}; p better {pvalue(best_gml, best_peer, True) or '-'}, "
+                         f"p worse {pvalue(best_gml, best_peer, False) or '-'}")
     return "\n".join(lines)
 
 
@@ -298,6 +344,9 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/search_quality.jsonl")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--table-only", action="store_true", help="print the table of --out, run nothing")
+    parser.add_argument("--latency-only", action="store_true", help="only the latency section")
+    parser.add_argument("--latency-repeats", type=int, default=5, help="suggestions timed per searcher")
+    parser.add_argument("--latency-problem", default="hartmann6", choices=("hartmann6", "mixed9"))
     a = parser.parse_args(argv)
     problems, methods = a.problems.split(","), a.methods.split(",")
     for name, valid in ((problems, PROBLEMS), (methods, METHODS)):
@@ -312,6 +361,8 @@ def main(argv=None):
     done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in results}
     todo = [(p, m, s, a.trials) for s in range(a.first_seed, a.first_seed + a.seeds) for p in problems
             for m in methods if (p, m, s, a.trials) not in done]
+    if a.latency_only:
+        todo, problems = [], []
     if not a.table_only and todo:
         print(f"{len(todo)} runs to do ({len(done)} already in {a.out}), {a.jobs} process(es)", flush=True)
         t0 = time.time()
@@ -332,13 +383,15 @@ def main(argv=None):
                 pool.close()
                 pool.join()
     results = [r for r in results if r["trials"] == a.trials and a.first_seed <= r["seed"] < a.first_seed + a.seeds]
-    print(table(results, problems, methods))
+    if problems:
+        print(table(results, problems, methods))
     if not a.no_latency and not a.table_only:
-        print("\nsuggest() latency after 1,000 observed Hartmann6 trials (5 suggestions, pending points kept):")
-        print("| searcher | replay 1,000 (s) | median wall (s) | max wall (s) | median CPU (s) |")
-        print("|---|---|---|---|---|")
-        for name, replay, wall, worst, cpu in latency():
-            print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} |")
+        print(f"\nsuggest() latency after 1,000 observed {a.latency_problem} trials ({a.latency_repeats} suggestions, "
+              f"pending points kept):", flush=True)
+        print("| searcher | replay 1,000 (s) | median wall (s) | max wall (s) | median CPU (s) | max CPU (s) |")
+        print("|---|---|---|---|---|---|")
+        for name, replay, wall, worst, cpu, worst_cpu in latency(repeats=a.latency_repeats, problem=a.latency_problem):
+            print(f"| {name} | {replay:.2f} | {wall:.3f} | {worst:.3f} | {cpu:.3f} | {worst_cpu:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

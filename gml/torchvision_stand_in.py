@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 import types
 
@@ -113,12 +114,31 @@ class _StandInLoader(importlib.abc.Loader):
 
 class FallbackFinder(importlib.abc.MetaPathFinder):
     """The last finder on ``sys.meta_path``: answers ``import torchvision`` with the stand-in, which is reached only
-    when every earlier finder (the real package on ``sys.path`` among them) found nothing."""
+    when every earlier finder (the real package on ``sys.path`` among them) found nothing.
+
+    An availability probe (``importlib.util.find_spec("torchvision")``, as Lightning/torchmetrics run at import to
+    decide whether to import ``torchvision.transforms``) is answered "not found": only an import statement gets the
+    stand-in, so those libraries see no torchvision instead of a placeholder that fails their imports."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torchvision":
+        if fullname != "torchvision" or _called_from_util_find_spec():
             return None
         return importlib.machinery.ModuleSpec("torchvision", _StandInLoader(), is_package=True)
+
+
+_UTIL_FIND_SPEC_CODE = importlib.util.find_spec.__code__
+
+
+def _called_from_util_find_spec() -> bool:
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name == "find_spec" and code is _UTIL_FIND_SPEC_CODE:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def install_fallback_finder() -> None:

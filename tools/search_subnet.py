@@ -4,6 +4,13 @@
     python tools/search_subnet.py CONFIG CHECKPOINT --work-dir work_dirs/search --flops-limit 3.0
         [--strategy evolution|random] [--population-size 20 --generations 5 --num-parents 5 --mutation-prob 0.2]
         [--num-candidates 50 (random)] [--calib-iters -1] [--launcher local --parallel 2]
+    python tools/search_subnet.py CONFIG CHECKPOINT --flops-limit 3.0 --searcher TPESearcher
+        [--searcher-options n_startup_trials=10] [--num-candidates 50] [--batch-size 10]
+
+``--searcher`` takes any registered gml searcher (RandomSearcher, EvolutionSearcher, TPESearcher, SkoptSearcher,
+NASEvolutionSearcher: the one-shot NAS preset of 20 generations x 50 candidates, ...) over the supernet's flat
+search space (gml/models/space.py: flat_space); ``--searcher-options`` are its keywords. It scores
+``--num-candidates`` subnets (NASEvolutionSearcher: its own budget unless given), ``--batch-size`` at a time.
 
 Every candidate within the limit is scored by its top-1 accuracy on the validation split after its BatchNorm
 statistics are recalibrated on the training split (fixed order, test pipeline: deterministic). FLOPs/params are in
@@ -12,7 +19,13 @@ the evaluator's units (``search_eval_cfg.evaluator``, default 'M'). Writes under
 ``pareto/subnet_<i>.yaml``. Retrain/test the result with ``--cfg-options algorithm.mutable_cfg=best_subnet.yaml``;
 export it with tools/export_subnet.py.
 
-``--launcher local|slurm|ray`` scores each generation's candidates as gml jobs (``--parallel`` at a time), each
+``--task NAME`` makes the search a gml task (run from a project with ``.search-run/``, see search-init): the
+supernet's flat space becomes the task's ``search_args``, ``--searcher`` (default NASEvolutionSearcher) proposes,
+the controller runs each candidate as a job on ``--launcher`` (default local), ``--parallel`` at a time, and drops
+candidates over the limit before launch (FILTERED). It is resumable like any task (``--resume`` after the
+controller died) and shows up in search-ctl; the results are written as below once the task ends.
+
+``--launcher local|slurm|ray`` (without ``--task``) scores each generation's candidates as gml jobs (``--parallel`` at a time), each
 running this tool with ``--eval-subnet``: score one subnet YAML, write ``--result`` JSON and report
 ``acc``/``flops``/``params`` to gml (so the same command can also be a job of an HPO task).
 """
@@ -47,12 +60,21 @@ def parse_args(argv=None):
     p.add_argument("--generations", type=int, default=5)
     p.add_argument("--num-parents", type=int, default=5)
     p.add_argument("--mutation-prob", type=float, default=0.2)
-    p.add_argument("--num-candidates", type=int, default=50, help="random strategy: candidates to score")
+    p.add_argument("--num-candidates", type=int, default=None,
+                   help="random strategy / --searcher: candidates to score (default 50)")
+    p.add_argument("--searcher", help="a registered gml searcher (overrides --strategy), e.g. TPESearcher")
+    p.add_argument("--searcher-options", nargs="+", action=DictAction, default={},
+                   help="keywords of --searcher, e.g. seed=1 n_startup_trials=10")
+    p.add_argument("--batch-size", type=int, default=None, help="--searcher: candidates per batch (default 10)")
     p.add_argument("--calib-iters", type=int, default=-1, help="BN calibration batches (-1: the whole split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--launcher", default="none", help="none (score here) or a gml launcher: local, slurm, ray")
     p.add_argument("--parallel", type=int, default=2, help="candidate jobs at a time (with --launcher)")
+    p.add_argument("--task", help="run the search as this gml task (see the module docstring)")
+    p.add_argument("--resume", action="store_true", help="with --task: continue the task")
     p.add_argument("--eval-subnet", help="score this one subnet YAML and exit")
+    p.add_argument("--eval-args", nargs="+", metavar="KEY=VALUE",
+                   help="score the subnet of this flat-space point (one KEY=VALUE per leaf) and exit")
     p.add_argument("--result", help="with --eval-subnet: write the scores to this JSON file")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
     return p.parse_args(argv)
@@ -76,8 +98,20 @@ def eval_one(args) -> int:
     from gml.models.subnet import score_subnet
     from gml.reporting import report
 
+    from gml.models.space import choice_of, flat_space
+    from gml.models.subnet_task import parse_eval_args
+
     cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
-    choice = algorithm.mutator.load(load_choice(args.eval_subnet, "--eval-subnet"), "--eval-subnet")
+    if args.eval_args:
+        space = algorithm.mutator.search_space
+        point = parse_eval_args(args.eval_args)
+        if set(point) != set(flat_space(space).keys):
+            from gml.errors import GmlConfigError
+            raise GmlConfigError("--eval-args", f"expected one KEY=VALUE per leaf: {flat_space(space).keys}, "
+                                                f"got {sorted(point)}")
+        choice = algorithm.mutator.load(choice_of(space, point), "--eval-args")
+    else:
+        choice = algorithm.mutator.load(load_choice(args.eval_subnet, "--eval-subnet"), "--eval-subnet")
     scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, args.calib_iters)
     if args.result:
         with open(args.result, "w") as handle:
@@ -148,7 +182,7 @@ def search(args) -> int:
     import yaml
 
     from gml.models.subnet import score_subnet
-    from gml.models.subnet_search import SubnetSearcher
+    from gml.models.subnet_search import SubnetSearcher, build_searcher
 
     cfg, algorithm, evaluator, val_loader, calib_loader = _setup(args)
     work_dir = args.work_dir or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0] + "_search")
@@ -167,14 +201,61 @@ def search(args) -> int:
             out.append((scores["accuracy_top-1"], scores))
         return out
 
-    scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
     started = time.time()
+    if args.task:
+        result = run_task(args, algorithm, key, limit)
+        return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+    scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
+    driver = None
+    num_candidates = 50 if args.num_candidates is None else args.num_candidates
+    if args.searcher:
+        options = dict(args.searcher_options)
+        options.setdefault("seed", args.seed)
+        driver = build_searcher(algorithm.mutator.search_space, dict(options, type=args.searcher), "--searcher")
+        if args.num_candidates is None and hasattr(driver, "budget"):
+            num_candidates = driver.budget
     searcher = SubnetSearcher(algorithm.mutator.search_space, cost, scorer, limit=limit, strategy=args.strategy,
                               population_size=args.population_size, generations=args.generations,
                               num_parents=args.num_parents, mutation_prob=args.mutation_prob,
-                              num_candidates=args.num_candidates, seed=args.seed,
-                              log=lambda msg: print(f"[search] {msg}", flush=True))
+                              num_candidates=num_candidates, seed=args.seed, searcher=driver,
+                              batch_size=args.batch_size, log=lambda msg: print(f"[search] {msg}", flush=True))
     result = searcher.run()
+    return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+
+
+def run_task(args, algorithm, key, limit):
+    """Run (or resume) the search as the gml task ``args.task``; its scored candidates as a SearchResult."""
+    import yaml
+
+    from gml.cli import run as search_run
+    from gml.models.subnet_search import SearchResult
+    from gml.models.subnet_task import task_candidates, task_config
+    from gml.search.task.workspace import find_root
+
+    root = find_root()
+    options = dict(args.searcher_options)
+    options.setdefault("seed", args.seed)
+    extra = ["--calib-iters", str(args.calib_iters)]
+    if args.cfg_options:
+        extra += ["--cfg-options"] + [f"{k}={v}" for k, v in args.cfg_options.items()]
+    config = task_config(algorithm.mutator.search_space, osp.abspath(__file__), osp.abspath(args.config),
+                         osp.abspath(args.checkpoint), dict(options, type=args.searcher or "NASEvolutionSearcher"),
+                         "local" if args.launcher == "none" else args.launcher, args.parallel,
+                         50 if args.num_candidates is None else args.num_candidates, key, limit, extra,
+                         args.cfg_options)
+    config_path = osp.join(root, ".search-run", f"subnet_search_{args.task}.yaml")
+    with open(config_path, "w") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False)
+    code = search_run.main([config_path, "--task", args.task, "-q"] + (["--resume"] if args.resume else []))
+    if code not in (0,):
+        print(f"[search] task {args.task} ended with exit code {code}", file=sys.stderr)
+    return SearchResult(task_candidates(root, args.task, algorithm.mutator.search_space, key))
+
+
+def write_results(args, work_dir, algorithm, evaluator, result, key, limit, started) -> int:
+    """Write candidates.jsonl, best_subnet.yaml, pareto.yaml and pareto/ under ``work_dir``; print the summary."""
+    import yaml
+
     best = result.best
     if best is None:
         print("error: no candidate within the limit could be scored", file=sys.stderr)
@@ -203,7 +284,7 @@ def search(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return eval_one(args) if args.eval_subnet else search(args)
+    return eval_one(args) if (args.eval_subnet or args.eval_args) else search(args)
 
 
 if __name__ == "__main__":

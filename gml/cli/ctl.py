@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import List, Optional
+import textwrap
+import time
+from typing import List, Optional, Tuple
 
 import yaml
 
 from ..errors import GmlConfigError
+from ..search.config.durations import format_duration
 from ..search.task.jobs import JobStatus
 from ..search.task.lock import TaskLock
 from ..search.task.store import RequestAction
@@ -15,7 +19,7 @@ from ..search.task.lifecycle import effective_status, open_store
 from ..search.task.summary_files import job_summary, task_summary
 from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
 from . import ctl_ops, ctl_pareto, ctl_view
-from .common import table, user_errors
+from .common import output_width, table, user_errors
 
 
 def _parse_ids(text: Optional[str]) -> Optional[List[int]]:
@@ -27,11 +31,42 @@ def _parse_ids(text: Optional[str]) -> Optional[List[int]]:
         raise GmlConfigError("--jobs", f"expected job ids like 0,3,7, got {text!r}") from None
 
 
+PLACEHOLDERS = {"hp_metric": -1.0}   # Lightning logs hp_metric = -1 when the user logs no hyper-parameter metric
+
+
 def _param_names(jobs) -> List[str]:
     names: List[str] = []
     for job in jobs:
         names.extend(n for n in job.params if n not in names)
     return names
+
+
+def _own_copies(paths: TaskPaths, jobs, names: List[str]) -> List[str]:
+    """The params whose value is, for every job, a file in that job's own directory (a File arg's copy): the
+    column tells nothing the job id does not."""
+    def own(job, name):
+        value = job.params.get(name)
+        return value is None or (isinstance(value, str) and os.path.dirname(value) == paths.job_dir(job.id))
+    return [n for n in names if jobs and all(own(j, n) for j in jobs)]
+
+
+def _placeholders(scalars_by_name) -> List[str]:
+    """Scalar names holding only a logger's placeholder value (Lightning's ``hp_metric`` = -1)."""
+    return [n for n, values in scalars_by_name.items()
+            if n in PLACEHOLDERS and values and all(v == PLACEHOLDERS[n] for v in values)]
+
+
+def _column_names(params: List[str], scalars: List[str]) -> Tuple[List[str], List[str]]:
+    """Headers for param and scalar columns; a name that is both says which is which."""
+    both = set(params) & set(scalars)
+    return ([f"{n} (param)" if n in both else n for n in params],
+            [f"{n} (last)" if n in both else n for n in scalars])
+
+
+def _copies_note(jobs, copies: List[str]) -> str:
+    shown = ", ".join(f"{n} = jobs/all/<id>/{os.path.basename(str(jobs[0].params[n]))}" for n in copies
+                      if jobs[0].params.get(n) is not None)
+    return f"(not shown: {shown}, each job's own copy)" if shown else ""
 
 
 def _param_cells(job, names) -> list:
@@ -56,6 +91,17 @@ def _scalars_by_name(store, job_id: int):
     for name, step, value in store.scalars(job_id):
         out.setdefault(name, {})[step] = value
     return out
+
+
+def _short_time(t: Optional[float]) -> Optional[str]:
+    return None if t is None else time.strftime("%m-%d %H:%M:%S", time.localtime(t))
+
+
+def _took(job) -> Optional[str]:
+    if job.start_time is None:
+        return None
+    end = job.end_time if job.end_time is not None else time.time()
+    return format_duration(max(0.0, end - job.start_time))
 
 
 def cmd_show_all(root: str) -> int:
@@ -98,14 +144,24 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     waiting = [r for r in store.open_requests() if r.action == RequestAction.ENQUEUE]
     if waiting:
         print(f"waiting: {len(waiting)} enqueued configuration(s), run next by the controller (or on --resume)")
+    for warning in summary["warnings"]:
+        print("\n".join(f"WARNING: {line}" for line in warning.splitlines()))
     if summary["best"]:
         best = summary["best"]
-        print(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g} {best['params']}")
+        best_record = next((j for j in store.jobs(ids=[best["id"]])), None)
+        copies = _own_copies(paths, [best_record], list(best["params"])) if best_record else []
+        params = ", ".join(f"{k}={v}" for k, v in best["params"].items() if k not in copies)
+        print(textwrap.fill(f"best:    job {best['id']} {summary['reward_attribute']}={best['reward']:.6g}  {params}",
+                            width=output_width(), subsequent_indent=" " * 9))
     print()
     names = _param_names(jobs)
+    copies = _own_copies(paths, jobs, names)
+    names = [n for n in names if n not in copies]
     rows = [[j.id, _status_cell(j), _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
-            + [r["start_time"], r["end_time"]] for j, r in zip(jobs, records)]
-    print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "end"]))
+            + [_short_time(j.start_time), _took(j)] for j in jobs]
+    print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "took"]))
+    if copies:
+        print(_copies_note(jobs, copies))
     if ids is None:
         print("\n(--jobs ID,... adds each job's command and paths; --out FILE writes everything as YAML)")
     for job in jobs:
@@ -119,9 +175,10 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     if with_scalars:
         for job, record in zip(jobs, records):
             scalars = record["scalars"]
-            if not scalars:
+            hidden = _placeholders({n: list(v.values()) for n, v in scalars.items()})
+            names = sorted(n for n in scalars if n not in hidden)
+            if not names:
                 continue
-            names = sorted(scalars)
             steps = sorted({s for values in scalars.values() for s in values})
             print(f"\njob {job.id} scalars:")
             print(table([[s] + [scalars[n].get(s) for n in names] for s in steps], ["step"] + names))
@@ -141,15 +198,32 @@ def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
     best_first = sorted(scored, key=lambda j: j.reward, reverse=(mode == "maximize"))
     best_first.sort(key=lambda j: j.infeasible)     # jobs that broke searcher.constraints rank after all others
     chosen = best_first[:abs(k)] if k >= 0 else list(reversed(best_first))[:abs(k)]
-    names = sorted({n for j in chosen for n, _, _ in store.scalars(j.id)} - {reward_name})
+    values = {}
+    for job in chosen:
+        for n, _, v in store.scalars(job.id):
+            values.setdefault(n, []).append(v)
+    hidden = _placeholders(values)
+    names = sorted(n for n in values if n != reward_name and n not in hidden)
     params = _param_names(chosen)
+    copies = _own_copies(paths, chosen, params)
+    params = [n for n in params if n not in copies]
     rows = []
     for rank_no, job in enumerate(chosen, 1):
         last = {n: v for n, _, v in store.scalars(job.id)}    # rows come in step order: the last value wins
         rows.append([rank_no, job.id, _status_cell(job), job.reward] + [last.get(n) for n in names]
                     + _param_cells(job, params))
-    print(table(rows, ["rank", "id", "status", reward_name] + [f"last {n}" for n in names] + params)
-          if rows else "no job has a reward yet")
+    param_headers, scalar_headers = _column_names(params, names)
+    if not rows:
+        print("no job has a reward yet")
+    else:
+        print(table(rows, ["rank", "id", "status", reward_name] + scalar_headers + param_headers, keep=2))
+        notes = [f"(scalar columns, each job's last reported value: {', '.join(scalar_headers)})"] if names else []
+        if copies:
+            notes.append(_copies_note(chosen, copies))
+        if hidden:
+            notes.append(f"hidden: {', '.join(hidden)} (only a logger's placeholder value)")
+        for note in notes:
+            print(note)
     store.close()
     return 0
 

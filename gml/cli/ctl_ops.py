@@ -54,7 +54,8 @@ def _stop_without_controller(paths: TaskPaths, store) -> None:
         for job in active:
             store.record_end_intent(job.id, JobStatus.KILLED, "stopped by search-ctl stop")
             if job.external_id:
-                spec = JobSpec(job.id, paths.name, job.command or "", paths.code, paths.job_dir(job.id), job.log_path)
+                spec = JobSpec(job.id, paths.name, job.command or "", job.run_path or paths.code,
+                               paths.job_dir(job.id), job.log_path)
                 if launcher.adopt(job.external_id, spec):
                     launcher.cancel(job.external_id)
             store.update_job(job.id, status=JobStatus.KILLED, end_time=time.time(), error="stopped by search-ctl stop")

@@ -1,39 +1,65 @@
 """Torch-free parsing of the search-space leaves that searchable backbones take (``search_space=dict(...)``).
 
-A leaf uses the same space types as an HPO task config:
+A leaf is parsed by the same code, into the same dimension types, as an HPO task's ``search_args`` entry
+(``gml.search.space.parse.parse_dimension``; only the ``name`` is optional, the leaf's key path names it):
 
-- ``dict(type='Categorical', data=[16, 24], default=16)``: one of ``data``;
+- ``dict(type='Categorical', data=[16, 24], default=16)``: one of ``data`` (a ``Categorical``);
 - ``dict(type='Int', lower=32, upper=97, step=8, default=64)``: ``lower, lower+step, ...`` up to ``upper``
-  inclusive, as the HPO side's ``Int`` (the example gives 32, 40, ..., 96); ``low``/``high`` are accepted too;
-- a plain value: fixed, the only choice.
+  inclusive (an ``Int``; the example gives 32, 40, ..., 96); ``low``/``high`` and ``data=[low, high]`` too;
+- ``dict(type='Real', lower=0.5, upper=1.0, step=0.25)``: a ``Real`` on a grid (a supernet needs finite choices);
+- a plain value: fixed, the only choice (a one-choice ``Categorical``).
 
-Lists of leaves (one per stage / layer) and dicts of leaves are parsed recursively. A parsed leaf is a
-:class:`Choices`; its choices are kept sorted ascending so that "max" and "min" are the last and first one.
+``default`` (optional) must be one of the choices. Lists of leaves (one per stage / layer) and dicts of leaves are
+parsed recursively. A parsed leaf is a :class:`Choices`: the shared ``Dimension`` plus the NAS view of it (its
+values ascending, so "max" and "min" are the last and first one, and the default).
+
+A structure of Choices (a mutator's ``search_space``) is also one flat ``SearchSpace`` of the HPO side
+(:func:`flat_space`), keyed by each leaf's place in a subnet choice (``backbone.MB_out_channels[0]``): the one
+canonical key, encoding and sampler that every gml searcher works on; :func:`point_of` / :func:`choice_of`
+convert a subnet choice to that space's point and back.
 """
 from __future__ import annotations
 
 import abc
+import dataclasses
 import random
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import GmlConfigError
-
-_SPACE_TYPES = ("Categorical", "Int")
+from ..search.space.dimensions import Categorical, Dimension, SearchSpace
+from ..search.space.parse import parse_dimension
 
 
 @dataclass(frozen=True)
 class Choices:
-    """The allowed values of one searchable dimension, ascending; ``default`` is one of them."""
+    """One searchable dimension of a supernet: the shared ``dimension`` (its key is the leaf's config path),
+    ``values`` (its grid, ascending and without repeats) and ``default`` (one of them; the largest if not given).
 
-    values: tuple
-    default: Any = field(default=None)
+    ``Choices((16, 24, 32), 24)`` (a plain sequence of values instead of a dimension, the older form) still works:
+    it becomes a Categorical keyed ``search_space``."""
+
+    dimension: Dimension
+    default: Any = None
+    values: tuple = field(init=False)
 
     def __post_init__(self):
-        if not self.values:
-            raise ValueError("a search dimension needs at least one choice")
+        if not isinstance(self.dimension, Dimension):
+            values = tuple(self.dimension)
+            if not values:
+                raise ValueError("a search dimension needs at least one choice")
+            object.__setattr__(self, "dimension", Categorical("search_space", values))
+        path = self.dimension.key
+        grid = self.dimension.grid()
+        try:
+            values = tuple(sorted(set(grid)))
+        except TypeError:
+            raise GmlConfigError(path, f"choices must be comparable numbers, got {list(grid)!r}") from None
+        object.__setattr__(self, "values", values)
         if self.default is None:
-            object.__setattr__(self, "default", self.values[-1])
+            object.__setattr__(self, "default", values[-1])
+        elif self.default not in values:
+            raise GmlConfigError(f"{path}.default", f"{self.default!r} is not one of the choices {list(values)}")
 
     @property
     def max(self):
@@ -48,48 +74,21 @@ class Choices:
         return len(self.values) == 1
 
     def sample(self, rng: random.Random):
-        return rng.choice(self.values)
+        return self.dimension.sample(rng)
 
     def __contains__(self, value) -> bool:
         return value in self.values
 
 
-def _sorted_unique(values: Sequence, path: str) -> tuple:
-    try:
-        return tuple(sorted(set(values)))
-    except TypeError:
-        raise GmlConfigError(path, f"choices must be comparable numbers, got {list(values)!r}") from None
-
-
 def parse_leaf(spec: Any, path: str) -> Choices:
-    """One leaf: a space dict or a plain (fixed) value."""
+    """One leaf: a space dict (the shared ``parse_dimension``) or a plain (fixed) value."""
     if isinstance(spec, Choices):
         return spec
     if isinstance(spec, dict) and "type" in spec:
-        kind = spec["type"]
-        default = spec.get("default")
-        if kind == "Categorical":
-            data = spec.get("data")
-            if not isinstance(data, (list, tuple)) or not data:
-                raise GmlConfigError(f"{path}.data", f"expected a non-empty list, got {data!r}")
-            values = _sorted_unique(data, f"{path}.data")
-        elif kind == "Int":
-            lower, upper = spec.get("lower", spec.get("low")), spec.get("upper", spec.get("high"))
-            if lower is None or upper is None:
-                raise GmlConfigError(path, f"Int needs 'lower' and 'upper', got {spec!r}")
-            lower, upper, step = int(lower), int(upper), int(spec.get("step", 1))
-            if step <= 0 or lower >= upper:
-                raise GmlConfigError(path, f"Int needs lower < upper and step > 0, got lower={lower}, "
-                                           f"upper={upper}, step={step}")
-            values = tuple(range(lower, upper + 1, step))
-        else:
-            raise GmlConfigError(f"{path}.type", f"unknown space type {kind!r}; valid: {', '.join(_SPACE_TYPES)}")
-        if default is not None and default not in values:
-            raise GmlConfigError(f"{path}.default", f"{default!r} is not one of the choices {list(values)}")
-        return Choices(values, default)
+        return Choices(parse_dimension(spec, path, path), spec.get("default"))
     if isinstance(spec, (dict, list, tuple)):
-        raise GmlConfigError(path, f"expected a space dict (type=Categorical/Int) or a number, got {spec!r}")
-    return Choices((spec,), spec)
+        raise GmlConfigError(path, f"expected a space dict (type=Categorical/Int/Real) or a number, got {spec!r}")
+    return Choices(Categorical(path, (spec,)), spec)
 
 
 def parse_space(spec: Any, path: str = "search_space") -> Any:
@@ -160,6 +159,61 @@ def validate_choice(space: Any, choice: Any, path: str) -> Any:
             raise GmlConfigError(path, f"expected a list of {len(space)} values, got {choice!r}")
         return [validate_choice(s, c, f"{path}[{i}]") for i, (s, c) in enumerate(zip(space, choice))]
     return check_value(space, choice, path)
+
+
+# --- the flat, shared view of a structure of Choices ---------------------------------------------------------
+def leaves(space: Any, prefix: Tuple = ()) -> List[Tuple[Tuple, Choices]]:
+    """``(where, Choices)`` of every leaf of a structure of Choices, in structure order; ``where`` is the tuple of
+    dict keys and list indices that reaches it."""
+    if isinstance(space, dict):
+        return [leaf for key in space for leaf in leaves(space[key], prefix + (key,))]
+    if isinstance(space, (list, tuple)):
+        return [leaf for i, value in enumerate(space) for leaf in leaves(value, prefix + (i,))]
+    return [(prefix, space)]
+
+
+def leaf_key(where: Tuple) -> str:
+    """The canonical key of a leaf at ``where`` (dict keys and list indices): ``backbone.MB_out_channels[0]``."""
+    text = ""
+    for part in where:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def flat_space(space: Any) -> SearchSpace:
+    """The HPO ``SearchSpace`` of a structure of Choices: one dimension per leaf, keyed by :func:`leaf_key`, in
+    structure order; ``sources`` maps each key to the leaf's config path."""
+    flat = SearchSpace()
+    for where, choices in leaves(space):
+        key = leaf_key(where)
+        flat.dimensions.append(dataclasses.replace(choices.dimension, key=key))
+        flat.sources[key] = choices.dimension.key
+    return flat
+
+
+def point_of(space: Any, choice: Any) -> Dict[str, Any]:
+    """The flat-space point of a subnet ``choice`` shaped like ``space``."""
+    point = {}
+    for where, _ in leaves(space):
+        value = choice
+        for part in where:
+            value = value[part]
+        point[leaf_key(where)] = value
+    return point
+
+
+def choice_of(space: Any, point: Dict[str, Any]) -> Any:
+    """The subnet choice (shaped like ``space``) of a flat-space point."""
+    values = {leaf_key(where): point[leaf_key(where)] for where, _ in leaves(space)}
+    return _rebuild(space, (), values)
+
+
+def _rebuild(space: Any, where: Tuple, values: Dict[str, Any]) -> Any:
+    if isinstance(space, dict):
+        return {key: _rebuild(value, where + (key,), values) for key, value in space.items()}
+    if isinstance(space, (list, tuple)):
+        return [_rebuild(value, where + (i,), values) for i, value in enumerate(space)]
+    return values[leaf_key(where)]
 
 
 class Searchable(abc.ABC):

@@ -107,13 +107,16 @@ def export_subnet(cfg, algorithm: nn.Module, choice: Dict[str, Any], input_size:
     algorithm.set_regularization(False)
     classifier = copy.deepcopy(classifier_of(algorithm)).eval()
     example = torch.zeros(1, 3, input_size, input_size, device=next(classifier.parameters()).device)
-    to_static_model(_TestForward(classifier), example)
+    to_static_model(TestForward(classifier), example)
     state = {k: v.detach().cpu() for k, v in classifier.state_dict().items()}
 
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
     model_cfg = plain.pop("algorithm")["model"]
     plain.pop("search_eval_cfg", None)
-    plain["model"] = static_model_cfg(model_cfg, algorithm, choice)
+    if hasattr(algorithm, "plain_model_cfg"):  # an algorithm with its own plain form (gml.DMCP)
+        plain["model"] = algorithm.plain_model_cfg(choice)
+    else:
+        plain["model"] = static_model_cfg(model_cfg, algorithm, choice)
     plain["optimizer_config"] = dict(grad_clip=None)
     imports = list((plain.get("custom_imports") or {}).get("imports", []))
     plain["custom_imports"] = dict(imports=sorted(set(imports) | {"gml.models"}), allow_failed_imports=False)
@@ -126,7 +129,7 @@ def export_subnet(cfg, algorithm: nn.Module, choice: Dict[str, Any], input_size:
     return Config(plain), state
 
 
-class _TestForward(nn.Module):
+class TestForward(nn.Module):
     """Runs a classifier's test path (resize -> backbone -> neck -> head) so every op is traced."""
 
     def __init__(self, classifier: nn.Module):

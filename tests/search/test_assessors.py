@@ -6,7 +6,8 @@ import pytest
 
 from gml.errors import GmlConfigError
 from gml.registry import ASSESSORS
-from gml.search.assessors import (ASHAAssessor, Assessor, CurveFittingAssessor, Decision, MedianStopAssessor)
+from gml.search.assessors import (ASHAAssessor, Assessor, CurveFittingAssessor, Decision, MedianStopAssessor,
+                                  TopKGuardAssessor)
 
 STOP, GO = Decision.STOP, Decision.CONTINUE
 NAN = float("nan")
@@ -181,7 +182,7 @@ def test_curve_fitting_refuses_minimize_with_a_clear_message():
 
 # -- ASHAAssessor ------------------------------------------------------------------------------------------
 def test_asha_keeps_the_top_third_at_each_rung():
-    a = ASHAAssessor(min_step=1, reduction_factor=3)
+    a = ASHAAssessor(min_step=1, reduction_factor=3, min_jobs_per_rung=0)
     assert [a.rung_step(k) for k in range(3)] == [1, 3, 9]
     assert a.assess_job(0, [(1, 0.5)]) == GO                 # alone at rung 0
     assert a.assess_job(1, [(1, 0.4)]) == STOP               # 2 values: top ceil(2/3) = 1
@@ -193,7 +194,7 @@ def test_asha_keeps_the_top_third_at_each_rung():
 
 
 def test_asha_minimize_nan_and_skipped_rungs():
-    a = ASHAAssessor(optimize_mode="minimize", min_step=2, reduction_factor=2)
+    a = ASHAAssessor(optimize_mode="minimize", min_step=2, reduction_factor=2, min_jobs_per_rung=0)
     assert a.assess_job(0, [(2, 1.0)]) == GO
     assert a.assess_job(1, [(2, 0.5)]) == GO
     assert a.assess_job(2, [(2, 2.0)]) == STOP
@@ -251,16 +252,20 @@ def test_on_real_curves_median_and_asha_save_half_the_epochs_and_keep_the_best_j
     spec = importlib.util.spec_from_file_location("early_stopping", os.path.join(root, "benchmarks", "early_stopping.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    with open(bench.BANK) as f:
+    with open(os.path.join(root, "benchmarks", "fixtures", "digits_mlp_curves.json")) as f:
         curves = [c["val_acc"] for c in json.load(f)["curves"]]
     assert len(curves) >= 100 and all(len(c) == len(curves[0]) >= 20 for c in curves)
     finals = [c[-1] for c in curves]
     order = list(range(len(curves)))
     random.Random(0).shuffle(order)
-    for make in (lambda: MedianStopAssessor(start_step=3), lambda: ASHAAssessor(min_step=1)):
+    for make in (lambda: MedianStopAssessor(start_step=3), lambda: ASHAAssessor(min_step=1, min_jobs_per_rung=0)):
         run, completed = bench.replay(curves, order, make(), workers=4)
         assert 1 - run / (len(curves) * len(curves[0])) >= 0.5
         assert max(finals[j] for j in completed) == max(finals)
+    top10 = set(sorted(range(len(curves)), key=lambda j: -finals[j])[:10])
+    run, completed = bench.replay(curves, order, TopKGuardAssessor(), workers=4)
+    assert 1 - run / (len(curves) * len(curves[0])) >= 0.55
+    assert top10 <= set(completed)
 
 
 def test_the_assessor_contract_is_an_abstract_base_checked_when_built():
@@ -285,3 +290,52 @@ def test_the_assessor_contract_is_an_abstract_base_checked_when_built():
         {"type": "Categorical", "name": "x", "data": [1]}]}, "scheduler": {"assessor": {"type": "DuckTyped"}}}, ".")
     with pytest.raises(GmlConfigError, match=r"scheduler.assessor.type: 'DuckTyped' is not an Assessor"):
         build_assessor(config)
+
+
+def test_asha_grace_no_stop_before_min_jobs_per_rung_values():
+    a = ASHAAssessor(min_step=1, reduction_factor=2, min_jobs_per_rung=3)
+    assert a.assess_job(0, [(1, 0.9)]) == GO
+    assert a.assess_job(1, [(1, 0.1)]) == GO                 # 2 values at the rung: too few to rank
+    assert a.assess_job(2, [(1, 0.05)]) == STOP              # 3 values: only the top ceil(3/2) = 2 go on
+    assert a.assess_job(3, [(1, 0.5)]) == GO
+
+
+# -- TopKGuardAssessor ---------------------------------------------------------------------------------
+def test_top_k_guard_stops_only_jobs_behind_every_guard_job():
+    a = TopKGuardAssessor(top_k=2, start_step=2, min_completed=2)
+    a.replay(0, [(1, 0.2), (2, 0.5), (3, 0.9)], True)       # slow starter, best final
+    assert a.bar_at(2) is None                                   # one completed job: no guard yet
+    a.replay(1, [(1, 0.6), (2, 0.7), (3, 0.8)], True)
+    a.replay(2, [(1, 0.1), (2, 0.1), (3, 0.1)], False)      # failed jobs are no reference
+    a.replay(3, [(1, 0.1), (2, 0.2), (3, 0.3)], True)       # completed, but not in the top 2
+    assert a.bar_at(2) == 0.5                                    # the weakest of the guard at step 2
+    assert a.assess_job(4, [(1, 0.0)]) == GO                     # before start_step
+    assert a.assess_job(4, [(1, 0.0), (2, 0.5)]) == GO           # level with the slow starter
+    assert a.assess_job(5, [(1, 0.6), (2, 0.45)]) == GO          # its best so far (0.6) counts
+    assert a.assess_job(6, [(1, 0.3), (2, 0.4)]) == STOP
+    assert a.assess_job(7, [(1, NAN), (2, NAN)]) == STOP
+    m = TopKGuardAssessor(optimize_mode="minimize", top_k=1, start_step=1, min_completed=1)
+    m.replay(0, [(1, 2.0), (2, 1.0)], True)
+    assert m.assess_job(1, [(1, 1.5)]) == GO and m.assess_job(2, [(1, 2.5)]) == STOP
+
+
+def test_top_k_guard_rebuilds_on_replay_and_validates():
+    a = TopKGuardAssessor(top_k=1, start_step=1, min_completed=1)
+    a.assess_job(0, [(1, 0.5)])
+    a.job_end(0, True)                                           # job_end alone: the curve last assessed
+    assert a.bar_at(1) == 0.5
+    for bad in ({"top_k": 0}, {"margin": 1.5}, {"min_completed": "3"}):
+        with pytest.raises(ValueError):
+            TopKGuardAssessor(**bad)
+
+
+def test_judge_new_steps_judges_each_step_that_arrived_together():
+    from gml.search.assessors.base import judge_new_steps
+    a = MedianStopAssessor(start_step=2)
+    a.replay(0, [(s, 0.9) for s in range(1, 9)], True)
+    curve = [(s, 0.1) for s in range(1, 7)]              # six steps in one read: the rule stops at step 2
+    assert a.assess_job(1, curve) == STOP                 # (asked once, it would only say so at step 6)
+    assert judge_new_steps(a, 1, curve, None) == (STOP, 2)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95)], None) == (GO, 3)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95)], 3) == (GO, 3)
+    assert judge_new_steps(a, 2, [(1, 0.95), (2, 0.95), (3, 0.95), (4, 0.1)], 3) == (GO, 4)

@@ -173,6 +173,64 @@ def test_real_with_step_and_int_with_step(project):
 
 
 def test_py_file_arg_accepts_mm_config(project):
-    (project / "mm.py").write_text("_base_ = []\nmodel = dict(depth=18)\n")
+    pytest.importorskip("mmcv")
+    (project / "sched.py").write_text("epochs = 1\n")
+    (project / "mm.py").write_text("_base_ = ['./sched.py']\nmodel = dict(depth=18)\n")
     raw = with_change("task/search_args/4/file", "mm.py")
-    assert parse(raw, project).space.files[0].file == "mm.py"
+    assert parse(raw, project).space.files[0].file == "mm.py", "a key set by a _base_ file exists"
+
+
+def file_arg(inner, allow_new_keys=None, file="nested.yaml"):
+    arg = {"type": "File", "name": "config", "file": file, "search_args": inner}
+    if allow_new_keys is not None:
+        arg["allow_new_keys"] = allow_new_keys
+    return {"task": {"template": "python train.py --config {config} {bs} {seed}", "search_args": [
+        {"type": "Categorical", "name": "bs", "data": [1]}, {"type": "Categorical", "name": "seed", "data": [1]},
+        arg]}}
+
+
+NESTED_YAML = "model:\n  hidden: 32\n  layers: 2\noptimizer:\n  lr: 0.1\n  momentum: 0.9\n"
+
+
+@pytest.mark.parametrize("inner,key,nearest", [
+    ({"type": "Categorical", "name": "model.hiden", "data": [16, 64]}, "model.hiden", "model.hidden"),
+    ({"type": "Real", "name": "lr", "data": [0.01, 0.1]}, "lr", "optimizer.lr"),
+])
+def test_file_key_not_in_the_file_is_refused_with_the_nearest_keys(project, inner, key, nearest):
+    (project / "nested.yaml").write_text(NESTED_YAML)
+    with pytest.raises(GmlConfigError) as err:
+        parse(file_arg([{"type": "Categorical", "name": "model.layers", "data": [1, 2]}, inner]), project)
+    assert err.value.path == f"task.search_args[2] (config).search_args[1] ({key})"
+    assert f"key {key!r} is not in nested.yaml (nearest existing keys: {nearest}" in err.value.message
+    assert "allow_new_keys: true" in err.value.message
+
+
+def test_nested_bundle_key_not_in_the_file_is_refused(project):
+    (project / "nested.yaml").write_text(NESTED_YAML)
+    with pytest.raises(GmlConfigError) as err:
+        parse(file_arg([{"type": "Nested", "data": [{"model.hidden": 8, "optimizer.moment": 0.5}]}]), project)
+    assert err.value.path == "task.search_args[2] (config).search_args[0] (optimizer.moment)"
+    assert "nearest existing keys: optimizer.momentum" in err.value.message
+
+
+def test_allow_new_keys_is_an_explicit_opt_in(project):
+    (project / "nested.yaml").write_text(NESTED_YAML)
+    new_key = [{"type": "Categorical", "name": "model.dropout", "data": [0.1]}]
+    assert parse(file_arg(new_key, allow_new_keys=True), project).space.files[0].allow_new_keys
+    with pytest.raises(GmlConfigError) as err:
+        parse(file_arg(new_key, allow_new_keys="yes"), project)
+    assert err.value.path == "task.search_args[2] (config).allow_new_keys"
+
+
+def test_mm_key_is_checked_against_the_resolved_config(project):
+    pytest.importorskip("mmcv")
+    (project / "_base_").mkdir()
+    (project / "_base_" / "sched.py").write_text("optimizer = dict(type='SGD', lr=0.1)\n")
+    (project / "mm.py").write_text("_base_ = ['./_base_/sched.py']\nmodel = dict(backbone=dict(depth=18))\n")
+    ok = [{"type": "Categorical", "name": "optimizer.lr", "data": [0.1]},
+          {"type": "Categorical", "name": "model.backbone.depth", "data": [18, 34]}]
+    assert parse(file_arg(ok, file="mm.py"), project).space.files[0].file == "mm.py"
+    with pytest.raises(GmlConfigError) as err:
+        parse(file_arg([{"type": "Categorical", "name": "model.backbone.deepth", "data": [18]}], file="mm.py"),
+              project)
+    assert "nearest existing keys: model.backbone.depth" in err.value.message

@@ -23,13 +23,18 @@ SEARCHER_CASES = [
     SearcherCase("SkoptSearcher", MIXED_ARGS, {"n_initial_points": 5, "acq_optimizer": "sampling",
                                                "acq_optimizer_kwargs": {"n_points": 500}}),
     SearcherCase("EvolutionSearcher", MIXED_ARGS, {"population_size": 6}),
+    SearcherCase("NASEvolutionSearcher", MIXED_ARGS, {"population_size": 6, "generations": 40, "num_parents": 3,
+                                                      "num_mutation": 3, "num_crossover": 3}),
     SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
     SearcherCase("NSGA2Searcher", MIXED_ARGS, {"population_size": 6}),   # one objective here
+    # a GP over the mixed space costs ~1-2 s CPU a suggestion: marked slow (still run)
+    pytest.param(SearcherCase("GPSearcher", MIXED_ARGS, {"n_startup_trials": 5}), marks=pytest.mark.slow),
+    SearcherCase("CMAESSearcher", MIXED_ARGS),
 ]
 
 
 class TestBuiltinSearchers(SearcherSuite):
-    @pytest.fixture(params=SEARCHER_CASES, ids=lambda c: c.name)
+    @pytest.fixture(params=SEARCHER_CASES, ids=lambda c: c.name if isinstance(c, SearcherCase) else None)
     def searcher_case(self, request):
         return request.param
 

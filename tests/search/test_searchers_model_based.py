@@ -1,4 +1,4 @@
-"""SkoptSearcher, EvolutionSearcher and TPESearcher beyond the shared conformance suite: they find good points,
+"""SkoptSearcher, EvolutionSearcher, TPESearcher, GPSearcher and CMAESSearcher beyond the shared conformance suite: they find good points,
 respect optimize_mode, spread parallel slots, treat failures as bad, resume from the store, bound their cost, and
 check their YAML keywords. (test_searcher_conformance.py runs the common contract on all searchers.)"""
 import math
@@ -21,8 +21,10 @@ CASES = {
     "SkoptSearcher-RF": dict(FAST_SKOPT, base_estimator="RF"),
     "EvolutionSearcher": {"population_size": 6},
     "TPESearcher": {"n_startup_trials": 5},
+    "GPSearcher": {"n_startup_trials": 5},
+    "CMAESSearcher": {"popsize": 6},
 }
-MODEL_BASED = ["SkoptSearcher", "EvolutionSearcher", "TPESearcher"]
+MODEL_BASED = ["SkoptSearcher", "EvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher"]
 
 # Every arg type, non-numeric categorical values, and a File arg with inner Categorical/Int/Nested args.
 MIXED = [
@@ -62,7 +64,7 @@ def random_quartile():
 
 def budget(name):
     """Trials for the learning tests: the GP is slow on a shared CPU, TPE and evolution need a few more."""
-    return 24 if name.startswith("Skopt") else 40
+    return 24 if name.startswith(("Skopt", "GP")) else 40
 
 
 def run(searcher, f, n, fail=lambda point: False):
@@ -77,7 +79,7 @@ def run(searcher, f, n, fail=lambda point: False):
     return history
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n == "GPSearcher" else []) for n in CASES])
 def test_mixed_space_values_are_exact_and_typed(name):
     searcher = build(name, MIXED)
     space = searcher.space
@@ -338,7 +340,7 @@ gml.report(step=0, loss=loss)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["SkoptSearcher", "TPESearcher", "EvolutionSearcher"])
+@pytest.mark.parametrize("kind", ["SkoptSearcher", "TPESearcher", "EvolutionSearcher", "GPSearcher", "CMAESSearcher"])
 def test_search_run_end_to_end(tmp_path, kind):
     """A real search-run: parallel slots, failing jobs, a File arg and non-numeric choices, minimised loss."""
     import os
@@ -348,7 +350,8 @@ def test_search_run_end_to_end(tmp_path, kind):
     (tmp_path / "train.py").write_text(TRAIN)
     (tmp_path / "config.yaml").write_text("model:\n  depth: 18\n")
     extra = {"SkoptSearcher": {"n_initial_points": 3}, "TPESearcher": {"n_startup_trials": 3},
-             "EvolutionSearcher": {"population_size": 3}}[kind]
+             "EvolutionSearcher": {"population_size": 3}, "GPSearcher": {"n_startup_trials": 3},
+             "CMAESSearcher": {"popsize": 3}}[kind]
     cfg = {"task": {"template": "python train.py --lr {lr} --act '{act}' --layers {layers} --cfg {config}",
                     "search_args": [
                         {"type": "Real", "name": "lr", "data": [0.001, 1.0], "log": True},

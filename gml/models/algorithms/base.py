@@ -87,6 +87,13 @@ class BaseAlgorithm(BaseModule):
         loss, log_vars = self.parse_losses(losses)
         return dict(loss=loss, log_vars=log_vars, num_samples=self._num_samples(data))
 
+    def build_optimizers(self, optimizer_cfg: Mapping, wrapped: nn.Module):
+        """The runner's optimizer(s) from the config's ``optimizer``: here one, over ``wrapped`` (this algorithm as
+        the runner holds it, e.g. in DistributedDataParallel), as mmcv builds it. An algorithm with several
+        optimizers returns a dict of them (mmcv runners accept either)."""
+        from mmcv.runner import build_optimizer
+        return build_optimizer(wrapped, optimizer_cfg)
+
     def runner_hooks(self) -> List[Tuple[object, str]]:
         """``(hook, priority)`` pairs that gml's ``train_model`` registers on the runner for this algorithm (e.g.
         pretraining before the first epoch); none here."""

@@ -82,9 +82,14 @@ class DynamicDistEvalHook(Hook):
     def subnet_choices(self, algorithm) -> "OrderedDict[str, dict]":
         """``max`` and ``min`` then the configured subnets; only ``subnet`` (the fixed one) when the algorithm
         trains a fixed subnet (``mutable_cfg``)."""
-        if getattr(algorithm, "fixed_choice", None) is not None:
+        if hasattr(algorithm, "eval_subnets"):  # the algorithm names its own (gml.DMCP: max, min, expected)
+            choices = algorithm.eval_subnets()
+            if getattr(algorithm, "fixed_choice", None) is not None:
+                return choices
+        elif getattr(algorithm, "fixed_choice", None) is not None:
             return OrderedDict(subnet=algorithm.fixed_choice)
-        choices = OrderedDict(max=algorithm.mutator.max_choice(), min=algorithm.mutator.min_choice())
+        else:
+            choices = OrderedDict(max=algorithm.mutator.max_choice(), min=algorithm.mutator.min_choice())
         for name, source in self.subnets.items():
             choices[name] = algorithm.mutator.load(load_choice(source, f"search_eval_cfg.subnets.{name}"),
                                                    f"search_eval_cfg.subnets.{name}")
@@ -96,7 +101,8 @@ class DynamicDistEvalHook(Hook):
         scores: "OrderedDict[str, Dict[str, float]]" = OrderedDict()
         try:
             for name, choice in self.subnet_choices(algorithm).items():
-                algorithm.mutator.set_choice(choice)
+                if choice is not None:  # None: the network as it is
+                    algorithm.mutator.set_choice(choice)
                 algorithm.set_regularization(False)
                 calibrate(algorithm, runner.data_loader, self.calib_iters)
                 self._sync(algorithm)

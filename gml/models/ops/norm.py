@@ -13,6 +13,10 @@ from .base import DynamicOp, check_width
 
 
 class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
+    #: Optional callable returning a per-channel multiplier of the output (or None): DMCP's architecture pass
+    #: folds its keep probabilities into the affine parameters this way, storing no extra activation.
+    output_scale = None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = check_width("input channels", x.shape[1], self.num_features)
         momentum = 0.0 if self.momentum is None else self.momentum
@@ -26,7 +30,11 @@ class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
         running_var = self.running_var[:c] if keep_stats else None
         weight = self.weight[:c] if self.affine else None
         bias = self.bias[:c] if self.affine else None
-        return F.batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, self.eps)
+        scale = self.output_scale() if self.output_scale is not None else None
+        if scale is not None and self.affine:
+            weight, bias = weight * scale[:c], bias * scale[:c]
+        out = F.batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, self.eps)
+        return out * scale[:c].view(1, -1, 1, 1) if scale is not None and not self.affine else out
 
     def to_static(self, in_channels: Optional[int]) -> nn.BatchNorm2d:
         c = check_width("input channels", in_channels, self.num_features)

@@ -3,5 +3,7 @@ from .asha import ASHAAssessor
 from .base import Assessor, Curve, Decision
 from .curve_fitting import CurveFittingAssessor
 from .median import MedianStopAssessor
+from .top_k_guard import TopKGuardAssessor
 
-__all__ = ["Assessor", "Curve", "Decision", "MedianStopAssessor", "CurveFittingAssessor", "ASHAAssessor"]
+__all__ = ["Assessor", "Curve", "Decision", "MedianStopAssessor", "CurveFittingAssessor", "ASHAAssessor",
+           "TopKGuardAssessor"]

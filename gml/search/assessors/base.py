@@ -49,3 +49,23 @@ class Assessor(abc.ABC):
         if history:
             self.assess_job(job_id, history)
         self.job_end(job_id, success)
+
+
+def judge_new_steps(assessor, job_id: int, history: Curve, judged_up_to):
+    """Ask ``assessor`` about every step of ``history`` after ``judged_up_to`` (None: none judged yet), one step at
+    a time in step order, each time with the curve up to that step, and stop at the first STOP.
+
+    Several values can arrive together (a fast job, a slow poll, a logger that flushes in batches); judging only the
+    newest would let a job run past the step at which the rule stops it. Returns ``(decision, step)``: the STOP
+    and the step it was made at, or CONTINUE and the last step judged (``judged_up_to`` when there was none)."""
+    points = sorted(history, key=lambda p: p[0])
+    step = judged_up_to
+    for i, (at, _) in enumerate(points):
+        if judged_up_to is not None and at <= judged_up_to:
+            continue
+        if i + 1 < len(points) and points[i + 1][0] == at:
+            continue                       # the same step twice: judge once, with both values in
+        step = at
+        if assessor.assess_job(job_id, points[:i + 1]) == Decision.STOP:
+            return Decision.STOP, at
+    return Decision.CONTINUE, step

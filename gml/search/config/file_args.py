@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import pprint
-from typing import Any, Dict
+import subprocess
+import sys
+from typing import Any, Dict, Iterator, List
 
 import yaml
 
@@ -82,3 +84,75 @@ def check_file_exists(path: str, key_path: str) -> None:
             _load_structured(path)
         except (yaml.YAMLError, json.JSONDecodeError) as err:
             raise GmlConfigError(key_path, f"cannot parse {path!r}: {err}") from None
+
+
+# Lists every dotted key path of an mm .py config as mmcv resolves it (``_base_`` merged). Run in a child process
+# so that the process checking a search config does not import mmcv (and torch with it).
+_MM_KEYS = """
+import json, sys
+from mmcv import Config
+def walk(node, prefix):
+    for key, value in node.items():
+        path = prefix + str(key)
+        yield path
+        if isinstance(value, dict):
+            yield from walk(value, path + '.')
+print(json.dumps(list(walk(Config.fromfile(sys.argv[1])._cfg_dict.to_dict(), ''))))
+"""
+
+
+def _dotted_paths(node: Dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _dotted_paths(value, path + ".")
+
+
+def existing_keys(path: str, key_path: str, project: str = ".") -> List[str]:
+    """Every dotted key of the config file at ``path`` (intermediate mappings included); a ``.py`` mm config is
+    read as mmcv resolves it, ``_base_`` files merged, from the ``project`` root (its ``custom_imports`` import
+    from there, as in a job)."""
+    if not path.endswith(".py"):
+        return list(_dotted_paths(_load_structured(path)))
+    run = subprocess.run([sys.executable, "-c", _MM_KEYS, os.path.abspath(path)], capture_output=True, text=True,
+                         cwd=project)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GmlConfigError(key_path, f"cannot read {path!r} as an mmcv config to check the searched keys: {last}")
+    return json.loads(run.stdout)
+
+
+def nearest_keys(key: str, keys: List[str], n: int = 3) -> List[str]:
+    """The existing keys most like ``key``: by the whole dotted path, then by the last part (a flat ``lr`` finds
+    ``optimizer.lr``)."""
+    import difflib      # only for a key that is missing: search-run starts without it
+    found = difflib.get_close_matches(key, keys, n=n, cutoff=0.6)
+    last = key.rsplit(".", 1)[-1]
+    by_last = {k.rsplit(".", 1)[-1]: [] for k in keys}
+    for k in keys:
+        by_last[k.rsplit(".", 1)[-1]].append(k)
+    for name in difflib.get_close_matches(last, list(by_last), n=n, cutoff=0.6):
+        found.extend(k for k in by_last[name] if k not in found)
+    return found[:n]
+
+
+def check_inner_keys(path: str, file_arg, file_key_path: str, project: str = ".") -> None:
+    """Refuse an inner arg of ``file_arg`` whose dotted key is not in the file at ``path`` (a search that cannot
+    influence the job), unless the File arg says ``allow_new_keys: true``."""
+    if file_arg.allow_new_keys:
+        return
+    keys = existing_keys(path, file_key_path, project)
+    known = set(keys)
+    prefix = f"{file_arg.name}("
+    for dim, where in zip(file_arg.dimensions, file_arg.sources):
+        for name in dim.param_names():
+            key = name[len(prefix):-1]
+            if key in known:
+                continue
+            near = nearest_keys(key, keys)
+            hint = f"nearest existing keys: {', '.join(near)}" if near else "no similar key exists"
+            where_key = where if where.endswith(f"({key})") else f"{where} ({key})"
+            raise GmlConfigError(where_key, f"key {key!r} is not in {file_arg.file} ({hint}); a searched key must "
+                                            f"exist in the file, or set allow_new_keys: true on the File arg "
+                                            f"({file_key_path}) to add it")

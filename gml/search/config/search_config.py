@@ -7,6 +7,7 @@ still before anything is written under ``.search-run/``. Every mistake raises Gm
 """
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -16,20 +17,28 @@ import yaml
 from ...errors import GmlConfigError
 from ...validation import boolean, integer, invalid, mapping, one_of
 from . import template as templating
-from .file_args import check_file_exists
+from .file_args import check_file_exists, check_inner_keys
+from ..ingest.sources import SourceSpec, parse_metrics_from
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
 from ..constraints import Constraint, parse_constraints
 from ..objectives import Objective, parse_objectives
 from ..warm_start import parse_initial_points
 
-TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe")
+TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe",
+             "metrics_from", "step_attribute")
 TASK_KEYS = ("template", "search_args")
-SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from")
+SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from", "on_missing_reward")
 SEARCHER_KEYS_CONTROLLER = ("initial_points", "constraints")   # read by the controller, not passed to the searcher
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
+
+
+class MissingRewardPolicy(enum.Enum):
+    """What a search does when a job ends without the reward attribute and no job has reported it."""
+    WARN = "warn"      # one loud warning (stderr and the task), the search goes on
+    FAIL = "fail"      # the warning, then the search ends FAILED
 
 
 @dataclass
@@ -38,6 +47,7 @@ class SearcherConfig:
     reward_attribute: str = "acc"
     optimize_mode: str = "maximize"
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
+    on_missing_reward: MissingRewardPolicy = MissingRewardPolicy.WARN
     kwargs: Dict[str, Any] = field(default_factory=dict)
     initial_points: List[Dict[str, Any]] = field(default_factory=list)   # points run first (gml.search.warm_start)
     constraints: List[Constraint] = field(default_factory=list)         # on reported scalars (gml.search.constraints)
@@ -65,6 +75,7 @@ class SearchConfig:
     raw: Dict[str, Any]
     base_dir: str            # File paths are resolved against this directory (the project root)
     custom_imports: List[str] = field(default_factory=list)   # modules that register the user's classes
+    metrics_from: List[SourceSpec] = field(default_factory=list)   # where jobs' scalars are read besides gml's
 
     @property
     def collected_scalars(self) -> List[str]:
@@ -106,6 +117,10 @@ def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
     cfg.objectives = parse_objectives(cfg.reward_attribute, cfg.optimize_mode)
     cfg.reward_attribute, cfg.optimize_mode = cfg.objectives[0].name, cfg.objectives[0].mode
     one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
+    if not isinstance(cfg.on_missing_reward, MissingRewardPolicy):
+        policies = [p.value for p in MissingRewardPolicy]
+        cfg.on_missing_reward = MissingRewardPolicy(one_of("searcher.on_missing_reward", cfg.on_missing_reward,
+                                                           policies))
     return cfg
 
 
@@ -204,7 +219,9 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     template = templating.check_template(task["template"])
     space = parse_search_args(task["search_args"])
     for file_arg in space.files:
-        check_file_exists(os.path.join(base_dir, file_arg.file), f"{space.sources[file_arg.name]}.file")
+        file_path = os.path.join(base_dir, file_arg.file)
+        check_file_exists(file_path, f"{space.sources[file_arg.name]}.file")
+        check_inner_keys(file_path, file_arg, space.sources[file_arg.name], base_dir)
     _check_template_args(template, space)
     custom_imports = raw.get("custom_imports") or []
     if not isinstance(custom_imports, list) or not all(isinstance(m, str) and m for m in custom_imports):
@@ -213,9 +230,12 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
     searcher = _parse_searcher(raw)
     searcher.initial_points = parse_initial_points((raw.get("searcher") or {}).get("initial_points"), space)
     searcher.constraints = parse_constraints((raw.get("searcher") or {}).get("constraints"))
+    metrics_from = parse_metrics_from(raw.get("metrics_from"), raw.get("step_attribute"),
+                                      searcher.reward_attribute)
     return SearchConfig(template=template, space=space, searcher=searcher,
                         scheduler=_parse_scheduler(raw), scalars=_parse_scalars(raw), generate_log=generate_log,
-                        raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports)
+                        raw=raw, base_dir=os.path.abspath(base_dir), custom_imports=custom_imports,
+                        metrics_from=metrics_from)
 
 
 def load_search_config(path: str, base_dir: Optional[str] = None) -> SearchConfig:

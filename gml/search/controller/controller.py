@@ -34,6 +34,7 @@ from ..task.summary_files import best_job, write_task_yaml
 from ..task.workspace import TaskPaths, update_summary
 from .clock import SYSTEM_CLOCK, Clock
 from .launching import Launching, Queued, job_spec
+from .missing_reward import MissingRewardCheck
 from .watching import Watching
 
 OBSERVED = (JobStatus.SUCCEEDED, JobStatus.EARLY_STOPPED, JobStatus.TIMEOUT)   # their reward informs the searcher
@@ -61,6 +62,9 @@ class Controller:
         self._last_meta = -math.inf
         self._best: Optional[float] = None
         self._seen_requests: set = set()    # enqueue requests already queued (closed once their job is recorded)
+        self.reward_check = MissingRewardCheck(store, config.searcher.reward_attribute,
+                                               config.searcher.on_missing_reward, collect, out)
+        self._failure: Optional[str] = None    # why the search must end FAILED
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
     def view(self) -> SearchView:
@@ -122,6 +126,11 @@ class Controller:
         if self.assessor is not None:
             self.assessor.replay(job.id, self.watching.curve(job.id), job.status == JobStatus.SUCCEEDED)
         told = self._searcher_reward(job, observed, violated)
+        if not live:
+            self.reward_check.saw(job)
+        elif self._failure is None and self.reward_check.job_ended(job):
+            self._failure = (f"no job reports the reward attribute {self.config.searcher.reward_attribute!r} "
+                             f"(searcher.on_missing_reward: fail)")
         if live:
             self.launching.exhausted = False    # a result may let the searcher propose again (a new generation)
             self.searcher.observe(job.point, told)
@@ -134,7 +143,7 @@ class Controller:
         the store into the searcher and the assessor."""
         reruns = self.launching.reruns
         for job in self.store.jobs([JobStatus.RUNNING, JobStatus.PENDING]):
-            spec = job_spec(self.paths, job, self.parts.job_time_limit)
+            spec = job_spec(self.paths, job, self.parts.job_time_limit, self.config.metrics_from)
             if job.status == JobStatus.RUNNING and job.external_id:
                 if not self.launcher.adopt(job.external_id, spec):
                     self.watching.finish(job, self.launcher.poll([job.external_id])[job.external_id])
@@ -247,6 +256,9 @@ class Controller:
             return TaskStatus.STOPPED, why
         _, running = self.watching.watch(self._changed, on_end=self._report)
         self._changed = False
+        if self._failure:
+            self._end_all(JobStatus.KILLED, self._failure)
+            return TaskStatus.FAILED, self._failure
         self._ask_criteria("after_iter")
         self._ask_criteria("before_iter")
         self.launching.launch(running, bool(self._drain), lambda: bool(self._ask_criteria("before_iter")))

@@ -10,9 +10,10 @@ right after, so a controller killed in between finds the job again through ``Lau
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections import deque
-from typing import Callable, Deque, List, NamedTuple, Optional
+from typing import Callable, Deque, List, NamedTuple, Optional, Sequence
 
 from ...launchers.base import JobSpec, Launcher, LaunchError
 from ...launchers.wrapper import clear_exit_code
@@ -20,25 +21,31 @@ from ..config.file_args import write_config_copy
 from ..config.search_config import SearchConfig
 from ..config.template import render
 from ..criteria import Candidate, FilterCriterion
+from ..ingest.sources import SourceSpec, job_environment
 from ..progress import Progress
 from ..searchers.base import Searcher
+from ..task.code_copy import current_code_dir
 from ..task.jobs import Job, JobStatus
 from ..task.store import Store
 from ..task.summary_files import link_job_tree
-from ..task.workspace import TaskPaths
+from ..task.workspace import WORK_DIR, TaskPaths, make_work_dir
 from .clock import SYSTEM_CLOCK, Clock
 
 MAX_DUPLICATES = 1000          # consecutive duplicate suggestions before the searcher counts as exhausted
-RERUN_FILES = ("log", "scalars.jsonl")   # kept aside as <name>.attempt<N> when a job runs again
+RERUN_FILES = ("log", "scalars.jsonl", WORK_DIR)   # kept aside as <name>.attempt<N> when a job runs again
 
 
-def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float]) -> JobSpec:
-    """What a launcher needs to run (or find again) ``job``: its command, directories and environment."""
+def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float],
+             metrics_from: Sequence[SourceSpec] = ()) -> JobSpec:
+    """What a launcher needs to run (or find again) ``job``: its command, directories and environment (with
+    what its metric sources need, e.g. its own MLflow store)."""
     job_dir = paths.job_dir(job.id)
     env = {"GML_TASK": paths.name, "GML_JOB_ID": str(job.id), "GML_JOB_DIR": job_dir,
            "GML_TASK_DIR": paths.dir, "PYTHONUNBUFFERED": "1",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    return JobSpec(job.id, paths.name, job.command or "", paths.code, job_dir, job.log_path, env, time_limit)
+    env.update(job_environment(list(metrics_from), job_dir))
+    cwd = job.run_path or paths.code     # tasks made before per-job working directories ran in the copy itself
+    return JobSpec(job.id, paths.name, job.command or "", cwd, job_dir, job.log_path, env, time_limit)
 
 
 class Queued(NamedTuple):
@@ -66,6 +73,7 @@ class Launching:
         self.paths, self.config, self.store, self.searcher, self.launcher = paths, config, store, searcher, launcher
         self.filters, self.progress, self.parallel_size, self.time_limit = filters, progress, parallel_size, time_limit
         self.clock = clock
+        self.code_dir = current_code_dir(paths, store)     # the code copy new attempts run on
         self.reruns: Deque[int] = deque()
         self.queued: Deque[Queued] = deque()
         self.exhausted = False
@@ -143,37 +151,43 @@ class Launching:
         return None
 
     def prepare(self, job: Job) -> Job:
-        """Write the job's directory, its File copies and its command; link it in jobs/tree."""
+        """Write the job's directory, its File copies and its command; link it in jobs/tree. Its working
+        directory is made when it is submitted."""
         job_dir = self.paths.job_dir(job.id)
         os.makedirs(job_dir, exist_ok=True)
         params = dict(self.config.space.params(job.point))
         for file_arg in self.config.space.files:
-            source = os.path.join(self.paths.code, file_arg.file)
+            source = os.path.join(self.code_dir, file_arg.file)
             params[file_arg.name] = write_config_copy(source, file_arg.overrides(params), job_dir)
         command = render(self.config.template, params)
         log_path = os.path.join(job_dir, "log") if self.config.generate_log else None
-        self.store.update_job(job.id, params=params, command=command, run_path=self.paths.code, log_path=log_path)
+        self.store.update_job(job.id, params=params, command=command, run_path=self.paths.job_work_dir(job.id),
+                              log_path=log_path)
         job = self.store.job(job.id)
         link_job_tree(self.paths, job)
         return job
 
     def submit(self, job: Job) -> None:
         """Record a new attempt of ``job`` (PENDING, submitted now), then hand it to the launcher; RUNNING with
-        its external id when accepted, ERROR when refused."""
+        its external id when accepted, ERROR when refused. Each attempt starts in a fresh working directory."""
         clear_exit_code(self.paths.job_dir(job.id))   # an exit code found on resume must be this attempt's
-        if job.attempt > 0:   # a rerun: keep the earlier attempt's log and scalars aside
+        if job.attempt > 0:   # a rerun: keep the earlier attempt's log, scalars and working directory aside
             job_dir = self.paths.job_dir(job.id)
             for name in RERUN_FILES:
                 old = os.path.join(job_dir, name)
-                if os.path.exists(old):
-                    os.replace(old, f"{old}.attempt{job.attempt}")
+                if os.path.lexists(old):
+                    aside = f"{old}.attempt{job.attempt}"
+                    if os.path.isdir(aside) and not os.path.islink(aside):
+                        shutil.rmtree(aside)     # left by a controller killed between this and the submission
+                    os.replace(old, aside)
             self.store.clear_scalars(job.id)
+        make_work_dir(self.code_dir, self.paths.job_work_dir(job.id))
         self.store.update_job(job.id, status=JobStatus.PENDING, attempt=job.attempt + 1, external_id=None,
                               submitted_at=self.clock.time(), start_time=None, end_time=None, exit_code=None,
                               reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None,
                               violation=None)
         try:
-            external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit))
+            external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit, self.config.metrics_from))
         except LaunchError as err:
             self.store.update_job(job.id, status=JobStatus.ERROR, end_time=self.clock.time(), error=str(err))
             self.searcher.observe(job.point, None)

@@ -2,21 +2,24 @@
 
 Each :meth:`Watching.watch` call polls the launcher (at most every ``poll_interval`` unless the launcher said a job
 changed), records the jobs that ended, starts a job's time-limit clock when the launcher first reports it
-running, stores new scalars (``gml.report`` files and TensorBoard event files), asks the assessor about jobs with
-new reward values and ends jobs over their time limit. Ending a job on purpose records the intent (``end_intent``,
-``end_reason``) before the launcher is asked to cancel it. Watching tells the searcher nothing: it returns the
-jobs that ended and the controller reports them.
+running, stores new scalars (``gml.report`` files, TensorBoard event files and the ``metrics_from`` sources), asks
+the assessor about every new step of a job's reward curve (one step at a time, so a job is stopped at the step the
+rule stops it even when several steps arrived in one read) and ends jobs over their time limit. Ending a job on
+purpose records the intent (``end_intent``, ``end_reason``) before the launcher is asked to cancel it. Watching
+tells the searcher nothing: it returns the jobs that ended and the controller reports them.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ...launchers.base import JobState, Launcher, Status
-from ..assessors.base import Assessor, Curve, Decision
+from ..assessors.base import Assessor, Curve, Decision, judge_new_steps
 from ..config.search_config import SearchConfig
 from ..ingest.report_files import read_new_scalars, reward_of
+from ..ingest.base import StepAxis
+from ..ingest.sources import SourceKind, open_sources
 from ..ingest.tensorboard import TensorBoardScalars
 from ..progress import Progress
 from ..task.jobs import Job, JobStatus
@@ -55,6 +58,16 @@ class Watching:
         self.time_limit, self.collect, self.clock = time_limit, collect, clock
         self._last_poll = -float("inf")
         self._tensorboard = TensorBoardScalars(warn=progress.event)   # tensorboard loads only if files exist
+        self._warn = progress.event
+        self.metrics_from = config.metrics_from
+        self._auto_tensorboard = all(s.kind is not SourceKind.TENSORBOARD for s in self.metrics_from)
+        step_attribute = config.raw.get("step_attribute")
+        self._tb_step = step_attribute if self._auto_tensorboard else None
+        self._tb_axes: Dict[int, StepAxis] = {}
+        # per job: its open metric sources (read from the start again after a controller restart: the store
+        # keeps one value per (job, name, step), so nothing is counted twice) and the last step judged
+        self._sources: Dict[int, Dict[str, object]] = {}
+        self._judged: Dict[int, Optional[int]] = {}
 
     def curve(self, job_id: int) -> Curve:
         """The job's reward attribute as ``[(step, value), ...]`` in step order."""
@@ -95,8 +108,11 @@ class Watching:
         left = 0
         for job in running:
             if self.ingest(job) and self.assessor is not None:
-                if self.assessor.assess_job(job.id, self.curve(job.id)) == Decision.STOP:
-                    record(self.end(job, JobStatus.EARLY_STOPPED, "stopped by the assessor"))
+                decision, step = judge_new_steps(self.assessor, job.id, self.curve(job.id), self._judged.get(job.id))
+                self._judged[job.id] = step
+                if decision == Decision.STOP:
+                    record(self.end(job, JobStatus.EARLY_STOPPED, f"stopped by the assessor at step {step}",
+                                    stopped_step=step))
                     continue
             if self.over_time_limit(job):
                 record(self.end(job, JobStatus.TIMEOUT, f"over time_limits_per_job ({self.time_limit:.0f}s)"))
@@ -115,16 +131,37 @@ class Watching:
         rows, offset = read_new_scalars(job_dir, job.scalar_offset, self.collect)
         # event files older than this attempt's submission belong to an earlier attempt
         since = job.submitted_at if job.submitted_at is not None else job.start_time
-        rows = self._tensorboard.read_new(job.id, job_dir, self.collect, since=since) + rows
+        if self._auto_tensorboard:
+            found = self._tensorboard.read_new(job.id, job_dir, None if self._tb_step else self.collect, since=since)
+            if self._tb_step:
+                axis = self._tb_axes.setdefault(job.id, StepAxis(self._tb_step))
+                found = self._wanted(axis.convert(found))
+            rows = found + rows
+        sources = self._sources.get(job.id)
+        if sources is None:
+            sources = self._sources[job.id] = open_sources(self.metrics_from, job_dir, job.log_path, warn=self._warn)
+        for source in sources.values():
+            rows.extend(self._wanted(source.read_new()))
         if rows or offset != job.scalar_offset:
             self.store.add_scalars(job.id, rows, offset)
             job.scalar_offset = offset
         return any(name == self.reward_name for name, *_ in rows)
 
-    def finish(self, job: Job, status: Status) -> Job:
+    def _wanted(self, rows):
+        return rows if self.collect is None else [r for r in rows if r[0] in self.collect]
+
+    def forget(self, job_id: int) -> None:
+        """Drop what is kept in memory for an ended job."""
+        for kept in (self._sources, self._judged, self._tb_axes):
+            kept.pop(job_id, None)
+        self._tensorboard.forget(job_id)
+
+    def finish(self, job: Job, status: Status, stopped_step: Optional[int] = None) -> Job:
         """Record how an active job ended: its ``end_intent`` if the controller ended it on purpose, else what the
-        launcher's ``status`` tells (ERROR with the log's last lines). Returns the job as recorded."""
+        launcher's ``status`` tells (ERROR with the log's last lines). ``stopped_step``: the step an assessor stopped
+        it at (default: its last step). Returns the job as recorded."""
         self.ingest(job)
+        self.forget(job.id)
         curve = self.curve(job.id)
         reward = reward_of(curve, self.reward_from, self.mode)
         error = None
@@ -139,7 +176,10 @@ class Watching:
             tail = log_tail(job.log_path)
             error = (status.message or status.state.value) + (f"\n--- last lines of {job.log_path} ---\n{tail}"
                                                                if tail else "")
-        stopped_step = curve[-1][0] if final == JobStatus.EARLY_STOPPED and curve else None
+        if final != JobStatus.EARLY_STOPPED:
+            stopped_step = None
+        elif stopped_step is None and curve:
+            stopped_step = curve[-1][0]
         # a job that ran and ended between two polls never showed RUNNING: it started after its submission
         ran_unseen = not job.has_started and status.state in (JobState.SUCCEEDED, JobState.FAILED)
         start_time = job.submitted_at if ran_unseen else job.start_time
@@ -147,10 +187,10 @@ class Watching:
                               exit_code=status.exit_code, reward=reward, error=error, stopped_step=stopped_step)
         return self.store.job(job.id)
 
-    def end(self, job: Job, status: JobStatus, why: str) -> Job:
+    def end(self, job: Job, status: JobStatus, why: str, stopped_step: Optional[int] = None) -> Job:
         """End an active job on purpose: the intent is recorded before the launcher is asked to cancel it."""
         self.store.record_end_intent(job.id, status, why)
         job = dataclasses.replace(job, end_intent=status, end_reason=why)
         if job.external_id:
             self.launcher.cancel(job.external_id)
-        return self.finish(job, Status(JobState.CANCELLED))
+        return self.finish(job, Status(JobState.CANCELLED), stopped_step)

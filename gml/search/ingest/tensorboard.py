@@ -155,3 +155,25 @@ class TensorBoardScalars:
                 continue
             rows.append((tag, int(event.step), number, float(event.wall_time)))
         return rows
+
+
+class TensorBoardMetrics:
+    """One job's event files as a metric source (the contract of ``ingest.base``): TensorBoard steps, or with
+    ``step_attribute`` the value of that scalar at the same or an earlier step (Lightning logs ``epoch`` as a
+    scalar next to every metric, so ``step_attribute: epoch`` puts its global-step curves on an epoch axis).
+    Its cursor holds only the step axis: event files are read again from their start after a restart."""
+
+    def __init__(self, job_dir: str, step_attribute: Optional[str] = None, cursor: Optional[dict] = None,
+                 warn: Optional[Callable[[str], None]] = None):
+        from .base import StepAxis
+        self.job_dir = job_dir
+        self._reader = TensorBoardScalars(warn=warn)
+        self._axis = StepAxis(step_attribute, (cursor or {}).get("axis")) if step_attribute else None
+
+    @property
+    def cursor(self) -> dict:
+        return {"axis": self._axis.cursor if self._axis else None}
+
+    def read_new(self) -> List[Row]:
+        rows = self._reader.read_new(0, self.job_dir)
+        return self._axis.convert(rows) if self._axis else rows

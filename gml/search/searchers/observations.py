@@ -58,6 +58,21 @@ class Observations:
         points = list(self._pending.values())
         return points if limit is None else points[max(0, len(points) - limit):]
 
+    def window(self, limit: Optional[int]) -> List[Tuple[Point, Optional[float]]]:
+        """What a model sees of the history: every observation while there are at most ``limit`` (None: no
+        limit); beyond that the ``limit // 2`` best scored ones plus the most recent ones up to ``limit``, in
+        observation order. Bounds the cost of a model that is superlinear in its points (a GP is cubic)."""
+        rows = self.observed()
+        if limit is None or len(rows) <= limit:
+            return rows
+        ranked = sorted((i for i, (_, s) in enumerate(rows) if s is not None), key=lambda i: rows[i][1], reverse=True)
+        keep = set(ranked[: limit // 2])
+        for i in range(len(rows) - 1, -1, -1):
+            if len(keep) >= limit:
+                break
+            keep.add(i)
+        return [rows[i] for i in sorted(keep)]
+
     def best(self) -> Optional[Tuple[Point, float]]:
         scored = self.scored()
         return max(scored, key=lambda ps: ps[1]) if scored else None

@@ -128,19 +128,11 @@ class SkoptSearcher(ObservingSearcher):
         """(X, y) for the surrogate: skopt minimises, so y = -score; failed = the worst score; windowed."""
         worst = self._obs.worst_score()
         rows = []
-        for point, score in self._obs.observed():
+        for point, score in self._obs.window(self.max_model_points):
             x = self.encoding.encode(point)
             if x is None or (score is None and worst is None):
                 continue
             rows.append((x, -(score if score is not None else worst)))
-        if len(rows) > self.max_model_points:
-            best = sorted(range(len(rows)), key=lambda i: rows[i][1])[: self.max_model_points // 2]
-            keep = set(best)
-            for i in range(len(rows) - 1, -1, -1):
-                if len(keep) >= self.max_model_points:
-                    break
-                keep.add(i)
-            rows = [rows[i] for i in sorted(keep)]
         return [x for x, _ in rows], [y for _, y in rows]
 
     def _lie(self, ys: List[float]) -> float:

@@ -31,15 +31,15 @@ import warnings
 from typing import Any, Dict, Optional, Sequence
 
 from ...registry import SEARCHERS
-from ..space.dimensions import canonical_key
 from ...validation import Keyword, boolean, config_error, integer
-from ..space.encoding import OptunaEncoding, import_extra
+from ..space.encoding import import_extra
+from ..space.dimensions import canonical_key
 from .base import Point
-from .observations import ObservingSearcher, random_unissued
+from .optuna_trials import StudySearcher
 
 
 @SEARCHERS.register_module()
-class TPESearcher(ObservingSearcher):
+class TPESearcher(StudySearcher):
     """Optuna TPE over any gml space (see the module docstring)."""
 
     uses_constraints = True
@@ -63,9 +63,10 @@ class TPESearcher(ObservingSearcher):
                      constant_liar=constant_liar)
         kwargs = {k: v for k, v in given.items() if v is not None}
         self._violations: Dict[str, Sequence[float]] = {}         # canonical point key -> its violations
-        self._trial_violations: Dict[int, Sequence[float]] = {}   # trial number -> violations, read by Optuna
-        # without constraints every trial has none, which Optuna counts as feasible: TPE is unchanged
-        kwargs["constraints_func"] = lambda trial: tuple(self._trial_violations.get(trial.number, ()))
+        # Optuna asks for a finished trial's violations (told before its value); without constraints every trial
+        # has none, which Optuna counts as feasible: TPE is then unchanged
+        kwargs["constraints_func"] = lambda trial: self._violations.get(
+            canonical_key(self.encoding.decode(trial.params)), ())
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # ExperimentalWarning for multivariate/group/constant_liar
@@ -74,64 +75,7 @@ class TPESearcher(ObservingSearcher):
             except (TypeError, ValueError) as err:
                 raise config_error(Keyword(""), f"TPESearcher: optuna's TPESampler refused the keywords: "
                                                    f"{err}") from None
-            self.study = optuna.create_study(direction="maximize", sampler=sampler)
-        self.encoding = OptunaEncoding(space)
-        self.max_retries = max_retries
-        self._trial_of: Dict[str, int] = {}     # canonical point key -> its RUNNING trial number
-        self._n_trials = 0                       # trials in the study (asked or added)
-
-    def suggest(self) -> Optional[Point]:
-        from optuna.trial import TrialState
-        if self.exhausted():
-            return None
-        for _ in range(self.max_retries + 1):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                trial = self.study.ask(self.encoding.distributions)
-            self._n_trials += 1
-            point = self.encoding.decode(trial.params)
-            key = canonical_key(point)
-            if not self.is_issued(point) and key not in self._trial_of:
-                self._trial_of[key] = trial.number
-                return point
-            self.study.tell(trial, state=TrialState.FAIL)
-        return random_unissued(self.space, self.rng, self.is_issued)
-
-    def mark_issued(self, point: Point) -> None:
-        super().mark_issued(point)
-        key = canonical_key(point)
-        if key not in self._trial_of:
-            params = self.encoding.encode(point)
-            if params is not None:
-                self._trial_of[key] = self._add_trial(params)
+        self._start_study(sampler, max_retries)
 
     def constraints_observed(self, point: Point, violations: Sequence[float]) -> None:
         self._violations[canonical_key(point)] = tuple(float(v) for v in violations)
-
-    def observe(self, point: Point, reward: Optional[float]) -> None:
-        from optuna.trial import TrialState
-        score = self.score(reward)
-        worst = self._obs.worst_score()
-        self._obs.observe(point, score)
-        value = score if score is not None else worst
-        key = canonical_key(point)
-        number = self._trial_of.pop(key, None)      # only RUNNING trials are kept there
-        if number is None:                          # observed again (a rerun), or never issued through us
-            params = self.encoding.encode(point)
-            if params is None:
-                return
-            number = self._add_trial(params)
-        self._trial_violations[number] = self._violations.pop(key, ())
-        if value is None:
-            self.study.tell(number, state=TrialState.FAIL)
-        else:
-            self.study.tell(number, float(value))
-
-    def _add_trial(self, params: Dict[str, Any]) -> int:
-        """Add a RUNNING trial with these params; its number (trial numbers count up from 0 in a study)."""
-        import optuna
-        from optuna.trial import TrialState
-        self.study.add_trial(optuna.trial.create_trial(params=params, distributions=self.encoding.distributions,
-                                                       state=TrialState.RUNNING))
-        self._n_trials += 1
-        return self._n_trials - 1

@@ -319,12 +319,15 @@ class Real(RangeDimension):
 class FileArg:
     """A config file whose inner keys are searched; ``{name}`` in the template becomes the written copy's path.
 
-    ``dimensions`` are its inner args, keyed ``name(key)`` in points and params.
+    ``dimensions`` are its inner args, keyed ``name(key)`` in points and params; ``sources`` their config key
+    paths (same order). ``allow_new_keys``: inner keys absent from the file may be added (else they are refused).
     """
 
     name: str
     file: str
     dimensions: tuple = ()
+    sources: tuple = ()
+    allow_new_keys: bool = False
 
     def overrides(self, params: Dict[str, Any]) -> Dict[str, Any]:
         """The dotted keys to set in the file, from a point's params."""

@@ -5,7 +5,8 @@ An arg's path carries its name once it has one, so a user with twenty args need 
 
 Accepted shapes (docs/search-config.md): ``{type: Categorical, name, data: [...]}``; ``{type: Int|Real, name,
 data: [low, high]}`` or ``lower/upper`` (also ``low/high``) keys, optional ``step`` and ``log``; ``{type: Nested,
-data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...]}`` (``args`` is the older key).
+data: [{k: v, ...}, ...]}``; ``{type: File, name, file, search_args: [...], allow_new_keys: false}`` (``args`` is
+the older key).
 ``value:`` is accepted wherever ``data:`` is. ``default`` is accepted and ignored by the HPO side.
 """
 from __future__ import annotations
@@ -17,13 +18,14 @@ from ...validation import boolean, invalid, is_number
 from .dimensions import Categorical, Dimension, FileArg, Int, Nested, Real, SearchSpace
 
 TYPES = ("Categorical", "Int", "Real", "Nested", "File")
+LEAF_TYPES = ("Categorical", "Int", "Real")
 _COMMON = {"type", "name", "data", "value", "default"}
 _ALLOWED = {
     "Categorical": _COMMON,
     "Int": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
     "Real": _COMMON | {"lower", "upper", "low", "high", "step", "log"},
     "Nested": _COMMON,
-    "File": {"type", "name", "file", "search_args", "args"},
+    "File": {"type", "name", "file", "search_args", "args", "allow_new_keys"},
 }
 
 
@@ -88,6 +90,30 @@ def _parse_nested(arg: Dict[str, Any], path: str, key: str, prefix: str) -> Nest
     return Nested(key, tuple(dict(b) for b in data), prefix)
 
 
+def _parse_leaf(arg: Dict[str, Any], path: str, kind: str, key: str) -> Dimension:
+    if kind == "Categorical":
+        data, dpath = _data(arg, path)
+        if not isinstance(data, (list, tuple)) or not data:
+            raise invalid(dpath, data, "a non-empty list of choices")
+        return Categorical(key, tuple(data))
+    return _parse_range(arg, path, kind, key)
+
+
+def parse_dimension(arg: Any, path: str, key: str) -> Dimension:
+    """One Categorical / Int / Real arg as the dimension ``key``, exactly as in ``search_args`` but with the
+    ``name`` optional: the entry point of every other space spelling (a supernet's ``search_space`` leaves, whose
+    key is their place in the model). Errors name ``path``."""
+    if not isinstance(arg, dict):
+        raise invalid(path, arg, "a mapping with a 'type' key")
+    kind = arg.get("type")
+    if kind not in LEAF_TYPES:
+        raise GmlConfigError(f"{path}.type", f"unknown space type {kind!r}; valid: {', '.join(LEAF_TYPES)}")
+    unknown = sorted(set(arg) - _ALLOWED[kind])
+    if unknown:
+        raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key for {kind}; valid: {', '.join(sorted(_ALLOWED[kind]))}")
+    return _parse_leaf(arg, path, kind, key)
+
+
 def arg_path(base: str, arg: Any) -> str:
     """The key path of an arg at ``base`` (``task.search_args[3]``), with its name when it has a valid one:
     ``task.search_args[3] (lr)``."""
@@ -111,13 +137,8 @@ def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
     if name is not None and not isinstance(name, str):
         raise invalid(f"{path}.name", name, "a string")
     key = f"{prefix}({name})" if prefix and name else name
-    if kind == "Categorical":
-        data, dpath = _data(arg, path)
-        if not isinstance(data, list) or not data:
-            raise invalid(dpath, data, "a non-empty list of choices")
-        return Categorical(key, tuple(data))
-    if kind in ("Int", "Real"):
-        return _parse_range(arg, path, kind, key)
+    if kind in LEAF_TYPES:
+        return _parse_leaf(arg, path, kind, key)
     if kind == "Nested":
         nested_key = key or (f"{prefix}(nested{index})" if prefix else f"nested{index}")
         return _parse_nested(arg, path, nested_key, prefix)
@@ -136,8 +157,10 @@ def _parse_file(arg: Dict[str, Any], path: str, name: str) -> FileArg:
     inner = arg.get(inner_key)
     if not isinstance(inner, list) or not inner:
         raise invalid(f"{path}.{inner_key}", inner, "a non-empty list of args to set in the file")
-    dims = [_parse_one(a, arg_path(f"{path}.{inner_key}[{i}]", a), name, i) for i, a in enumerate(inner)]
-    return FileArg(name, file, tuple(dims))
+    sources = tuple(arg_path(f"{path}.{inner_key}[{i}]", a) for i, a in enumerate(inner))
+    dims = [_parse_one(a, where, name, i) for i, (a, where) in enumerate(zip(inner, sources))]
+    allow_new = boolean(f"{path}.allow_new_keys", arg.get("allow_new_keys", False))
+    return FileArg(name, file, tuple(dims), sources, allow_new)
 
 
 def parse_search_args(search_args: Any, path: str = "task.search_args") -> SearchSpace:
@@ -172,3 +195,18 @@ def parse_search_args(search_args: Any, path: str = "task.search_args") -> Searc
 
 def file_arg_of(space: SearchSpace, name: str) -> Optional[FileArg]:
     return next((f for f in space.files if f.name == name), None)
+
+
+def dimension_arg(dimension: Dimension) -> Dict[str, Any]:
+    """The ``search_args`` entry that parses back to ``dimension`` (Categorical, Int, Real; named by its key)."""
+    if isinstance(dimension, Categorical):
+        return {"type": "Categorical", "name": dimension.key, "data": list(dimension.choices)}
+    if isinstance(dimension, (Int, Real)):
+        arg = {"type": type(dimension).__name__, "name": dimension.key, "lower": dimension.low,
+               "upper": dimension.high}
+        if dimension.step is not None and not (isinstance(dimension, Int) and dimension.step == 1):
+            arg["step"] = dimension.step
+        if dimension.log:
+            arg["log"] = True
+        return arg
+    raise TypeError(f"{type(dimension).__name__} has no single search_args entry")

@@ -11,6 +11,7 @@ import yaml
 
 from ...errors import GmlConfigError, GmlError, TaskBusyError
 from ..config.search_config import SearchConfig, parse_search_config
+from .code_copy import remember_copy_rules
 from .lock import TaskLock
 from .store import Store
 from .workspace import TaskPaths, copy_project, update_summary, write_yaml
@@ -60,6 +61,7 @@ def create_task(paths: TaskPaths, config: SearchConfig, config_path: str, symlin
                        task_dir=paths.dir, search_space=_space_fingerprint(config),
                        reward_attribute=config.searcher.reward_attribute,
                        optimize_mode=config.searcher.optimize_mode, status="CREATED")
+        remember_copy_rules(store, symlinks, excludes)
         store.close()
         os.replace(partial, paths.db)
         store = Store(paths.db)

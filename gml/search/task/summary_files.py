@@ -68,6 +68,9 @@ def best_job(jobs: List[Job], optimize_mode: str) -> Optional[Job]:
     return (max if optimize_mode == "maximize" else min)(scored, key=lambda j: j.reward)
 
 
+WARNINGS_META = "warnings"    # store meta: texts a search wants its user to see (search-ctl show, task.yaml)
+
+
 def task_summary(store: Store) -> Dict[str, Any]:
     jobs = store.jobs()
     mode = store.get_meta("optimize_mode", "maximize")
@@ -82,6 +85,7 @@ def task_summary(store: Store) -> Dict[str, Any]:
         "reward_attribute": store.get_meta("reward_attribute"), "optimize_mode": mode,
         "jobs": counts, "best": None if best is None else {"id": best.id, "reward": best.reward,
                                                            "params": best.params},
+        "warnings": list(store.get_meta(WARNINGS_META, []) or []),
     }
 
 

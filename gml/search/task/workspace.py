@@ -6,8 +6,10 @@
   tasks/<task>/
     run_config.yaml            the config as run       state.db        the task's store (SQLite, WAL)
     task.yaml                  state summary           controller.lock held by the running controller
-    code/                      the project as it was when the task started (jobs run here)
-    jobs/all/<i>/              log, scalars.jsonl, exit_code, generated config files
+    code/                      the project as it was when the task started
+    jobs/all/<i>/              log, scalars.jsonl, exit_code, generated config files (GML_JOB_DIR)
+    jobs/all/<i>/cwd/          the job's working directory: a link to each top-level entry of code/; what the
+                               job creates there (lightning_logs/, mlruns/, outputs/ ...) is its own
     jobs/tree/<arg>/<value>/...  -> ../../all/<i>
 ```
 """
@@ -27,7 +29,12 @@ from ...errors import GmlConfigError, GmlError
 
 SEARCH_DIR = ".search-run"
 _TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info", "work_dirs")
+# Output that training code and its loggers write into the working directory: a previous run's output is not
+# part of the code a job needs, and each job writes its own into its working directory.
+LOGGER_OUTPUTS = ("work_dirs", "lightning_logs", "mlruns", "mlartifacts", "wandb", "outputs", "multirun", "runs",
+                  ".aim")
+DEFAULT_EXCLUDES = (SEARCH_DIR, ".git", "__pycache__", ".pytest_cache", "*.egg-info") + LOGGER_OUTPUTS
+WORK_DIR = "cwd"
 
 
 class NoWorkspaceError(GmlError):
@@ -82,6 +89,10 @@ class TaskPaths:
     def job_dir(self, job_id: int) -> str:
         return os.path.join(self.jobs_all, str(job_id))
 
+    def job_work_dir(self, job_id: int) -> str:
+        """The job's working directory (see :func:`make_work_dir`)."""
+        return os.path.join(self.job_dir(job_id), WORK_DIR)
+
 
 def list_task_names(root: str) -> List[str]:
     tasks = os.path.join(root, SEARCH_DIR, "tasks")
@@ -94,34 +105,59 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
 
 
-def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()) -> None:
-    """Copy the project at ``root`` to ``dest``, linking (not copying) the ``symlinks`` paths and skipping
-    ``.search-run``, ``.git``, caches, virtual environments and ``excludes`` (glob patterns on names)."""
-    root = os.path.abspath(root)
-    linked: Dict[str, str] = {}
-    for i, link in enumerate(symlinks):
-        target = os.path.abspath(os.path.join(root, link))
-        rel = os.path.relpath(target, root)
-        if rel.startswith(".."):
-            raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} is outside the project {root}")
-        if not os.path.exists(target):
-            raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} does not exist in {root}")
-        linked[target] = rel
-    patterns = shutil.ignore_patterns(*DEFAULT_EXCLUDES, *excludes)
+class CopyRules:
+    """What a task's copy of the project leaves out and links: ``ignore(directory, names)`` (shutil.copytree's
+    protocol) skips ``.search-run``, ``.git``, caches, logger output, virtual environments, ``excludes`` (glob
+    patterns on names) and the ``symlinks`` paths, which ``linked`` maps (absolute target -> path relative to the
+    project) to be linked instead of copied."""
 
-    def ignore(directory: str, names: List[str]) -> set:
-        skipped = set(patterns(directory, names))
+    def __init__(self, root: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()):
+        self.root = os.path.abspath(root)
+        self.linked: Dict[str, str] = {}
+        for i, link in enumerate(symlinks):
+            target = os.path.abspath(os.path.join(self.root, link))
+            rel = os.path.relpath(target, self.root)
+            if rel.startswith(".."):
+                raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} is outside the project {self.root}")
+            if not os.path.exists(target):
+                raise GmlConfigError(f"--symlinks[{i}]", f"{link!r} does not exist in {self.root}")
+            self.linked[target] = rel
+        self._patterns = shutil.ignore_patterns(*DEFAULT_EXCLUDES, *excludes)
+
+    def ignore(self, directory: str, names: List[str]) -> set:
+        skipped = set(self._patterns(directory, names))
         for name in names:
             full = os.path.join(directory, name)
-            if full in linked or (os.path.isdir(full) and _is_virtualenv(full)):
+            if full in self.linked or (os.path.isdir(full) and _is_virtualenv(full)):
                 skipped.add(name)
         return skipped
 
-    shutil.copytree(root, dest, symlinks=True, ignore=ignore)
-    for target, rel in linked.items():
+
+def copy_project(root: str, dest: str, symlinks: Iterable[str] = (), excludes: Iterable[str] = ()) -> None:
+    """Copy the project at ``root`` to ``dest`` under :class:`CopyRules`: the ``symlinks`` paths are linked (not
+    copied); ``.search-run``, ``.git``, caches, logger output, virtual environments and ``excludes`` are left out."""
+    rules = CopyRules(root, symlinks, excludes)
+    shutil.copytree(rules.root, dest, symlinks=True, ignore=rules.ignore)
+    for target, rel in rules.linked.items():
         where = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(where), exist_ok=True)
         os.symlink(target, where)
+
+
+def make_work_dir(code_dir: str, work_dir: str) -> str:
+    """Make ``work_dir`` a job's own working directory onto the code copy ``code_dir``: it holds a symbolic link
+    to each top-level entry of ``code_dir`` (relative, so an exported task stays whole), so the job's reads (relative paths,
+    ``python tools/train.py``, imports, ``--symlinks`` paths) resolve to the copy, while every file or directory
+    the job creates at its top level (``lightning_logs/``, ``work_dirs/``, ``mlruns/``) is the job's alone.
+    Writing *into* a directory the project holds writes into the shared copy. An existing ``work_dir`` is
+    replaced. Returns ``work_dir``."""
+    if os.path.lexists(work_dir):
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir)
+    relative = os.path.relpath(os.path.realpath(code_dir), os.path.realpath(work_dir))
+    for name in sorted(os.listdir(code_dir)):
+        os.symlink(os.path.join(relative, name), os.path.join(work_dir, name))
+    return work_dir
 
 
 def _write_yaml(path: str, data) -> None:

@@ -182,3 +182,122 @@ def test_candidates_scored_in_parallel_as_gml_jobs(trained_supernet):
         assert set(scalars[0]["scalars"]) == {"acc", "flops", "params"}
         result = json.load(open(osp.join(out, "jobs", job, "result.json")))
         assert scalars[0]["scalars"]["acc"] == pytest.approx(result["accuracy_top-1"])
+
+
+@pytest.mark.slow
+def test_search_tool_with_a_registered_searcher_on_a_real_supernet(trained_supernet):
+    config, checkpoint, work, _ = trained_supernet
+    out = str(work / "search_tpe")
+    assert _run_tool("search_subnet", [config, checkpoint, "--work-dir", out, "--flops-limit", "0.5",
+                                       "--searcher", "TPESearcher", "--searcher-options", "n_startup_trials=2",
+                                       "--num-candidates", "4", "--batch-size", "2", "--calib-iters", "2"]) == 0
+    lines = [json.loads(line) for line in open(osp.join(out, "candidates.jsonl"))]
+    assert len(lines) == 4 and all(c["metrics"]["flops"] <= 0.5 for c in lines)
+    assert len({json.dumps(c["choice"], sort_keys=True) for c in lines}) == 4
+    import subprocess
+    proc = subprocess.run([sys.executable, osp.join(ROOT, "tools", "search_subnet.py"), config, checkpoint,
+                           "--work-dir", str(work / "search_bad"), "--flops-limit", "0.5", "--searcher", "Nope"],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 2 and "--searcher.type: unknown searcher 'Nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_subnet_search_task_survives_kill_9_and_resumes_without_rescoring(trained_supernet, tmp_path):
+    """The search as a gml task: the controller (the tool's process) is killed -9 after the first job finished;
+    --resume finishes the task and no finished candidate runs again."""
+    import signal
+    import subprocess
+    import time
+
+    from gml.search.task.jobs import JobStatus
+    from gml.search.task.lifecycle import open_store
+    from gml.search.task.workspace import TaskPaths, init_workspace
+
+    config, checkpoint, work, _ = trained_supernet
+    project = tmp_path / "project"
+    project.mkdir()
+    init_workspace(str(project))
+    command = [sys.executable, osp.join(ROOT, "tools", "search_subnet.py"), config, checkpoint, "--task", "sub",
+               "--work-dir", str(tmp_path / "out"), "--flops-limit", "0.5", "--searcher", "RandomSearcher",
+               "--num-candidates", "3", "--parallel", "1", "--calib-iters", "2"]
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    paths = TaskPaths(str(project), "sub")
+
+    def finished():
+        if not paths.exists():
+            return []
+        store = open_store(paths)
+        try:
+            return [(j.id, j.end_time) for j in store.jobs([JobStatus.SUCCEEDED])]
+        finally:
+            store.close()
+
+    deadline = time.time() + 240
+    while not finished() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    before = finished()
+    assert before and proc.poll() is None, "the first candidate should finish while the search goes on"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = subprocess.run(command + ["--resume"], cwd=project, env=env, capture_output=True, text=True,
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = dict(finished())
+    assert len(after) == 3 and all(after[job_id] == end for job_id, end in before)
+    store = open_store(paths)
+    try:
+        jobs = store.jobs()
+        assert len({json.dumps(j.point, sort_keys=True) for j in jobs}) == len(jobs)
+        launched = [j for j in jobs if j.status != JobStatus.FILTERED]
+        assert all(store.scalars(j.id, "flops")[-1][2] <= 0.5 for j in launched if j.status == JobStatus.SUCCEEDED)
+    finally:
+        store.close()
+    lines = [json.loads(line) for line in open(tmp_path / "out" / "candidates.jsonl")]
+    assert len(lines) == 3 and all(c["cost"] <= 0.5 for c in lines)
+
+
+def _registered_searchers():
+    import gml.search.searchers  # noqa: F401
+    from gml.registry import SEARCHERS
+    return [name for name in SEARCHERS.names if name not in ("BatchSearcher", "GridSearcher")]
+
+
+@pytest.mark.parametrize("name", _registered_searchers())
+def test_every_registered_searcher_returns_valid_subnets_within_the_limit(name):
+    from gml.models.space import validate_choice
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    searcher = build_searcher(SPACE, {"type": name, "seed": 3})
+    result = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=24, searcher=searcher,
+                            num_candidates=12, batch_size=4).run()
+    assert len(result.scored) == 12 and calls == [4, 4, 4]
+    for cand in result.candidates:
+        assert validate_choice(SPACE, cand.choice, "subnet") == cand.choice and cand.cost <= 24
+    assert len({json.dumps(c.choice, sort_keys=True) for c in result.candidates}) == 12
+
+
+def test_nas_evolution_preset_scores_a_generation_per_batch():
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    searcher = build_searcher(SPACE, {"type": "NASEvolutionSearcher", "seed": 0, "population_size": 6,
+                                      "generations": 3, "num_parents": 3, "num_mutation": 2, "num_crossover": 2})
+    assert searcher.budget == 14
+    result = SubnetSearcher(SPACE, _cost, _score_batch(calls), limit=24, searcher=searcher,
+                            num_candidates=searcher.budget).run()
+    assert calls == [6, 4, 4] and len(result.scored) == 14
+    defaults = build_searcher(SPACE, {"type": "NASEvolutionSearcher"})
+    assert (defaults.budget, defaults.num_parents, defaults.mutate_prob) == (1000, 10, 0.1)
+
+
+def test_grid_and_unknown_searchers():
+    from gml.models.subnet_search import build_searcher
+    calls = []
+    small = {"net": parse_space({"d": dict(type="Int", lower=1, upper=4)})}
+    grid = build_searcher(small, {"type": "GridSearcher"})
+    result = SubnetSearcher(small, lambda c: c["net"]["d"], lambda cs: [(c["net"]["d"], {}) for c in cs],
+                            limit=3, searcher=grid, num_candidates=10).run()
+    assert sorted(c.choice["net"]["d"] for c in result.scored) == [1, 2, 3]
+    with pytest.raises(GmlConfigError, match="--searcher.type: unknown searcher 'Nope'"):
+        build_searcher(SPACE, {"type": "Nope"})

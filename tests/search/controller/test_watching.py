@@ -75,7 +75,7 @@ class StopAtStep2(Assessor):
         return Decision.STOP if history[-1][0] >= 2 and history[-1][1] < 0.5 else Decision.CONTINUE
 
 
-def test_an_assessor_stop_ends_the_job_early_stopped_at_its_last_step(harness):
+def test_an_assessor_judges_every_new_step_and_stops_at_the_first_stop(harness):
     assessor = StopAtStep2()
     h = harness(values=(0.1, 0.9), parallel=2, assessor=assessor)
     started(h, 2)
@@ -84,13 +84,18 @@ def test_an_assessor_stop_ends_the_job_early_stopped_at_its_last_step(harness):
             h.report(job_id, step, acc=value)
     ended, running = h.watching.watch()
     assert [j.id for j in ended] == [0] and running == 1
-    assert assessor.asked == [(0, [(0, 0.1), (1, 0.1), (2, 0.1)]), (1, [(0, 0.9), (1, 0.9), (2, 0.9)])]
+    # three steps arrived in one read: each is judged, with the curve up to it
+    assert assessor.asked == [(0, [(0, 0.1)]), (0, [(0, 0.1), (1, 0.1)]), (0, [(0, 0.1), (1, 0.1), (2, 0.1)]),
+                              (1, [(0, 0.9)]), (1, [(0, 0.9), (1, 0.9)]), (1, [(0, 0.9), (1, 0.9), (2, 0.9)])]
     cancels = [c for c in h.launcher.calls if c[0] == "cancel"]
-    assert cancels == [("cancel", 0, "RUNNING", "EARLY_STOPPED", "stopped by the assessor")]
+    assert cancels == [("cancel", 0, "RUNNING", "EARLY_STOPPED", "stopped by the assessor at step 2")]
     job = h.store.job(0)
     assert (job.status, job.stopped_step, job.reward) == (JobStatus.EARLY_STOPPED, 2, 0.1)
     h.watching.watch(changed=True)
-    assert len(assessor.asked) == 2, "the assessor is asked only when new values arrive"
+    assert len(assessor.asked) == 6, "the assessor is asked only when new values arrive"
+    h.report(1, 3, acc=0.9)
+    h.watching.watch(changed=True)
+    assert assessor.asked[6:] == [(1, [(0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)])], "judged steps are not re-asked"
 
 
 def test_ending_records_the_intent_and_the_store_refuses_illegal_transitions(harness):

@@ -1,0 +1,239 @@
+#!/usr/bin/env python
+"""A DMCP training step vs plain training steps of the same networks as static models, same batch, in one run.
+
+    python benchmarks/dmcp_step.py [--config configs/pruning/dmcp/dmcp_resnet_digits16.py] [--batch 64]
+        [--size 16] [--repeats 10] [--threads 1] [--device cpu|cuda] [--memory]
+    python benchmarks/dmcp_step.py --imagenet resnet50 --size 224 --batch 32 --device cuda --memory
+
+Measures (median over ``--repeats``, interleaved so machine load hits all alike):
+- ``weight``: DMCP's weight step over the config's sampling plan (max, min, scheduled_random, arch_random ...),
+  the sampled structures fixed so every repeat runs the same subnets (forward/backward each, one SGD step);
+- ``static_sum``: the same subnets built as plain static networks (``gml.PrunedBackbone``): the sum of their
+  forward/backward times plus one SGD step, i.e. the weight step without slicing;
+- ``arch``: DMCP's architecture step (max width, keep-probability scaling, FLOPs loss, Adam on the alphas);
+- ``static_max``: one plain step (forward, backward, SGD step) of the max network as a static model.
+Prints the slicing overhead ``weight / static_sum - 1`` (goal < 15%) and ``arch / static_max`` (goal < 1.5x).
+
+``--memory`` adds peak memory of a full DMCP iteration (weight + architecture step) vs a plain step of the static
+max network, each in a fresh child process: ``torch.cuda.max_memory_allocated`` over the allocation before the
+steps on CUDA; on CPU the peak resident set size during the steps (sampled every millisecond) over the size before
+them (goal < 1.3x).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _imagenet_model(backbone: dict, channels: int) -> dict:
+    return dict(type="mmcls.ImageClassifier", backbone=backbone, neck=dict(type="mmcls.GlobalAveragePooling"),
+                head=dict(type="mmcls.LinearClsHead", num_classes=1000, in_channels=channels,
+                          loss=dict(type="mmcls.CrossEntropyLoss")))
+
+
+#: ImageNet-size mmcls classifiers (``--imagenet``), unchanged from mmcls's own configs.
+IMAGENET_MODELS = {
+    "resnet18": _imagenet_model(dict(type="mmcls.ResNet", depth=18), 512),
+    "resnet50": _imagenet_model(dict(type="mmcls.ResNet", depth=50), 2048),
+    "mobilenet_v2": _imagenet_model(dict(type="mmcls.MobileNetV2", widen_factor=1.0), 1280),
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="configs/pruning/dmcp/dmcp_resnet_digits16.py")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--size", type=int, default=16, help="image size (the config's mutator.input_shape is set to it)")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--imagenet", choices=["resnet18", "resnet50", "mobilenet_v2"],
+                   help="replace the config's model by this mmcls ImageNet model (1000 classes; use --size 224)")
+    p.add_argument("--memory", action="store_true", help="also measure peak memory (child processes on CPU)")
+    p.add_argument("--memory-parts", action="store_true",
+                   help="with --memory: also the weight step alone and the architecture step alone")
+    p.add_argument("--memory-child", choices=["dmcp", "static_max", "weight_step", "arch_step"],
+                   help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def setup(args):
+    import torch
+    from mmcv import Config
+
+    import gml.models  # noqa: F401
+    from gml.models import build_algorithm, build_model
+    from gml.models.mutators.dmcp import supernet_flops_range
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    device = torch.device(args.device)
+    cfg = Config.fromfile(args.config)
+    algorithm_cfg = copy.deepcopy(cfg.algorithm)
+    if args.imagenet:
+        algorithm_cfg["model"] = IMAGENET_MODELS[args.imagenet]
+    algorithm_cfg["mutator"]["input_shape"] = (3, args.size, args.size)
+    algorithm_cfg["mutator"]["seed"] = 0
+    algorithm_cfg["algorithm_cfg"]["arch_start_train"] = 0
+    low, high = supernet_flops_range(algorithm_cfg["model"], algorithm_cfg["mutator"])
+    algorithm_cfg["floss_cfg"]["target_flops"] = (low + high) / 2  # reachable for any model
+    alg = build_algorithm(algorithm_cfg).to(device).train()
+    optimizers = alg.build_optimizers(dict(type="SGD", lr=0.01, momentum=0.9))
+    img = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    label = torch.randint(0, 1000 if args.imagenet else 10, (args.batch,), device=device)
+    plan = [alg.mutator.sample(kind, 10, 0) for kind in alg.mutator.plan]
+    statics = [build_model(alg.plain_model_cfg(choice)).to(device).train() for choice in plan]
+    return alg, optimizers, img, label, plan, statics, device
+
+
+def fixed_plan(alg, plan):
+    """Make the mutator replay ``plan`` (the same subnets every step)."""
+    replay = iter(())
+
+    def sample(kind, iteration, arch_start):
+        return next(replay)
+
+    def reset():
+        nonlocal replay
+        replay = iter(plan)
+    alg.mutator.sample = sample
+    return reset
+
+
+def memory_child(args) -> int:
+    import torch
+
+    alg, optimizers, img, label, plan, statics, device = setup(args)
+    reset = fixed_plan(alg, plan)
+    static_opt = torch.optim.SGD(statics[0].parameters(), lr=0.01, momentum=0.9)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+    else:
+        sampler = _RssSampler()
+        before = sampler.peak
+    for _ in range(3):
+        if args.memory_child in ("dmcp", "weight_step"):
+            reset()
+            alg._weight_step(img, label, optimizers["weight"], 10)
+        if args.memory_child in ("dmcp", "arch_step"):
+            alg._arch_step(img, label, optimizers["architecture"])
+        if args.memory_child == "static_max":
+            static_opt.zero_grad()
+            statics[0].forward_train(img, label)["loss"].backward()
+            static_opt.step()
+    peak = torch.cuda.max_memory_allocated() if cuda else sampler.stop()
+    print(json.dumps(dict(before=before, peak=peak, added=peak - before)))
+    return 0
+
+
+def _rss_now() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize()
+
+
+class _RssSampler:
+    """The peak resident set size of this process from now until :meth:`stop`, sampled every millisecond (the
+    kernel's own peak, ``ru_maxrss``, cannot be reset and would include building the models)."""
+
+    def __init__(self):
+        import threading
+
+        self.peak = _rss_now()
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while self._running:
+            self.peak = max(self.peak, _rss_now())
+            time.sleep(0.001)
+
+    def stop(self) -> int:
+        self._running = False
+        self._thread.join()
+        return max(self.peak, _rss_now())
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.memory_child:
+        return memory_child(args)
+    import torch
+
+    alg, optimizers, img, label, plan, statics, device = setup(args)
+    sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
+    reset = fixed_plan(alg, plan)
+    static_opts = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9) for m in statics]
+
+    def weight_step():
+        reset()
+        alg._weight_step(img, label, optimizers["weight"], 10)
+
+    def static_pass(index):
+        static_opts[index].zero_grad()
+        statics[index].forward_train(img, label)["loss"].backward()
+
+    def static_max_step():
+        static_pass(0)
+        static_opts[0].step()
+
+    def timed(fn):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        return time.perf_counter() - start
+
+    for _ in range(args.warmup):
+        weight_step(), alg._arch_step(img, label, optimizers["architecture"]), static_max_step()
+    rounds = {"weight": [], "static_sum": [], "arch": [], "static_max": []}
+    for _ in range(args.repeats):
+        rounds["weight"].append(timed(weight_step))
+        rounds["static_sum"].append(sum(timed(lambda i=i: static_pass(i)) for i in range(len(statics)))
+                                    + timed(static_opts[0].step))
+        rounds["arch"].append(timed(lambda: alg._arch_step(img, label, optimizers["architecture"])))
+        rounds["static_max"].append(timed(static_max_step))
+    med = {k: statistics.median(v) for k, v in rounds.items()}
+    flops = [alg.mutator.flops_of(choice) for choice in plan]
+    print(f"device={device.type} threads={args.threads} batch={args.batch}x3x{args.size}x{args.size} "
+          f"repeats={args.repeats} config={args.config}")
+    print("plan: " + ", ".join(f"{k.value} {f:.2f} MFLOPs" for k, f in zip(alg.mutator.plan, flops)))
+    print(f"DMCP weight step       {med['weight'] * 1e3:8.1f} ms")
+    print(f"static same subnets    {med['static_sum'] * 1e3:8.1f} ms")
+    print(f"DMCP architecture step {med['arch'] * 1e3:8.1f} ms")
+    print(f"static max step        {med['static_max'] * 1e3:8.1f} ms")
+    overhead = (med["weight"] / med["static_sum"] - 1) * 100
+    print(f"slicing overhead (weight step / same subnets static - 1): {overhead:+.1f}%")
+    print(f"architecture step / plain max step: {med['arch'] / med['static_max']:.2f}x")
+    if args.memory:
+        added = {}
+        children = ["dmcp", "static_max"] + (["weight_step", "arch_step"] if args.memory_parts else [])
+        for child in children:
+            cmd = [sys.executable, osp.abspath(__file__), *(argv or sys.argv[1:]), "--memory-child", child]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            added[child] = json.loads(out.strip().splitlines()[-1])["added"]
+        kind = "CUDA max_memory_allocated" if device.type == "cuda" else "peak RSS"
+        ratio = added["dmcp"] / max(added["static_max"], 1)
+        print(f"peak memory added by the steps ({kind}): DMCP iteration {added['dmcp'] / 2**20:.1f} MiB, "
+              f"plain max step {added['static_max'] / 2**20:.1f} MiB, ratio {ratio:.2f}x")
+        if args.memory_parts:
+            print(f"  parts: weight step alone {added['weight_step'] / 2**20:.1f} MiB, architecture step alone "
+                  f"{added['arch_step'] / 2**20:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""DMCP's Markov chain over the channel buckets of one group (Guo et al., "DMCP: Differentiable Markov Channel
+Pruning", CVPR 2020).
+
+A group of ``C`` channels (its supernet width) with ``width=dict(min, max, offset)`` is cut into
+``num_buckets = int((max - min) / offset + 1e-4)`` buckets of ``bucket_size = int(offset * C / max)`` channels
+after ``min_channels = C - bucket_size * num_buckets`` channels that are always kept. Bucket ``k`` is kept only if
+bucket ``k - 1`` is: the transition probability ``p_k = P(keep k | keep k-1)`` comes from the group's architecture
+parameter ``alpha_k`` as ``p_k = exp(-max(alpha_k, 0))`` (1 at ``alpha = 0``: training starts from the full
+width, and a growing ``alpha_k`` prunes), the keep probability of bucket ``k`` is ``prod_{j<=k} p_j`` and the
+expected width is ``min_channels + bucket_size * sum_k keep_k``.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class BucketLayout:
+    """How one group's channels split into always-kept channels and prunable buckets."""
+
+    max_channels: int
+    min_channels: int
+    bucket_size: int
+    num_buckets: int
+
+    @classmethod
+    def of(cls, channels: int, width_min: float, width_max: float, offset: float) -> "BucketLayout":
+        bucket_size = int(offset * channels / width_max)
+        num_buckets = int((width_max - width_min) / offset + 1e-4) if bucket_size > 0 else 0
+        min_channels = channels - bucket_size * num_buckets
+        if min_channels < 1:
+            raise ValueError(f"{channels} channels leave no channel at the minimum width "
+                             f"(bucket size {bucket_size}, {num_buckets} buckets)")
+        return cls(channels, min_channels, bucket_size, num_buckets)
+
+    def channels(self, kept_buckets: int) -> int:
+        return self.min_channels + self.bucket_size * kept_buckets
+
+    def buckets_of(self, channels: int) -> int:
+        """The number of kept buckets giving exactly ``channels``; ValueError when none does."""
+        kept, rest = divmod(channels - self.min_channels, self.bucket_size or 1)
+        if rest or not 0 <= kept <= self.num_buckets or (self.bucket_size == 0 and channels != self.min_channels):
+            raise ValueError(f"{channels} is not a width of this group: {self.min_channels} + k * "
+                             f"{self.bucket_size} for k in 0..{self.num_buckets}")
+        return kept
+
+    @property
+    def widths(self) -> list:
+        return [self.channels(k) for k in range(self.num_buckets + 1)]
+
+
+def transition_probs(alpha: torch.Tensor) -> torch.Tensor:
+    """``p_k = exp(-max(alpha_k, 0))``: in (0, 1], decreasing in ``alpha_k``."""
+    return torch.exp(-alpha.clamp(min=0))
+
+
+def keep_probs(alpha: torch.Tensor) -> torch.Tensor:
+    """Marginal probability that each bucket is kept: the cumulative product of the transition probabilities."""
+    return torch.cumprod(transition_probs(alpha), dim=0)
+
+
+def expected_channels(alpha: torch.Tensor, layout: BucketLayout) -> torch.Tensor:
+    """``min_channels + bucket_size * sum(keep_probs)``, differentiable in ``alpha``."""
+    if layout.num_buckets == 0:
+        return alpha.new_tensor(float(layout.min_channels))
+    return layout.min_channels + layout.bucket_size * keep_probs(alpha).sum()
+
+
+def channel_scale(alpha: torch.Tensor, layout: BucketLayout) -> torch.Tensor:
+    """Per-channel multiplier of the architecture pass (all channels at the maximum width): 1 for the always-kept
+    channels, the bucket's keep probability for each channel of a bucket."""
+    ones = alpha.new_ones(layout.min_channels)
+    if layout.num_buckets == 0:
+        return ones
+    return torch.cat([ones, keep_probs(alpha).repeat_interleave(layout.bucket_size)])
+
+
+def markov_walk(alpha: torch.Tensor, layout: BucketLayout, rng: random.Random) -> int:
+    """A width drawn from the chain: keep bucket after bucket while a uniform draw is below its transition
+    probability."""
+    probs = transition_probs(alpha.detach()).tolist() if layout.num_buckets else []
+    kept = 0
+    for p in probs:
+        if rng.random() >= p:
+            break
+        kept += 1
+    return layout.channels(kept)
+
+
+def expected_width_rounded(alpha: torch.Tensor, layout: BucketLayout) -> int:
+    """The expected width rounded to the nearest width of the group (the "expected structure")."""
+    if layout.num_buckets == 0:
+        return layout.min_channels
+    kept = int(round(float(keep_probs(alpha.detach()).sum())))
+    return layout.channels(kept)

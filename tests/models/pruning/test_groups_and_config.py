@@ -1,0 +1,157 @@
+"""Channel groups derived from plain mmcls backbones, the sampling modes, and config errors."""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gml.errors import GmlConfigError  # noqa: E402
+from gml.models import build_algorithm  # noqa: E402
+from gml.models.pruning.sampling import SampleType  # noqa: E402
+
+from ._fixtures import BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, RESNET, build_dmcp, dmcp_cfg  # noqa: E402
+
+
+def test_resnet_residual_channels_share_one_group():
+    algorithm = build_dmcp(RESNET)
+    groups = {g.name: g.producers for g in algorithm.mutator.groups}
+    # stem + stage 1 (no downsample: the stem's stream), stage 2 (its downsample starts a new stream)
+    assert groups["backbone.conv1"] == ["backbone.conv1", "backbone.layer1.0.conv2", "backbone.layer1.1.conv2"]
+    assert groups["backbone.layer2.0.downsample.0"] == ["backbone.layer2.0.downsample.0",
+                                                        "backbone.layer2.0.conv2", "backbone.layer2.1.conv2"]
+    assert sorted(groups) == sorted(["backbone.conv1", "backbone.layer1.0.conv1", "backbone.layer1.1.conv1",
+                                     "backbone.layer2.0.downsample.0", "backbone.layer2.0.conv1",
+                                     "backbone.layer2.1.conv1"])
+
+
+def test_bottleneck_deep_stem_and_mobilenet_v2_groups():
+    bottleneck = {g.name: g.producers for g in build_dmcp(BOTTLENECK_RESNET).mutator.groups}
+    assert "backbone.stem.0.conv" in bottleneck and "backbone.stem.1.conv" in bottleneck
+    assert bottleneck["backbone.layer1.0.downsample.0"][1:] == ["backbone.layer1.0.conv3", "backbone.layer1.1.conv3",
+                                                                "backbone.layer1.2.conv3"]
+    algorithm = build_dmcp(MOBILENET_V2)
+    modules = dict(algorithm.model.named_modules())
+    mobilenet = {g.name: g.producers for g in algorithm.mutator.groups}
+    # stage 3 (3 blocks, the last two residual): their projections share the first one's group
+    assert mobilenet["backbone.layer3.0.conv.2.conv"] == [f"backbone.layer3.{i}.conv.2.conv" for i in range(3)]
+    assert "backbone.conv2.conv" in mobilenet  # the last 1x1 conv is pruned too; depthwise convs follow their input
+    assert all(modules[p].groups == 1 for producers in mobilenet.values() for p in producers)
+
+
+@pytest.mark.parametrize("model", [RESNET, BOTTLENECK_RESNET, MOBILENET_V2])
+def test_every_sampling_mode_gives_valid_widths_with_tied_groups_tied(model):
+    algorithm = build_dmcp(model, mutator=dict(sample_width=[0.25, 0.5, 1.0]))
+    mutator = algorithm.mutator
+    with torch.no_grad():
+        for alpha in mutator.alphas:
+            alpha.uniform_(0, 1.5)
+    modules = dict(algorithm.model.named_modules())
+    img = torch.randn(2, *INPUT_SHAPE)
+    algorithm.eval()
+    for kind in SampleType:
+        for iteration in (0, 10):  # before and after the architecture starts training (at 5)
+            choice = mutator.set_choice(mutator.sample(kind, iteration, arch_start=5))
+            for name, layout in mutator.layouts.items():
+                assert choice[name] in layout.widths, (kind, name)
+            for group in mutator.groups:
+                assert {modules[p].active_out_channels for p in group.producers} == {choice[group.name]}
+            assert algorithm(img=img, return_loss=False)  # residual additions run: tied widths agree
+    for name in ("max_choice", "min_choice", "expected_choice", "markov_choice", "non_uniform_random_choice"):
+        mutator.set_choice(getattr(mutator, name)())
+
+
+def test_non_uni_random_draws_the_configured_ratios():
+    algorithm = build_dmcp(RESNET, mutator=dict(sample_width=[0.5]))
+    mutator = algorithm.mutator
+    for name, width in mutator.non_uniform_random_choice().items():
+        layout = mutator.layouts[name]
+        assert width == layout.channels(4)  # (0.5 - 0.1) / 0.1 buckets
+
+
+def test_arch_scaling_multiplies_bucket_outputs_by_keep_probability():
+    algorithm = build_dmcp(RESNET).eval()
+    mutator = algorithm.mutator
+    with torch.no_grad():
+        mutator.alpha_of("backbone.conv1").copy_(torch.linspace(0.2, 1.0, 9))
+    backbone = algorithm.model.backbone
+    img = torch.randn(1, *INPUT_SHAPE)
+    with torch.no_grad():
+        plain = backbone.bn1(backbone.conv1(img))
+        with mutator.arch_scaling():
+            scaled = backbone.bn1(backbone.conv1(img))
+        plain_features = algorithm.model.extract_feat(img)
+        with mutator.arch_scaling():
+            scaled_features = algorithm.model.extract_feat(img)
+    scale = mutator.scale_of(mutator.group_names.index("backbone.conv1"))
+    kept = mutator.layouts["backbone.conv1"].min_channels
+    assert torch.allclose(scaled, plain * scale.view(1, -1, 1, 1))
+    assert torch.all(scale[:kept] == 1) and torch.all(scale[kept:] < 1)
+    assert not torch.allclose(scaled_features[-1], plain_features[-1])  # the whole network sees the scaling
+    assert torch.equal(backbone.bn1(backbone.conv1(img)), plain)  # and only inside the context
+
+
+@pytest.mark.parametrize("change,path", [
+    (dict(bogus=1), "algorithm.bogus"),
+    (dict(algorithm_cfg=dict(arch_start=3)), "algorithm.algorithm_cfg.arch_start"),
+    (dict(algorithm_cfg=dict(arch_train_freq=0)), "algorithm.algorithm_cfg.arch_train_freq"),
+    (dict(floss_cfg=dict(target_flops=1.0, floss_type="l3")), "algorithm.floss_cfg.floss_type"),
+    (dict(floss_cfg=dict(target_flops=1e6)), "algorithm.floss_cfg.target_flops"),
+    (dict(floss_cfg=dict(target_flops=1.0, weight=2)), "algorithm.floss_cfg.weight"),
+    (dict(mutator=dict(type="gml.DMCPMutator", width_max=2)), "algorithm.mutator.width_max"),
+    (dict(mutator=dict(type="gml.DMCPMutator", width=dict(max=1, min=1.2, offset=0.1))), "algorithm.mutator.width.min"),
+    (dict(mutator=dict(type="gml.DMCPMutator", width=dict(max=1, min=0.1, offset=2))),
+     "algorithm.mutator.width.offset"),
+    (dict(mutator=dict(type="gml.DMCPMutator", width=dict(max=1, min=-0.1, offset=0.1))),
+     "algorithm.mutator.width.min"),
+    (dict(mutator=dict(type="gml.DMCPMutator", width=dict(max=1, min=0.1, offset=0.1, step=1))),
+     "algorithm.mutator.width.step"),
+    (dict(mutator=dict(type="gml.DMCPMutator", arch_sample_type=["max", "huge"])),
+     "algorithm.mutator.arch_sample_type[1]"),
+    (dict(mutator=dict(type="gml.DMCPMutator", num_sample=9)), "algorithm.mutator.num_sample"),
+    (dict(mutator=dict(type="gml.DMCPMutator", sample_width=[0.05])), "algorithm.mutator.sample_width[0]"),
+    (dict(model=dict(RESNET, backbone=dict(type="mmcls.VGG", depth=11))), "algorithm.model.backbone.type"),
+    (dict(retraining=True), "algorithm.channel_cfg"),
+    (dict(retraining=True, channel_cfg=dict(channels={"backbone.conv1": 8})), "model.backbone.channels"),
+])
+def test_config_errors_name_the_key_path(change, path):
+    cfg = dmcp_cfg(RESNET, target=10.0)
+    for key, value in change.items():
+        if key == "mutator":
+            value = dict(value, input_shape=INPUT_SHAPE)
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict) and key in ("floss_cfg",):
+            value = dict(cfg[key], **value)
+        cfg[key] = value
+    with pytest.raises(GmlConfigError) as err:
+        build_algorithm(cfg)
+    assert path in str(err.value), str(err.value)
+
+
+def test_a_too_narrow_model_for_the_offset_is_a_config_error():
+    narrow = dict(RESNET, backbone=dict(RESNET["backbone"], stem_channels=4, base_channels=4),
+                  head=dict(RESNET["head"], in_channels=8))
+    with pytest.raises(GmlConfigError, match="algorithm.mutator.width"):
+        build_algorithm(dmcp_cfg(narrow, target=0.5, width=dict(max=1.0, min=0.1, offset=0.1)))
+
+
+@pytest.mark.parametrize("config", ["dmcp_resnet18_digits.py", "dmcp_resnet_digits16.py", "dmcp_mobilenetv2_digits.py"])
+def test_shipped_configs_build(config):
+    import os
+
+    from mmcv import Config
+
+    from ._fixtures import ROOT
+
+    cfg = Config.fromfile(os.path.join(ROOT, "configs", "pruning", "dmcp", config))
+    algorithm = build_algorithm(cfg.algorithm)
+    assert cfg.optimizer_config is None
+    mutator = algorithm.mutator
+    assert mutator.flops_of(mutator.min_choice()) < algorithm.target_flops < mutator.flops_of(mutator.max_choice())
+
+
+def test_uniform_width_scaling_matches_a_flops_target():
+    from gml.models.mutators.dmcp import uniform_choice
+
+    mutator = build_dmcp(RESNET).mutator
+    full = mutator.flops_of(mutator.max_choice())
+    choice = uniform_choice(mutator, 0.5 * full)
+    assert mutator.flops_of(choice) == pytest.approx(0.5 * full, rel=0.1)
+    ratios = [choice[name] / layout.max_channels for name, layout in mutator.layouts.items()]
+    assert max(ratios) - min(ratios) < 0.1  # every group at (about) the same fraction

@@ -1,0 +1,68 @@
+"""DMCP's training iteration in process: the weight step over the sampling plan (one optimizer step, in-place
+distillation after distill_iter), the architecture step from arch_start_train, a supernet wider than the model."""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ._fixtures import INPUT_SHAPE, MOBILENET_V2, RESNET, build_dmcp  # noqa: E402
+
+
+class CountingSGD(torch.optim.SGD):
+    steps = 0
+
+    def step(self, closure=None):
+        type(self).steps += 1
+        return super().step(closure)
+
+
+def _data(n=8):
+    torch.manual_seed(0)
+    return dict(img=torch.randn(n, *INPUT_SHAPE), gt_label=torch.arange(n) % 10)
+
+
+@pytest.mark.parametrize("model,width_max", [(RESNET, 1.0), (MOBILENET_V2, 1.5)])
+def test_iterations_step_weights_once_and_the_architecture_from_its_start(model, width_max):
+    algorithm = build_dmcp(model, width=dict(max=width_max, min=0.1, offset=0.1),
+                           algorithm_cfg=dict(arch_start_train=1, arch_train_freq=2), distill_iter=1).train()
+    optimizers = algorithm.build_optimizers(dict(type="SGD", lr=0.05, momentum=0.9))
+    weight = optimizers["weight"]
+    weight.__class__ = CountingSGD
+    CountingSGD.steps = 0
+    alphas = [a.detach().clone() for a in algorithm.mutator.alphas]
+    before = {k: v.detach().clone() for k, v in algorithm.model.named_parameters()}
+
+    out = algorithm.train_step(_data(), optimizers)  # iteration 0: weights only
+    assert CountingSGD.steps == 1
+    assert [k.split(".", 1)[1] for k in out["log_vars"] if k.endswith(".loss") and k[0].isdigit()] == [
+        t.value + ".loss" for t in algorithm.mutator.plan]
+    assert not any(k.startswith("arch.") for k in out["log_vars"])
+    assert all(torch.equal(a, b) for a, b in zip(alphas, algorithm.mutator.alphas))
+    assert any(not torch.equal(v, before[k]) for k, v in algorithm.model.named_parameters())
+
+    out = algorithm.train_step(_data(), optimizers)  # iteration 1: weights, then the architecture
+    assert CountingSGD.steps == 2
+    assert {"arch.task_loss", "arch.flops_loss", "arch.expected_mflops"} <= set(out["log_vars"])
+    assert any(not torch.equal(a, b) for a, b in zip(alphas, algorithm.mutator.alphas))
+    alphas = [a.detach().clone() for a in algorithm.mutator.alphas]
+
+    out = algorithm.train_step(_data(), optimizers)  # iteration 2: arch_train_freq=2 skips the architecture
+    assert not any(k.startswith("arch.") for k in out["log_vars"])
+    assert all(torch.equal(a, b) for a, b in zip(alphas, algorithm.mutator.alphas))
+    assert int(algorithm.iteration) == 3
+    assert algorithm.mutator.current_choice() == algorithm.mutator.max_choice()  # left at the max network
+
+
+def test_non_max_subnets_learn_from_the_max_subnet_after_distill_iter(monkeypatch):
+    algorithm = build_dmcp(RESNET, distill_iter=1, mutator=dict(arch_sample_type=["max", "min"]),
+                           algorithm_cfg=dict(arch_start_train=5)).train()
+    optimizers = algorithm.build_optimizers(dict(type="SGD", lr=0.0))
+    task_losses = []
+    original = algorithm._task_loss
+    monkeypatch.setattr(algorithm, "_task_loss",
+                        lambda score, label: task_losses.append(1) or original(score, label))
+    algorithm.train_step(_data(), optimizers)  # before distill_iter: both subnets on the labels
+    assert len(task_losses) == 2
+    task_losses.clear()
+    out = algorithm.train_step(_data(), optimizers)  # after: only max on the labels, min on max's softmax
+    assert len(task_losses) == 1
+    assert out["log_vars"]["1.min.loss"] > 0
