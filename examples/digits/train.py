@@ -1,6 +1,7 @@
 """Train a small MLP on scikit-learn's bundled digits (1,797 real 8x8 images, 10 classes) and report to gml.
 
-Every epoch reports validation accuracy (``acc``, in [0, 1]) and training loss (``loss``) with ``gml.report``;
+Every epoch reports validation accuracy (``acc``, in [0, 1]), training loss (``loss``) and the model's parameter
+count (``params``, for multi-objective searches: examples/digits/multi_objective.yaml) with ``gml.report``;
 outside a search the same numbers are printed only. The train/validation split is fixed (seed 0), so runs with
 the same hyper-parameters and ``--seed`` are comparable.
 
@@ -59,6 +60,7 @@ def main(argv=None):
     kwargs = {"momentum": 0.9} if args.optimizer == "sgd" else {}
     optimizer = opt_cls(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, **kwargs)
     loss_fn = nn.CrossEntropyLoss()
+    n_params = sum(p.numel() for p in model.parameters())
     started = time.time()
     for epoch in range(args.epochs):
         model.train()
@@ -75,7 +77,7 @@ def main(argv=None):
         with torch.no_grad():
             acc = (model(x_val).argmax(1) == y_val).float().mean().item()
         train_loss = total / len(x_train)
-        gml.report(step=epoch, acc=acc, loss=train_loss)
+        gml.report(step=epoch, acc=acc, loss=train_loss, params=n_params)
         print(f"epoch {epoch + 1}/{args.epochs} loss {train_loss:.4f} acc {acc:.4f}", flush=True)
     print(f"done in {time.time() - started:.1f}s, final acc {acc:.4f}")
 

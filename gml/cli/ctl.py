@@ -14,10 +14,11 @@ from ..errors import GmlConfigError
 from ..search.config.durations import format_duration
 from ..search.task.jobs import JobStatus
 from ..search.task.lock import TaskLock
+from ..search.task.store import RequestAction
 from ..search.task.lifecycle import effective_status, open_store
 from ..search.task.summary_files import job_summary, task_summary
 from ..search.task.workspace import TaskPaths, find_root, list_task_names, read_summary
-from . import ctl_ops, ctl_view
+from . import ctl_ops, ctl_pareto, ctl_view
 from .common import output_width, table, user_errors
 
 
@@ -80,6 +81,11 @@ def _shown_reward(store, job, reward_name):
     return None if not curve or curve[-1][2] is None else f"{curve[-1][2]:.6g} (step {curve[-1][1]}, so far)"
 
 
+def _status_cell(job) -> str:
+    """A job's status, marked when it broke ``searcher.constraints`` (it is then never the best)."""
+    return f"{job.status.value} (infeasible)" if job.infeasible else job.status.value
+
+
 def _scalars_by_name(store, job_id: int):
     out = {}
     for name, step, value in store.scalars(job_id):
@@ -135,6 +141,9 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     print(f"config:  {summary['config']}")
     print(f"dir:     {paths.dir}")
     print(f"jobs:    {', '.join(f'{n} {s}' for s, n in summary['jobs'].items()) or 'none'}")
+    waiting = [r for r in store.open_requests() if r.action == RequestAction.ENQUEUE]
+    if waiting:
+        print(f"waiting: {len(waiting)} enqueued configuration(s), run next by the controller (or on --resume)")
     for warning in summary["warnings"]:
         print("\n".join(f"WARNING: {line}" for line in warning.splitlines()))
     if summary["best"]:
@@ -148,7 +157,7 @@ def cmd_show_task(paths: TaskPaths, ids, out: Optional[str], with_scalars: bool)
     names = _param_names(jobs)
     copies = _own_copies(paths, jobs, names)
     names = [n for n in names if n not in copies]
-    rows = [[j.id, j.status.value, _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
+    rows = [[j.id, _status_cell(j), _shown_reward(store, j, summary["reward_attribute"])] + _param_cells(j, names)
             + [_short_time(j.start_time), _took(j)] for j in jobs]
     print(table(rows, ["id", "status", summary["reward_attribute"] or "reward"] + names + ["start", "took"]))
     if copies:
@@ -187,6 +196,7 @@ def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
     reward_name = store.get_meta("reward_attribute", "reward")
     scored = [j for j in store.jobs() if j.reward is not None]
     best_first = sorted(scored, key=lambda j: j.reward, reverse=(mode == "maximize"))
+    best_first.sort(key=lambda j: j.infeasible)     # jobs that broke searcher.constraints rank after all others
     chosen = best_first[:abs(k)] if k >= 0 else list(reversed(best_first))[:abs(k)]
     values = {}
     for job in chosen:
@@ -200,7 +210,7 @@ def cmd_show_scalar(paths: TaskPaths, rank: str) -> int:
     rows = []
     for rank_no, job in enumerate(chosen, 1):
         last = {n: v for n, _, v in store.scalars(job.id)}    # rows come in step order: the last value wins
-        rows.append([rank_no, job.id, job.status.value, job.reward] + [last.get(n) for n in names]
+        rows.append([rank_no, job.id, _status_cell(job), job.reward] + [last.get(n) for n in names]
                     + _param_cells(job, params))
     param_headers, scalar_headers = _column_names(params, names)
     if not rows:
@@ -229,9 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     scal = sub.add_parser("show-scalar", help="the top jobs by reward")
     scal.add_argument("-t", "--task", required=True)
     scal.add_argument("-rt", "--rank", default="+10", help="+K: the K best first; -K: the K worst first")
+    scal.add_argument("--pareto", action="store_true", help="the Pareto front of a multi-objective task")
     stop = sub.add_parser("stop", help="end a task: PENDING/RUNNING jobs become KILLED, their processes end")
     stop.add_argument("-t", "--task", required=True)
     stop.add_argument("--timeout", type=float, default=120, help="seconds to wait for the controller")
+    enq = sub.add_parser("enqueue", help="run a configuration of your choice in a running or finished task")
+    enq.add_argument("-t", "--task", required=True)
+    enq.add_argument("--params", nargs="+", required=True, metavar="NAME=VALUE",
+                     help="every searched arg, e.g. lr=0.05 wd=1e-4 (File inner args as 'config(epochs)=3')")
     rm = sub.add_parser("rm", help="delete a task (its entry in summary.yaml is kept)")
     rm.add_argument("-t", "--task", required=True)
     exp = sub.add_parser("export", help="pack a task into a tar.gz")
@@ -253,10 +268,14 @@ def main(argv=None) -> int:
         if not args.task:
             return cmd_show_all(root)
         return cmd_show_task(TaskPaths(root, args.task), _parse_ids(args.jobs), args.out, args.scalar)
+    if args.command == "show-scalar" and args.pareto:
+        return ctl_pareto.show_pareto(TaskPaths(root, args.task))
     if args.command == "show-scalar":
         return cmd_show_scalar(TaskPaths(root, args.task), args.rank)
     if args.command == "stop":
         return ctl_ops.stop(TaskPaths(root, args.task), args.timeout)
+    if args.command == "enqueue":
+        return ctl_ops.enqueue(TaskPaths(root, args.task), args.params)
     if args.command == "rm":
         return ctl_ops.remove(TaskPaths(root, args.task))
     if args.command == "export":

@@ -1,4 +1,4 @@
-"""search-ctl's actions that change things: stop, rm, export, import."""
+"""search-ctl's actions that change things: stop, enqueue, rm, export, import."""
 from __future__ import annotations
 
 import os
@@ -7,12 +7,15 @@ import tarfile
 import tempfile
 import time
 
-from ..errors import GmlError
+from ..errors import GmlConfigError, GmlError
 from ..launchers.base import JobSpec
 from ..search.config.build import build_launcher, import_custom_modules
 from ..search.task.jobs import JobStatus
 from ..search.task.lock import TaskLock
 from ..search.task.lifecycle import TaskStateError, load_task_config, open_store
+from ..search.space.dimensions import canonical_key
+from ..search.task.store import RequestAction
+from ..search.warm_start import parse_cli_params, point_from_params
 from ..search.task.summary_files import write_task_yaml
 from ..search.task.workspace import SEARCH_DIR, TaskPaths, check_task_name, update_summary
 
@@ -23,7 +26,7 @@ def stop(paths: TaskPaths, timeout: float) -> int:
     lock = TaskLock(paths.lock)
     try:
         if lock.is_held():
-            store.add_request("stop")
+            store.add_request(RequestAction.STOP)
             deadline = time.monotonic() + timeout
             while lock.is_held():
                 if time.monotonic() > deadline:
@@ -60,6 +63,34 @@ def _stop_without_controller(paths: TaskPaths, store) -> None:
     store.set_meta(status="STOPPED", reason="stopped by search-ctl stop", updated_at=time.time())
     summary = write_task_yaml(paths, store)
     update_summary(paths.root, paths.name, {"status": "STOPPED", "jobs": summary["jobs"], "best": summary["best"]})
+
+
+def enqueue(paths: TaskPaths, items) -> int:
+    """Ask the task to run one configuration (``items``: NAME=VALUE params) before the searcher's next ones,
+    checked against the task's search space first. A running controller picks the request up within a cycle;
+    otherwise it waits, open, for the next ``search-run --resume``."""
+    store = open_store(paths)
+    try:
+        config = load_task_config(paths)
+        point = point_from_params(config.space, parse_cli_params(items), "--params")
+        key = canonical_key(point)
+        for job in store.jobs():
+            if canonical_key(job.point) == key:
+                raise GmlConfigError("--params", f"this configuration is job {job.id} of task {paths.name!r} "
+                                                 f"already ({job.status.value})")
+        for request in store.open_requests():
+            if request.action == RequestAction.ENQUEUE and canonical_key(request.payload) == key:
+                raise GmlConfigError("--params", f"this configuration is enqueued already (request {request.id})")
+        store.add_request(RequestAction.ENQUEUE, point)
+        params = config.space.params(point)
+        if TaskLock(paths.lock).is_held():
+            print(f"enqueued in {paths.name}: {params} (the running controller launches it next)")
+        else:
+            print(f"enqueued in {paths.name}: {params} (no controller runs: it runs first on "
+                  f"search-run --task {paths.name} ... --resume)")
+        return 0
+    finally:
+        store.close()
 
 
 def remove(paths: TaskPaths) -> int:

@@ -3,6 +3,8 @@ import os
 import sqlite3
 import tarfile
 
+from gml.search.task.store import SCHEMA_VERSION
+
 FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "search", "data",
                        "task_store_v1.tar.gz")
 
@@ -31,7 +33,7 @@ def test_a_version_1_task_is_shown_and_resumed(project):
     assert [jobs[i]["status"] for i in range(7, 12)] == ["FILTERED", "SUCCEEDED", "TIMEOUT", "ERROR", "FILTERED"]
     assert abs(jobs[8]["reward"] - 0.6) < 1e-9
     db = sqlite3.connect(project.task_dir("legacy") / "state.db")
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     db.close()
 
 
@@ -42,5 +44,5 @@ def test_a_task_of_a_newer_gml_is_refused_with_what_to_do(project):
     db.commit()
     db.close()
     shown = project.cli("search-ctl", "show", "-t", "future", check=2)
-    assert "has store schema version 7, but gml" in shown.stderr and "reads versions up to 2" in shown.stderr
+    assert "has store schema version 7, but gml" in shown.stderr and f"reads versions up to {SCHEMA_VERSION}" in shown.stderr
     assert "upgrade gml" in shown.stderr and "Traceback" not in shown.stderr

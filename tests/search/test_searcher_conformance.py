@@ -26,6 +26,7 @@ SEARCHER_CASES = [
     SearcherCase("NASEvolutionSearcher", MIXED_ARGS, {"population_size": 6, "generations": 40, "num_parents": 3,
                                                       "num_mutation": 3, "num_crossover": 3}),
     SearcherCase("TPESearcher", MIXED_ARGS, {"n_startup_trials": 5}),
+    SearcherCase("NSGA2Searcher", MIXED_ARGS, {"population_size": 6}),   # one objective here
     # a GP over the mixed space costs ~1-2 s CPU a suggestion: marked slow (still run)
     pytest.param(SearcherCase("GPSearcher", MIXED_ARGS, {"n_startup_trials": 5}), marks=pytest.mark.slow),
     SearcherCase("CMAESSearcher", MIXED_ARGS),

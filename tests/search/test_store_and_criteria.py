@@ -12,7 +12,7 @@ from gml.search.config.durations import format_duration, parse_duration
 from gml.search.ingest.report_files import read_new_scalars, reward_of
 from gml.search.task.jobs import JobStatus
 from gml.search.space.parse import parse_search_args
-from gml.search.task.store import Store
+from gml.search.task.store import RequestAction, Store
 
 
 def test_store_round_trip_and_unique_points(tmp_path):
@@ -36,7 +36,10 @@ def test_store_round_trip_and_unique_points(tmp_path):
     assert reopened.get_meta("elapsed") == 3.5 and reopened.counts() == {"RUNNING": 1, "PENDING": 1}
     assert [j.id for j in reopened.jobs([JobStatus.PENDING])] == [1]
     request = reopened.add_request("stop")
-    assert reopened.open_requests() == [(request, "stop")]
+    assert reopened.open_requests() == [(request, RequestAction.STOP, None)]
+    queued = reopened.add_request(RequestAction.ENQUEUE, {"lr": 0.5})
+    assert reopened.open_requests()[1] == (queued, RequestAction.ENQUEUE, {"lr": 0.5})
+    reopened.close_request(queued)
     reopened.close_request(request)
     assert reopened.open_requests() == []
 

@@ -42,11 +42,12 @@ def test_a_version_1_store_is_migrated_with_the_same_jobs_and_typed_lifecycle_fi
     assert (jobs[5].end_intent, jobs[5].end_reason) == (JobStatus.ERROR, "the controller was interrupted")
     assert jobs[0].end_intent is None and jobs[3].submitted_at is None and jobs[3].start_time is None
     assert all(j.submitted_at < j.start_time for j in jobs if j.status != JobStatus.FILTERED)
-    assert store.get_meta("schema_version") == SCHEMA_VERSION == 2
+    assert store.get_meta("schema_version") == SCHEMA_VERSION == 3
     assert store.get_meta("status") == "INTERRUPTED" and store.get_meta("reward_attribute") == "acc"
     store.close()
     columns = [row[1] for row in raw_rows(v1_db, "PRAGMA table_info(jobs)")]
     assert "extra" not in columns and {"submitted_at", "end_intent", "end_reason"} <= set(columns)
+    assert "payload" in [row[1] for row in raw_rows(v1_db, "PRAGMA table_info(requests)")]   # version 3
     assert raw_rows(v1_db, "SELECT * FROM scalars ORDER BY job_id, name, step") == scalars_before
     assert len(Store(v1_db).jobs()) == 7, "opening a migrated store again changes nothing"
 
@@ -67,16 +68,16 @@ def test_a_store_of_a_newer_gml_is_refused_and_left_as_it_is(tmp_path):
     path = str(tmp_path / "state.db")
     Store(path).close()
     db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     db.commit()
     db.close()
     for readonly in (False, True):
         with pytest.raises(StoreVersionError) as err:
             Store(path, readonly=readonly)
         message = str(err.value)
-        assert "store schema version 3" in message and "reads versions up to 2" in message
+        assert "store schema version 4" in message and "reads versions up to 3" in message
         assert "upgrade gml" in message and err.value.exit_code == 2
-    assert raw_rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert raw_rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
 
 
 def test_a_read_only_open_does_not_migrate(v1_db):

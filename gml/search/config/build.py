@@ -32,8 +32,18 @@ class Components:
 
 
 def build_searcher(cfg: SearchConfig) -> Searcher:
+    """The searcher; with several objectives only a ``multi_objective`` one, given them all as ``directions``."""
     spec = {"type": cfg.searcher.type, **cfg.searcher.kwargs}
-    return SEARCHERS.build(spec, "searcher", space=cfg.space, optimize_mode=cfg.searcher.optimize_mode)
+    objectives = cfg.searcher.objectives
+    if len(objectives) > 1:
+        cls = SEARCHERS.get(cfg.searcher.type, "searcher.type")
+        if not getattr(cls, "multi_objective", False):
+            raise GmlConfigError("searcher.reward_attribute",
+                                 f"{cfg.searcher.type} optimises one objective, got {len(objectives)} "
+                                 f"({', '.join(o.name for o in objectives)}); give one reward_attribute, or use a "
+                                 f"multi-objective searcher: NSGA2Searcher")
+    return SEARCHERS.build(spec, "searcher", space=cfg.space, optimize_mode=cfg.searcher.optimize_mode,
+                           directions=[o.mode for o in objectives])
 
 
 def build_assessor(cfg: SearchConfig) -> Optional[Assessor]:

@@ -21,11 +21,15 @@ from .file_args import check_file_exists, check_inner_keys
 from ..ingest.sources import SourceSpec, parse_metrics_from
 from ..space.parse import parse_search_args
 from ..space.dimensions import Nested, SearchSpace
+from ..constraints import Constraint, parse_constraints
+from ..objectives import Objective, parse_objectives
+from ..warm_start import parse_initial_points
 
 TOP_LEVEL = ("task", "searcher", "scheduler", "scalars", "generate_log", "custom_imports", "pavi", "use_spe",
              "metrics_from", "step_attribute")
 TASK_KEYS = ("template", "search_args")
 SEARCHER_KEYS_OWN = ("type", "reward_attribute", "optimize_mode", "reward_from", "on_missing_reward")
+SEARCHER_KEYS_CONTROLLER = ("initial_points", "constraints")   # read by the controller, not passed to the searcher
 SCHEDULER_KEYS = ("type", "parallel_size", "stop_criterion", "assessor", "filter_criterion", "launcher")
 OPTIMIZE_MODES = ("maximize", "minimize")
 REWARD_FROM = ("last", "best")
@@ -45,6 +49,9 @@ class SearcherConfig:
     reward_from: str = "last"          # the job's reward: its last reported value, or its best
     on_missing_reward: MissingRewardPolicy = MissingRewardPolicy.WARN
     kwargs: Dict[str, Any] = field(default_factory=dict)
+    initial_points: List[Dict[str, Any]] = field(default_factory=list)   # points run first (gml.search.warm_start)
+    constraints: List[Constraint] = field(default_factory=list)         # on reported scalars (gml.search.constraints)
+    objectives: List[Objective] = field(default_factory=list)   # all objectives; the first is reward_attribute
 
 
 @dataclass
@@ -72,10 +79,13 @@ class SearchConfig:
 
     @property
     def collected_scalars(self) -> List[str]:
-        """What is collected from jobs: ``scalars`` plus the reward attribute."""
+        """What is collected from jobs: ``scalars`` plus the reward attribute and the constrained scalars."""
         names = list(self.scalars)
         if self.searcher.reward_attribute not in names:
             names.insert(0, self.searcher.reward_attribute)
+        for extra in [o.name for o in self.searcher.objectives] + [c.scalar for c in self.searcher.constraints]:
+            if extra not in names:
+                names.append(extra)
         return names
 
 
@@ -99,12 +109,13 @@ def _mapping(value: Any, path: str, allowed, root: bool = False) -> Dict[str, An
 def _parse_searcher(raw: Dict[str, Any]) -> SearcherConfig:
     s = _mapping(raw.get("searcher"), "searcher", None)
     cfg = SearcherConfig(**{k: s[k] for k in SEARCHER_KEYS_OWN if k in s},
-                         kwargs={k: v for k, v in s.items() if k not in SEARCHER_KEYS_OWN})
+                         kwargs={k: v for k, v in s.items()
+                                 if k not in SEARCHER_KEYS_OWN and k not in SEARCHER_KEYS_CONTROLLER})
     if not isinstance(cfg.type, str) or not cfg.type:
         raise invalid("searcher.type", cfg.type, "a searcher name")
-    if not isinstance(cfg.reward_attribute, str) or not cfg.reward_attribute:
-        raise invalid("searcher.reward_attribute", cfg.reward_attribute, "a scalar name")
-    one_of("searcher.optimize_mode", cfg.optimize_mode, OPTIMIZE_MODES)
+    # several objectives (gml.search.objectives): the first is the reward everywhere one number is needed
+    cfg.objectives = parse_objectives(cfg.reward_attribute, cfg.optimize_mode)
+    cfg.reward_attribute, cfg.optimize_mode = cfg.objectives[0].name, cfg.objectives[0].mode
     one_of("searcher.reward_from", cfg.reward_from, REWARD_FROM)
     if not isinstance(cfg.on_missing_reward, MissingRewardPolicy):
         policies = [p.value for p in MissingRewardPolicy]
@@ -217,6 +228,8 @@ def parse_search_config(raw: Any, base_dir: str, source: str = ROOT) -> SearchCo
         raise invalid("custom_imports", custom_imports, "a list of module names")
     generate_log = boolean("generate_log", raw.get("generate_log", True))
     searcher = _parse_searcher(raw)
+    searcher.initial_points = parse_initial_points((raw.get("searcher") or {}).get("initial_points"), space)
+    searcher.constraints = parse_constraints((raw.get("searcher") or {}).get("constraints"))
     metrics_from = parse_metrics_from(raw.get("metrics_from"), raw.get("step_attribute"),
                                       searcher.reward_attribute)
     return SearchConfig(template=template, space=space, searcher=searcher,

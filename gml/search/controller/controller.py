@@ -18,20 +18,22 @@ import math
 import os
 import signal
 import sys
-from typing import Optional, TextIO, Tuple
+from typing import List, Optional, TextIO, Tuple
 
 from ...launchers.wrapper import read_exit_code, status_from_exit
 from ..config.build import Components
 from ..config.search_config import SearchConfig
+from ..constraints import total_violation, violations
 from ..criteria import SearchView, Stop
+from ..objectives import objective_values
 from ..progress import Progress
 from ..task.jobs import Job, JobStatus, TaskStatus
 from ..task.lock import TaskLock
-from ..task.store import Store
+from ..task.store import RequestAction, Store
 from ..task.summary_files import best_job, write_task_yaml
 from ..task.workspace import TaskPaths, update_summary
 from .clock import SYSTEM_CLOCK, Clock
-from .launching import Launching, job_spec
+from .launching import Launching, Queued, job_spec
 from .missing_reward import MissingRewardCheck
 from .watching import Watching
 
@@ -59,6 +61,7 @@ class Controller:
         self._changed = False      # the launcher said a job changed state: poll now
         self._last_meta = -math.inf
         self._best: Optional[float] = None
+        self._seen_requests: set = set()    # enqueue requests already queued (closed once their job is recorded)
         self.reward_check = MissingRewardCheck(store, config.searcher.reward_attribute,
                                                config.searcher.on_missing_reward, collect, out)
         self._failure: Optional[str] = None    # why the search must end FAILED
@@ -87,14 +90,42 @@ class Controller:
         if self._best is None or (reward > self._best if self.mode == "maximize" else reward < self._best):
             self._best = reward
 
-    def _report(self, job: Job, live: bool = True) -> None:
+    def _judge(self, job: Job) -> Optional[List[float]]:
+        """The violation of each of ``searcher.constraints`` by a job whose reward counts, from the last value it
+        reported of each scalar; their sum is recorded on the job. None without constraints."""
+        if not self.config.searcher.constraints or job.status not in OBSERVED:
+            return None
+        last = {name: value for name, _, value in self.store.scalars(job.id)}   # in step order: the last wins
+        values = violations(self.config.searcher.constraints, last)
+        if job.violation != total_violation(values):
+            job.violation = total_violation(values)
+            self.store.update_job(job.id, violation=job.violation)
+        return values
+
+    def _searcher_reward(self, job: Job, reward: Optional[float], violated: Optional[List[float]]):
+        """What the searcher is told of a job: a constraint-aware searcher hears the violations and the reward;
+        any other one hears an infeasible job as failed (None). A multi-objective searcher's reward is the list
+        of every objective's value (None when one is missing)."""
+        if reward is not None and self.searcher.multi_objective:
+            curves = {o.name: self.watching.curve_of(job.id, o.name) for o in self.config.searcher.objectives}
+            reward = objective_values(curves, self.config.searcher.objectives, self.config.searcher.reward_from)
+        if violated is not None and self.searcher.uses_constraints:
+            self.searcher.constraints_observed(job.point, violated)
+            return reward
+        return None if job.infeasible else reward
+
+    def _report(self, job: Job, live: bool = True) -> Optional[float]:
         """Tell the assessor (and the best reward) that ``job`` ended, as recorded; ``live``: it ended in this
         session, so the searcher and the progress line hear of it too (on resume the store is replayed into the
-        searcher by ``Searcher.restore`` instead)."""
+        searcher by ``Searcher.restore`` instead). Returns the reward the searcher is (or, on resume, is to be)
+        told."""
         observed = job.reward if job.status in OBSERVED else None
-        self._update_best(observed)
+        violated = self._judge(job)
+        if not job.infeasible:
+            self._update_best(observed)
         if self.assessor is not None:
             self.assessor.replay(job.id, self.watching.curve(job.id), job.status == JobStatus.SUCCEEDED)
+        told = self._searcher_reward(job, observed, violated)
         if not live:
             self.reward_check.saw(job)
         elif self._failure is None and self.reward_check.job_ended(job):
@@ -102,8 +133,9 @@ class Controller:
                              f"(searcher.on_missing_reward: fail)")
         if live:
             self.launching.exhausted = False    # a result may let the searcher propose again (a new generation)
-            self.searcher.observe(job.point, observed)
+            self.searcher.observe(job.point, told)
             self.progress.job_done(job.id, job.status, job.reward)
+        return told
 
     # -- resume ----------------------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -135,10 +167,14 @@ class Controller:
         history = []
         for job in jobs:
             finished = job.status.is_terminal and job.id not in reruns
-            history.append((job.point, job.reward if job.status in OBSERVED else None, finished))
+            told = job.reward if job.status in OBSERVED else None
             if finished and job.status != JobStatus.FILTERED:
-                self._report(job, live=False)
+                told = self._report(job, live=False)
+            history.append((job.point, told, finished))
         self.searcher.restore(history)
+        for point in self.config.searcher.initial_points:     # run before the searcher's own (a resume skips done)
+            if not self.store.has_point(point):
+                self.launching.queued.append(Queued(point))
 
     # -- stopping --------------------------------------------------------------------------------------------
     def _ask_criteria(self, hook: str) -> Optional[Stop]:
@@ -159,12 +195,23 @@ class Controller:
         for job in self.store.jobs([JobStatus.RUNNING, JobStatus.PENDING]):
             self._report(self.watching.end(job, status, why))
         self.launching.reruns.clear()
+        self.launching.queued.clear()    # enqueue requests stay open: the next --resume runs them
 
     def _requests(self) -> Optional[str]:
-        for request_id, action in self.store.open_requests():
-            self.store.close_request(request_id)
-            if action == "stop":
+        """Act on search-ctl's requests: a stop ends the task (its reason is returned); an enqueued configuration
+        is queued, its request closed only once its job is recorded (so a controller killed before that finds
+        the request open again on resume)."""
+        for request in self.store.open_requests():
+            if request.action == RequestAction.STOP:
+                self.store.close_request(request.id)
                 return "stopped by search-ctl stop"
+            if request.action == RequestAction.ENQUEUE and request.id not in self._seen_requests:
+                self._seen_requests.add(request.id)
+                if self.config.space.contains(request.payload):
+                    self.launching.queued.append(Queued(request.payload, request.id))
+                else:     # checked by search-ctl against the same space; refused here all the same
+                    self.store.close_request(request.id)
+                    self.progress.event(f"enqueued configuration refused: not in the search space: {request.payload}")
         return None
 
     # -- the loop --------------------------------------------------------------------------------------------
@@ -218,7 +265,8 @@ class Controller:
         counts = self.store.counts()
         self._save_meta()
         self.progress.tick(counts, self._best, self.elapsed())
-        if counts.get("RUNNING", 0) == 0 and not self.launching.reruns and (self.launching.exhausted or self._drain):
+        if (counts.get("RUNNING", 0) == 0 and not self.launching.reruns and not self.launching.has_queued(bool(self._drain))
+                and (self.launching.exhausted or self._drain)):
             return TaskStatus.FINISHED, self._drain or "the searcher has no configuration left"
         return None
 

@@ -1,7 +1,8 @@
 """The launching half of the controller: searcher suggestions and reruns become submitted jobs.
 
-For each free slot: a job to rerun first, else a new configuration from the searcher (duplicates skipped) that is
-recorded PENDING, passed through the filter criteria (FILTERED if one drops it), rendered (job directory, File
+For each free slot: a job to rerun first, else a queued configuration (``searcher.initial_points``, or one added by
+``search-ctl enqueue``), else a new configuration from the searcher (duplicates skipped); a new one is recorded
+PENDING, passed through the filter criteria (FILTERED if one drops it), rendered (job directory, File
 copies, command) and submitted. The store is written before each step that depends on it: the job is recorded
 with its command and ``submitted_at`` before ``Launcher.submit`` is called, and RUNNING with its external id
 right after, so a controller killed in between finds the job again through ``Launcher.recover``.
@@ -12,7 +13,7 @@ import os
 import shutil
 import sys
 from collections import deque
-from typing import Callable, Deque, List, Optional, Sequence
+from typing import Callable, Deque, List, NamedTuple, Optional, Sequence
 
 from ...launchers.base import JobSpec, Launcher, LaunchError
 from ...launchers.wrapper import clear_exit_code
@@ -47,10 +48,24 @@ def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float],
     return JobSpec(job.id, paths.name, job.command or "", cwd, job_dir, job.log_path, env, time_limit)
 
 
+class Queued(NamedTuple):
+    """A configuration to run before the searcher's next one: an initial point (``request_id`` None) or one asked
+    for by ``search-ctl enqueue`` (its request, closed once the job is recorded)."""
+
+    point: dict
+    request_id: Optional[int] = None
+
+    @property
+    def requested(self) -> bool:
+        """Asked for explicitly: it runs even after a stop criterion ended new launches (as reruns do)."""
+        return self.request_id is not None
+
+
 class Launching:
     """Fills free slots. ``reruns``: ids of jobs to run again before new configurations (the controller adds
-    them on resume); ``exhausted``: the searcher had nothing to propose (the controller clears it when a result
-    arrives, which may let the searcher propose again)."""
+    them on resume); ``queued``: configurations to run before the searcher's (see :class:`Queued`);
+    ``exhausted``: the searcher had nothing to propose (the controller clears it when a result arrives, which may
+    let the searcher propose again)."""
 
     def __init__(self, paths: TaskPaths, config: SearchConfig, store: Store, searcher: Searcher,
                  launcher: Launcher, filters: List[FilterCriterion], progress: Progress,
@@ -60,6 +75,7 @@ class Launching:
         self.clock = clock
         self.code_dir = current_code_dir(paths, store)     # the code copy new attempts run on
         self.reruns: Deque[int] = deque()
+        self.queued: Deque[Queued] = deque()
         self.exhausted = False
 
     def free_slots(self, running: int) -> int:
@@ -75,21 +91,53 @@ class Launching:
                 # rendered again: a resumed task may have fixed its template (the space cannot change)
                 self.submit(self.prepare(self.store.job(self.reruns.popleft())))
                 continue
+            queued = self.next_queued(draining)
+            if queued is not None:
+                if self.start(queued.point, queued.request_id) and stop_after_submit():
+                    return
+                continue
             if draining or self.exhausted:
                 return
             point = self.next_point()
             if point is None:
                 self.exhausted = True
                 return
-            job = self.store.add_job(point, self.config.space.params(point))
-            candidate = Candidate(job.id, point, job.params)
-            if not all(f.filter(candidate) for f in self.filters):
-                self.store.update_job(job.id, status=JobStatus.FILTERED)
-                self.searcher.observe(point, None)      # it will never have a reward
-                continue
-            self.submit(self.prepare(job))
-            if stop_after_submit():
+            if self.start(point) and stop_after_submit():
                 return
+
+    def has_queued(self, draining: bool) -> bool:
+        """Whether a queued configuration may still launch (only requested ones while ``draining``)."""
+        return any(q.requested or not draining for q in self.queued)
+
+    def next_queued(self, draining: bool) -> Optional[Queued]:
+        """The first queued configuration that may launch and is not in the store yet (one that is, because the
+        searcher proposed it meanwhile, is dropped and its request closed); None when there is none."""
+        for queued in list(self.queued):
+            if draining and not queued.requested:
+                continue
+            self.queued.remove(queued)
+            if not self.store.has_point(queued.point):
+                self.searcher.mark_issued(queued.point)
+                return queued
+            if queued.request_id is not None:
+                self.store.close_request(queued.request_id)
+            self.progress.event(f"enqueued configuration already run: {self.config.space.params(queued.point)}")
+        return None
+
+    def start(self, point: dict, request_id: Optional[int] = None) -> bool:
+        """Record a new configuration (closing the request that asked for it, if any), pass it through the filter
+        criteria and submit it; False when a filter dropped it."""
+        job = self.store.add_job(point, self.config.space.params(point))
+        if request_id is not None:
+            self.store.close_request(request_id)
+            self.progress.event(f"job {job.id}: enqueued by search-ctl")
+        candidate = Candidate(job.id, point, job.params)
+        if not all(f.filter(candidate) for f in self.filters):
+            self.store.update_job(job.id, status=JobStatus.FILTERED)
+            self.searcher.observe(point, None)      # it will never have a reward
+            return False
+        self.submit(self.prepare(job))
+        return True
 
     def next_point(self) -> Optional[dict]:
         """The searcher's next configuration not in the store yet; None when it has none."""
@@ -136,7 +184,8 @@ class Launching:
         make_work_dir(self.code_dir, self.paths.job_work_dir(job.id))
         self.store.update_job(job.id, status=JobStatus.PENDING, attempt=job.attempt + 1, external_id=None,
                               submitted_at=self.clock.time(), start_time=None, end_time=None, exit_code=None,
-                              reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None)
+                              reward=None, error=None, stopped_step=None, end_intent=None, end_reason=None,
+                              violation=None)
         try:
             external_id = self.launcher.submit(job_spec(self.paths, job, self.time_limit, self.config.metrics_from))
         except LaunchError as err:

@@ -71,7 +71,11 @@ class Watching:
 
     def curve(self, job_id: int) -> Curve:
         """The job's reward attribute as ``[(step, value), ...]`` in step order."""
-        return [(step, value) for _, step, value in self.store.scalars(job_id, self.reward_name)]
+        return self.curve_of(job_id, self.reward_name)
+
+    def curve_of(self, job_id: int, name: str) -> Curve:
+        """The job's scalar ``name`` as ``[(step, value), ...]`` in step order."""
+        return [(step, value) for _, step, value in self.store.scalars(job_id, name)]
 
     def watch(self, changed: bool = False, on_end: Optional[Callable[[Job], None]] = None) -> Tuple[List[Job], int]:
         """One round over the RUNNING jobs; ``changed``: the launcher said a job changed state (poll now).

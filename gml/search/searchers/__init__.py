@@ -9,9 +9,10 @@ from .evolution import EvolutionSearcher
 from .gp import GPSearcher
 from .grid import GridSearcher
 from .nas_evolution import NASEvolutionSearcher
+from .nsga2 import NSGA2Searcher
 from .random_search import RandomSearcher
 from .skopt_searcher import SkoptSearcher
 from .tpe import TPESearcher
 
 __all__ = ["Point", "Searcher", "GridSearcher", "BatchSearcher", "RandomSearcher", "SkoptSearcher",
-           "EvolutionSearcher", "NASEvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher"]
+           "EvolutionSearcher", "NASEvolutionSearcher", "TPESearcher", "GPSearcher", "CMAESSearcher", "NSGA2Searcher"]

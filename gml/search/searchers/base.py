@@ -12,6 +12,10 @@ The controller is a searcher's only caller, from one thread:
   ``optimize_mode``), or None when the job failed, was killed, reported nothing, or was dropped by a filter
   criterion (every issued point is observed exactly once, unless it is still running).
 
+With ``searcher.constraints``, a searcher whose ``uses_constraints`` is True hears each finished job's constraint
+violations through ``constraints_observed(point, violations)`` just before its ``observe`` (also on resume, before
+``restore``); any other searcher is told an infeasible job's reward as None, so it counts the point as bad.
+
 On resume the controller calls ``restore(history)`` once, before the first ``suggest()``, replaying the store in
 job order; by default that is ``mark_issued`` for every point and ``observe`` for every finished one. Searchers
 keep no state of their own on disk: the store is the truth.
@@ -21,7 +25,7 @@ from __future__ import annotations
 import abc
 import math
 import random
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from ...validation import Keyword, integer
 from ..space.dimensions import SearchSpace, canonical_key
@@ -30,6 +34,13 @@ Point = Dict[str, Any]
 
 
 class Searcher(abc.ABC):
+    #: whether this searcher models ``searcher.constraints`` itself (see ``constraints_observed``)
+    uses_constraints = False
+    #: whether this searcher optimises several objectives (``reward_attribute: [acc, flops]``): it is built with
+    #: ``directions`` (one optimize_mode per objective) and ``observe`` gets a list of values, one per objective;
+    #: the other searchers refuse a list of objectives
+    multi_objective = False
+
     def __init__(self, space: SearchSpace, optimize_mode: str = "maximize", seed: Optional[int] = None):
         if optimize_mode not in ("maximize", "minimize"):
             raise ValueError(f"optimize_mode must be 'maximize' or 'minimize', got {optimize_mode!r}")
@@ -48,6 +59,10 @@ class Searcher(abc.ABC):
 
     def mark_issued(self, point: Point) -> None:
         self._issued.add(canonical_key(point))
+
+    def constraints_observed(self, point: Point, violations: Sequence[float]) -> None:
+        """The violation of each of ``searcher.constraints`` by a finished job (0: it holds, > 0: broken; in the
+        config's order), just before ``observe`` of the same point. Called only when ``uses_constraints``."""
 
     def is_issued(self, point: Point) -> bool:
         return canonical_key(point) in self._issued

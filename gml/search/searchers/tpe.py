@@ -12,6 +12,9 @@ or ``step``). File inner args are plain dimensions of the space.
   counts its region among the bad ones instead of proposing it again; it is never the best.
 - A proposal that is already issued is told FAIL (TPE ignores failed trials) and TPE is asked again, up to
   ``max_retries`` times; then a random unissued point is used.
+- Constraints (``searcher.constraints``): each job's violations are handed to Optuna's constrained TPE through the
+  sampler's ``constraints_func`` (a violation > 0 is infeasible): infeasible trials rank below every feasible one
+  and, among themselves, by their total violation.
 - Resume: ``restore`` replays the store (each issued point becomes a RUNNING trial, each finished one is told).
 - Latency: Optuna's TPE is linear in the number of trials (per dimension); measured at 1,000 observed trials in
   ``benchmarks/search_quality.py``. Optuna's INFO log lines per trial are silenced (the optuna logger is set to
@@ -25,17 +28,21 @@ multivariate TPE for one objective), ``group``,
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from ...registry import SEARCHERS
 from ...validation import Keyword, boolean, config_error, integer
 from ..space.encoding import import_extra
+from ..space.dimensions import canonical_key
+from .base import Point
 from .optuna_trials import StudySearcher
 
 
 @SEARCHERS.register_module()
 class TPESearcher(StudySearcher):
     """Optuna TPE over any gml space (see the module docstring)."""
+
+    uses_constraints = True
 
     def __init__(self, space, optimize_mode="maximize", seed=None, n_startup_trials: int = 10,
                  n_ei_candidates: int = 24, multivariate: Optional[bool] = None, group: bool = False,
@@ -55,6 +62,11 @@ class TPESearcher(StudySearcher):
                      consider_magic_clip=consider_magic_clip, consider_endpoints=consider_endpoints,
                      constant_liar=constant_liar)
         kwargs = {k: v for k, v in given.items() if v is not None}
+        self._violations: Dict[str, Sequence[float]] = {}         # canonical point key -> its violations
+        # Optuna asks for a finished trial's violations (told before its value); without constraints every trial
+        # has none, which Optuna counts as feasible: TPE is then unchanged
+        kwargs["constraints_func"] = lambda trial: self._violations.get(
+            canonical_key(self.encoding.decode(trial.params)), ())
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # ExperimentalWarning for multivariate/group/constant_liar
@@ -64,3 +76,6 @@ class TPESearcher(StudySearcher):
                 raise config_error(Keyword(""), f"TPESearcher: optuna's TPESampler refused the keywords: "
                                                    f"{err}") from None
         self._start_study(sampler, max_retries)
+
+    def constraints_observed(self, point: Point, violations: Sequence[float]) -> None:
+        self._violations[canonical_key(point)] = tuple(float(v) for v in violations)

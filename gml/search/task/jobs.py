@@ -102,6 +102,12 @@ class Job:
     scalar_offset: int = 0
     end_intent: Optional[JobStatus] = None  # the status the controller decided to end this active job with
     end_reason: Optional[str] = None        # why (shown as the job's error once it ended)
+    violation: Optional[float] = None       # of searcher.constraints: 0 feasible, > 0 infeasible, None not judged
+
+    @property
+    def infeasible(self) -> bool:
+        """The job broke a ``searcher.constraints`` constraint: it is never the task's best."""
+        return self.violation is not None and self.violation > 0
 
     @property
     def has_started(self) -> bool:

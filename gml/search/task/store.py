@@ -7,12 +7,13 @@ A Store object is for one thread.
 """
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
 import sqlite3
 import time
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ...errors import GmlError
 from ...version import __version__
@@ -20,8 +21,10 @@ from ..space.dimensions import canonical_key
 from .jobs import END_INTENTS, Job, JobStatus, check_transition
 
 #: the layout of the database. 1: job lifecycle in a JSON ``extra`` column; 2: typed columns ``submitted_at``,
-#: ``end_intent``, ``end_reason`` (``start_time`` is None until the job runs). Older stores are migrated on open.
-SCHEMA_VERSION = 2
+#: ``end_intent``, ``end_reason`` (``start_time`` is None until the job runs); 3: a ``payload`` column on requests
+#: (what ``search-ctl enqueue`` asks to run) and the jobs' ``violation`` (of ``searcher.constraints``). Older stores
+#: are migrated on open.
+SCHEMA_VERSION = 3
 
 _JOBS_TABLE = """
 CREATE TABLE jobs (
@@ -35,7 +38,7 @@ CREATE TABLE jobs (
     created_at REAL, submitted_at REAL, start_time REAL, end_time REAL,
     exit_code INTEGER, reward REAL, error TEXT, stopped_step INTEGER,
     scalar_offset INTEGER NOT NULL DEFAULT 0,
-    end_intent TEXT, end_reason TEXT
+    end_intent TEXT, end_reason TEXT, violation REAL
 );
 """
 
@@ -46,14 +49,29 @@ CREATE TABLE scalars (
     PRIMARY KEY (job_id, name, step)
 );
 CREATE TABLE requests (
-    id INTEGER PRIMARY KEY, action TEXT NOT NULL, created_at REAL NOT NULL, done_at REAL
+    id INTEGER PRIMARY KEY, action TEXT NOT NULL, created_at REAL NOT NULL, done_at REAL, payload TEXT
 );
 """
 
 _JOB_COLUMNS = ("id", "point", "params", "status", "attempt", "command", "run_path", "log_path", "external_id",
                 "created_at", "submitted_at", "start_time", "end_time", "exit_code", "reward", "error",
-                "stopped_step", "scalar_offset", "end_intent", "end_reason")
+                "stopped_step", "scalar_offset", "end_intent", "end_reason", "violation")
 _UPDATABLE = set(_JOB_COLUMNS) - {"id", "point"}
+
+
+class RequestAction(str, enum.Enum):
+    """What ``search-ctl`` asks a task's controller to do (a row of the requests table)."""
+
+    STOP = "stop"          # end the task (no payload)
+    ENQUEUE = "enqueue"    # run one configuration next (payload: the point)
+
+
+class Request(NamedTuple):
+    """An open request: its id, action and JSON-decoded payload (None when it has none)."""
+
+    id: int
+    action: RequestAction
+    payload: Any
 
 
 class StoreVersionError(GmlError):
@@ -84,7 +102,15 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE jobs_v1")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}   # version -> the step to version + 1
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3 adds the requests' JSON ``payload`` (None for a stop request) and the jobs' ``violation`` (None:
+    not judged). A version 1 store migrated a step ago has the jobs table of this version already."""
+    db.execute("ALTER TABLE requests ADD COLUMN payload TEXT")
+    if "violation" not in [row[1] for row in db.execute("PRAGMA table_info(jobs)")]:
+        db.execute("ALTER TABLE jobs ADD COLUMN violation REAL")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}   # version -> the step to version + 1
 
 
 def _float_or_none(value: Any) -> Optional[float]:
@@ -282,13 +308,17 @@ class Store:
             self._db.execute("UPDATE jobs SET scalar_offset = 0 WHERE id = ?", (job_id,))
 
     # -- requests from search-ctl -------------------------------------------------------------------------
-    def add_request(self, action: str) -> int:
+    def add_request(self, action: RequestAction, payload: Any = None) -> int:
+        """Record a request for the controller (``payload``: any JSON value); its id."""
         with self._db:
-            return self._db.execute("INSERT INTO requests (action, created_at) VALUES (?, ?)",
-                                    (action, time.time())).lastrowid
+            return self._db.execute("INSERT INTO requests (action, created_at, payload) VALUES (?, ?, ?)",
+                                    (RequestAction(action).value, time.time(),
+                                     None if payload is None else json.dumps(payload))).lastrowid
 
-    def open_requests(self) -> List[Tuple[int, str]]:
-        return [tuple(r) for r in self._db.execute("SELECT id, action FROM requests WHERE done_at IS NULL ORDER BY id")]
+    def open_requests(self) -> List[Request]:
+        """The requests not closed yet, oldest first."""
+        rows = self._db.execute("SELECT id, action, payload FROM requests WHERE done_at IS NULL ORDER BY id")
+        return [Request(i, RequestAction(a), None if p is None else json.loads(p)) for i, a, p in rows]
 
     def close_request(self, request_id: int) -> None:
         with self._db:

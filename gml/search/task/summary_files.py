@@ -51,6 +51,8 @@ def job_summary(job: Job, scalars: Optional[Dict[str, Dict[int, Optional[float]]
         out["exit_code"] = job.exit_code
     if job.stopped_step is not None:
         out["stopped_step"] = job.stopped_step
+    if job.violation is not None:
+        out["violation"] = job.violation      # of searcher.constraints: 0 feasible, > 0 infeasible
     if job.error:
         out["error"] = job.error
     if scalars is not None:
@@ -59,7 +61,8 @@ def job_summary(job: Job, scalars: Optional[Dict[str, Dict[int, Optional[float]]
 
 
 def best_job(jobs: List[Job], optimize_mode: str) -> Optional[Job]:
-    scored = [j for j in jobs if j.reward is not None and j.status != JobStatus.FILTERED]
+    """The job with the best reward among those that kept ``searcher.constraints`` (None when none has one)."""
+    scored = [j for j in jobs if j.reward is not None and j.status != JobStatus.FILTERED and not j.infeasible]
     if not scored:
         return None
     return (max if optimize_mode == "maximize" else min)(scored, key=lambda j: j.reward)

@@ -89,15 +89,16 @@ def report(job_dir, step, **values):
 
 @pytest.fixture
 def harness(tmp_path):
-    """``make(values=..., parallel=2, scheduler={...}, assessor=None)``: a fresh task; returns a namespace with
+    """``make(values=..., parallel=2, scheduler={...}, assessor=None, searcher_keys={...})``: a fresh task; returns a namespace with
     paths, config, store, launcher, clock, controller (and its launching and watching parts) and ``report``."""
     made = []
 
-    def make(values=(0.1, 0.2, 0.3), parallel=2, scheduler=None, assessor=None, searcher="GridSearcher"):
+    def make(values=(0.1, 0.2, 0.3), parallel=2, scheduler=None, assessor=None, searcher="GridSearcher",
+             searcher_keys=None):
         (tmp_path / "train.py").write_text("print('never run: the launcher is scripted')\n")
         raw = {"task": {"template": "python train.py --lr {lr}",
                         "search_args": [{"type": "Categorical", "name": "lr", "data": list(values)}]},
-               "searcher": {"type": searcher},
+               "searcher": dict({"type": searcher}, **(searcher_keys or {})),
                "scheduler": dict({"parallel_size": parallel}, **(scheduler or {}))}
         config = parse_search_config(raw, str(tmp_path))
         paths = TaskPaths(str(tmp_path), f"t{len(made)}")

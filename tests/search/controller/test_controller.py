@@ -2,6 +2,7 @@
 store left by a controller that died at awkward instants."""
 from gml.launchers.base import JobState, Status
 from gml.search.task.jobs import JobStatus, TaskStatus
+from gml.search.task.store import RequestAction
 
 
 def test_a_search_runs_step_by_step_to_its_end(harness):
@@ -28,7 +29,7 @@ def test_a_stop_request_records_each_kill_before_cancelling(harness):
     h = harness(values=(0.1, 0.2), parallel=2)
     h.controller.recover()
     h.controller.step()
-    h.store.add_request("stop")
+    h.store.add_request(RequestAction.STOP)
     assert h.controller.step() == (TaskStatus.STOPPED, "stopped by search-ctl stop")
     cancels = [c for c in h.launcher.calls if c[0] == "cancel"]
     assert cancels == [("cancel", 0, "RUNNING", "KILLED", "stopped by search-ctl stop"),
