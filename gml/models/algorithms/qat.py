@@ -23,7 +23,6 @@ from typing import Dict, List, Mapping, Union
 
 from torch import nn
 
-from ...errors import GmlConfigError
 from ...validation import boolean
 from ..quantization import BaseQuantizer, QuantizationStage, build_quantizer
 from ..registry import ALGORITHMS
