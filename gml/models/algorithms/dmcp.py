@@ -48,6 +48,7 @@ from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
 from ..registry import ALGORITHMS
+from ..subnet import bn_buffers, restore_buffers
 from .base import BaseAlgorithm
 
 _ALGORITHM_CFG = dict(arch_start_train=0, arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05)
@@ -233,8 +234,6 @@ class DMCP(BaseAlgorithm):
         return log_vars
 
     def _arch_step(self, img, gt_label, optimizer) -> Dict[str, float]:
-        from ..subnet import bn_buffers, restore_buffers  # not at the top: it imports the hooks, which import us
-
         params: List[nn.Parameter] = list(self.mutator.parameters())
         for group in optimizer.param_groups:  # the LR schedule is for the weights
             group["lr"] = self.mutator.arch_learning_rate
