@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import GmlConfigError
+from ..validation import Keyword, KeywordError, integer, invalid, one_of
 from .ops import count_flops_params
 
 _UNITS = {None: 1.0, "K": 1e3, "M": 1e6, "G": 1e9}
@@ -38,12 +39,11 @@ def classifier_of(model: nn.Module) -> nn.Module:
 class NaiveEvaluator:
     def __init__(self, units: Optional[str] = "M", default_shape: Sequence[int] = (1, 3, 224, 224),
                  metric: str = "accuracy", topk: Sequence[int] = (1, 5)):
-        if units not in _UNITS:
-            raise GmlConfigError("evaluator.units", f"must be one of {list(_UNITS)}, got {units!r}")
-        if len(default_shape) != 4:
-            raise GmlConfigError("evaluator.default_shape", f"expected (N, C, H, W), got {default_shape!r}")
-        self.units = units
-        self.default_shape = tuple(int(v) for v in default_shape)
+        self.units = one_of(Keyword("units"), units, list(_UNITS))
+        if not isinstance(default_shape, (list, tuple)) or len(default_shape) != 4:
+            raise invalid(Keyword("default_shape"), default_shape, "(N, C, H, W)")
+        self.default_shape = tuple(integer(Keyword(f"default_shape[{i}]"), v, least=1)
+                                   for i, v in enumerate(default_shape))
         self.metric = metric
         self.topk = tuple(topk)
 
@@ -101,4 +101,7 @@ def build_evaluator(cfg: Optional[Mapping]) -> NaiveEvaluator:
     kind = cfg.pop("type", "NaiveEvaluator")
     if kind not in _EVALUATORS:
         raise GmlConfigError("search_eval_cfg.evaluator.type", f"unknown evaluator {kind!r}; valid: NaiveEvaluator")
-    return _EVALUATORS[kind](**cfg)
+    try:
+        return _EVALUATORS[kind](**cfg)
+    except KeywordError as err:
+        raise err.under("search_eval_cfg.evaluator") from None

@@ -166,7 +166,7 @@ def test_activation_boundary_algorithm_switches_phase(teacher_ckpt):
 
 
 def test_head_requires_an_identifier_name():
-    with pytest.raises(GmlConfigError, match=r"h\.name: must be an identifier"):
+    with pytest.raises(GmlConfigError, match=r"h\.name: expected an identifier such as 'kd_logits', got 'kd logits'$"):
         BaseDistillationHead(name='kd logits', loss=dict(type='gml.FeatureMSELoss'), cfg_path='h')
     assert isinstance(build_part(dict(type='gml.LinearConnector', in_features=2, out_features=3), 'c'),
                       LinearConnector)
