@@ -21,4 +21,5 @@ def test_bad_evaluator_config(cfg, message):
 
 def test_default_evaluator():
     evaluator = build_evaluator(None)
-    assert isinstance(evaluator, NaiveEvaluator) and evaluator.units == "M" and evaluator.default_shape == (1, 3, 224, 224)
+    assert isinstance(evaluator, NaiveEvaluator)
+    assert evaluator.units == "M" and evaluator.default_shape == (1, 3, 224, 224)
