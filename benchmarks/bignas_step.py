@@ -123,7 +123,7 @@ def main() -> int:
         step_only = timed(lambda: static_opts[0].step(), 1)
         rounds["static_sum"].append(sum(passes) + step_only)
     med = {k: statistics.median(v) for k, v in rounds.items()}
-    from gml.models.hooks.naive_evaluator import NaiveEvaluator
+    from gml.models.evaluation import NaiveEvaluator
     evaluator = NaiveEvaluator(units="M", default_shape=(1, 3, args.size, args.size))
     flops = []
     for choice in subnets:

@@ -11,9 +11,10 @@ Only ``gml.errors`` is imported, so launchers and searchers alike can use it.
 """
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 from .errors import GmlConfigError
 
@@ -123,3 +124,15 @@ def string(path: str, value: Any, *, optional: bool = False) -> Optional[str]:
     if not isinstance(value, str) or not value.strip():
         raise invalid(path, value, "a non-empty string")
     return value.strip()
+
+
+def nearest(name: str, candidates: Iterable[str], *, limit: int = 5) -> List[str]:
+    """The candidates spelled most like ``name`` (a misspelt module or type name), best first; at most ``limit``."""
+    return difflib.get_close_matches(str(name), [c for c in candidates if c], n=limit, cutoff=0.5)
+
+
+def nearest_hint(name: str, candidates: Iterable[str], *, shown: Callable[[str], str] = str) -> str:
+    """``"; nearby names: a, b"`` for the :func:`nearest` candidates (each written as ``shown(candidate)``), or
+    ``""`` when none is close: the tail of an unknown-name message."""
+    near = nearest(name, candidates)
+    return f"; nearby names: {', '.join(shown(c) for c in near)}" if near else ""

@@ -5,7 +5,8 @@ import pytest
 
 from gml.errors import GmlConfigError
 from gml.registry import Registry
-from gml.validation import (Keyword, KeywordError, boolean, integer, invalid, mapping, number, one_of, string)
+from gml.validation import (Keyword, KeywordError, boolean, integer, invalid, mapping, nearest, nearest_hint, number,
+                            one_of, string)
 
 
 @pytest.mark.parametrize("check,message", [
@@ -57,3 +58,13 @@ def test_a_keyword_error_gets_the_builders_prefix():
     assert str(err.value) == "scheduler.custom[2].size: expected an integer >= 1, got 0"
     with pytest.raises(GmlConfigError, match=r"^task\.where: an absolute path"):
         things.build({"type": "Thing", "where": "there"}, "scheduler.custom[2]")
+
+
+def test_nearest_names_a_misspelt_name_and_nothing_for_a_far_one():
+    modules = ["", "backbone", "backbone.layer1", "backbone.layer3", "backbone.layer4", "head.fc"]
+    assert nearest("backbone.layr3", modules)[0] == "backbone.layer3"
+    assert "" not in nearest("backbone", modules)
+    assert nearest_hint("head.fcc", modules) == "; nearby names: head.fc"
+    assert nearest_hint("KLDivergence", ["KLDivergenceLoss"], shown=lambda n: "gml." + n) == \
+        "; nearby names: gml.KLDivergenceLoss"
+    assert nearest_hint("zzz", modules) == ""

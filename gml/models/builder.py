@@ -17,6 +17,25 @@ def _check_cfg(cfg: Any, path: str) -> None:
         raise GmlConfigError(path, f"expected a dict with a 'type' key, got {cfg!r}")
 
 
+def _unwrapped(err: GmlConfigError) -> GmlConfigError:
+    """The error a class raised, without the ``<ClassName>: `` prefixes mmcv's ``build_from_cfg`` adds at each level
+    of nesting (it re-raises ``type(e)(f'{cls}: {e}')``, the original being the new error's ``__context__``), so the
+    message starts with the key path. Errors that gml code re-raised with more context are kept as they are."""
+    while isinstance(err.__context__, GmlConfigError):
+        prefix, sep, rest = str(err).partition(": ")
+        if not (sep and prefix.isidentifier() and rest == str(err.__context__)):
+            break
+        err = err.__context__
+    return err
+
+
+def _build(registry, cfg: Mapping, default_args: Optional[dict]):
+    try:
+        return registry.build(cfg, default_args=default_args)
+    except GmlConfigError as err:
+        raise _unwrapped(err) from None
+
+
 def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
     """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict;
     a key its class does not take is a GmlConfigError naming ``algorithm.<key>``."""
@@ -24,18 +43,18 @@ def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
     cls = ALGORITHMS.get(cfg["type"]) if isinstance(cfg["type"], str) else None
     if cls is not None:
         check_keywords(cls, {k: v for k, v in cfg.items() if k != "type"}, set(), "algorithm")
-    return ALGORITHMS.build(cfg, default_args=default_args)
+    return _build(ALGORITHMS, cfg, default_args)
 
 
 def build_model(cfg: Mapping, default_args: Optional[dict] = None):
     """Build a model through gml's MODELS: ``'gml.X'``, ``'mmcls.X'`` and unscoped mmcls names all resolve."""
     _check_cfg(cfg, "model")
-    return MODELS.build(cfg, default_args=default_args)
+    return _build(MODELS, cfg, default_args)
 
 
 def build_mutator(cfg: Mapping, default_args: Optional[dict] = None):
     _check_cfg(cfg, "mutator")
-    return MUTATORS.build(cfg, default_args=default_args)
+    return _build(MUTATORS, cfg, default_args)
 
 
 def build_model_from_config(cfg) -> Any:

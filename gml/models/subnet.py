@@ -12,7 +12,9 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
-from .hooks.naive_evaluator import NaiveEvaluator, classifier_of, unwrap
+from ..errors import GmlConfigError
+from .builder import build_algorithm
+from .evaluation import NaiveEvaluator, build_evaluator, classifier_of, unwrap
 from .ops import recalibrate_bn, to_static_model
 
 
@@ -146,11 +148,8 @@ def load_supernet(cfg, checkpoint: Optional[str], device: str = "cpu"):
     in eval mode on ``device``."""
     from mmcv.runner import load_checkpoint
 
-    from .builder import build_algorithm
-
     algorithm_cfg = copy.deepcopy(cfg.get("algorithm"))
     if algorithm_cfg is None:
-        from ..errors import GmlConfigError
         raise GmlConfigError("algorithm", "the config has no 'algorithm' (a gml.BigNAS supernet) to search")
     algorithm_cfg.pop("mutable_cfg", None)
     algorithm = build_algorithm(algorithm_cfg)
@@ -176,7 +175,5 @@ def build_loaders(cfg):
 
 
 def evaluator_from_cfg(cfg) -> NaiveEvaluator:
-    from .hooks.dynamic_eval import build_evaluator
-
     evaluator_cfg = (cfg.get("search_eval_cfg") or {}).get("evaluator")
     return build_evaluator(evaluator_cfg)

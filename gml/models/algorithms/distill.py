@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import boolean, integer
 from ..distill import (ActivationBoundaryLoss, ConnectorPretrainHook, MealV2Loss, StudentCheckpointHook,
                        TeacherDistiller, TrainingEpochHook, build_part, classifier_logits)
 from ..distill.pretrain import check_pretrain_cfg
@@ -50,8 +51,7 @@ class TeacherStudentDistillation(BaseAlgorithm):
             raise GmlConfigError(f"algorithm.{key}", f"unknown key for {type(self).__name__}; valid: "
                                  f"{', '.join(k for k in self.valid_keys() if k != 'type')}")
         super().__init__(model, init_cfg)
-        if not isinstance(use_meal, bool):
-            raise GmlConfigError("algorithm.use_meal", f"must be true or false, got {use_meal!r}")
+        boolean("algorithm.use_meal", use_meal)
         if pretrained is not None and (not isinstance(pretrained, str) or not osp.isfile(pretrained)):
             raise GmlConfigError("algorithm.pretrained", f"student checkpoint {pretrained!r} is not a file")
         self.pretrained = pretrained
@@ -123,9 +123,7 @@ class ABTeacherStudentDistillation(TeacherStudentDistillation):
 
     def __init__(self, model, distiller, transfer_epochs: int = 1, **kwargs):
         super().__init__(model, distiller, **kwargs)
-        if isinstance(transfer_epochs, bool) or not isinstance(transfer_epochs, int) or transfer_epochs < 0:
-            raise GmlConfigError("algorithm.transfer_epochs", f"must be an integer >= 0, got {transfer_epochs!r}")
-        self.transfer_epochs = transfer_epochs
+        self.transfer_epochs = integer("algorithm.transfer_epochs", transfer_epochs, least=0)
         if not any(isinstance(s.head.loss, ActivationBoundaryLoss) for s in self.distiller.supervisions):
             raise GmlConfigError("algorithm.distiller.distill_cfg", "ABTeacherStudentDistillation needs at least "
                                  "one head with loss=dict(type='gml.ActivationBoundaryLoss')")

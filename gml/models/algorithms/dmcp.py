@@ -41,12 +41,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import boolean, integer, invalid, number, one_of
 from ..builder import build_model, build_mutator
 from ..mutators.dmcp import DMCPMutator, read_structure
 from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
 from ..registry import ALGORITHMS
+from ..subnet import bn_buffers, restore_buffers
 from .base import BaseAlgorithm
 
 _ALGORITHM_CFG = dict(arch_start_train=0, arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05)
@@ -61,20 +63,6 @@ def _section(given: Optional[Mapping], defaults: dict, path: str) -> dict:
     return {**defaults, **given}
 
 
-def _int(value: Any, path: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise GmlConfigError(path, f"expected an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _number(value: Any, path: str, minimum: float = 0.0, strict: bool = False) -> float:
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum or (
-        strict and value == minimum)
-    if bad:
-        raise GmlConfigError(path, f"expected a number {'>' if strict else '>='} {minimum}, got {value!r}")
-    return float(value)
-
-
 @ALGORITHMS.register_module()
 class DMCP(BaseAlgorithm):
     steps_optimizer = True  # steps its optimizers in train_step: configs set optimizer_config = None
@@ -84,23 +72,20 @@ class DMCP(BaseAlgorithm):
                  channel_cfg: Optional[Union[str, dict]] = None, grad_clip: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if not isinstance(model, Mapping):
-            raise GmlConfigError("algorithm.model", f"expected a plain mmcls ImageClassifier config, got {model!r}")
+            raise invalid("algorithm.model", model, "a plain mmcls ImageClassifier config")
         algo = _section(algorithm_cfg, _ALGORITHM_CFG, "algorithm.algorithm_cfg")
-        self.arch_start_train = _int(algo["arch_start_train"], "algorithm.algorithm_cfg.arch_start_train", 0)
-        self.arch_train_freq = _int(algo["arch_train_freq"], "algorithm.algorithm_cfg.arch_train_freq", 1)
-        self.arch_sample_num = _int(algo["arch_sample_num"], "algorithm.algorithm_cfg.arch_sample_num", 1)
-        self.flops_tolerance = _number(algo["flops_tolerance"], "algorithm.algorithm_cfg.flops_tolerance",
-                                       strict=True)
-        self.distill_iter = _int(distill_iter, "algorithm.distill_iter", 0)
+        self.arch_start_train = integer("algorithm.algorithm_cfg.arch_start_train", algo["arch_start_train"], least=0)
+        self.arch_train_freq = integer("algorithm.algorithm_cfg.arch_train_freq", algo["arch_train_freq"], least=1)
+        self.arch_sample_num = integer("algorithm.algorithm_cfg.arch_sample_num", algo["arch_sample_num"], least=1)
+        self.flops_tolerance = float(number("algorithm.algorithm_cfg.flops_tolerance", algo["flops_tolerance"],
+                                            above=0))
+        self.distill_iter = integer("algorithm.distill_iter", distill_iter, least=0)
         floss = _section(floss_cfg, _FLOSS_CFG, "algorithm.floss_cfg")
-        try:
-            self.floss_type = FlopsLossType(floss["floss_type"])
-        except ValueError:
-            raise GmlConfigError("algorithm.floss_cfg.floss_type", f"expected one of "
-                                 f"{[t.value for t in FlopsLossType]}, got {floss['floss_type']!r}") from None
-        self.flop_loss_weight = _number(floss["flop_loss_weight"], "algorithm.floss_cfg.flop_loss_weight")
-        if not isinstance(retraining, bool):
-            raise GmlConfigError("algorithm.retraining", f"expected True or False, got {retraining!r}")
+        self.floss_type = FlopsLossType(one_of("algorithm.floss_cfg.floss_type", floss["floss_type"],
+                                               [t.value for t in FlopsLossType]))
+        self.flop_loss_weight = float(number("algorithm.floss_cfg.flop_loss_weight", floss["flop_loss_weight"],
+                                             least=0))
+        boolean("algorithm.retraining", retraining)
         mutator_cfg = dict(mutator or dict(type="gml.DMCPMutator"))
         mutator_cfg.setdefault("type", "gml.DMCPMutator")
         built_mutator = build_mutator(mutator_cfg)
@@ -132,10 +117,10 @@ class DMCP(BaseAlgorithm):
     def _check_target(self, target: Any) -> Optional[float]:
         path = "algorithm.floss_cfg.target_flops"
         if self.retraining:
-            return None if target is None else _number(target, path, strict=True)
+            return None if target is None else float(number(path, target, above=0, what="MFLOPs"))
         if target is None:
             raise GmlConfigError(path, "DMCP needs the target FLOPs of the pruned network, in MFLOPs")
-        target = _number(target, path, strict=True)
+        target = float(number(path, target, above=0, what="MFLOPs"))
         low, high = self.mutator.flops_of(self.mutator.min_choice()), self.mutator.flops_of(self.mutator.max_choice())
         if not low <= target <= high:
             raise GmlConfigError(path, f"{target} MFLOPs is outside what the supernet can reach: [{low:.3f}, "
@@ -249,8 +234,6 @@ class DMCP(BaseAlgorithm):
         return log_vars
 
     def _arch_step(self, img, gt_label, optimizer) -> Dict[str, float]:
-        from ..subnet import bn_buffers, restore_buffers  # not at the top: it imports the hooks, which import us
-
         params: List[nn.Parameter] = list(self.mutator.parameters())
         for group in optimizer.param_groups:  # the LR schedule is for the weights
             group["lr"] = self.mutator.arch_learning_rate

@@ -23,7 +23,7 @@ from typing import Dict, List, Mapping, Union
 
 from torch import nn
 
-from ...errors import GmlConfigError
+from ...validation import boolean
 from ..quantization import BaseQuantizer, QuantizationStage, build_quantizer
 from ..registry import ALGORITHMS
 from .base import BaseAlgorithm
@@ -35,8 +35,7 @@ class QuantizationAwareTraining(BaseAlgorithm):
 
     def __init__(self, model: Union[Mapping, nn.Module], quantizer: Union[Mapping, BaseQuantizer],
                  converted: bool = False, init_cfg=None):
-        if not isinstance(converted, bool):
-            raise GmlConfigError("algorithm.converted", f"expected true or false, got {converted!r}")
+        boolean("algorithm.converted", converted)
         self.stage = QuantizationStage.FAKE_QUANT
         super().__init__(model, init_cfg)
         self.quantizer = build_quantizer(quantizer)

@@ -5,17 +5,12 @@ an unknown type lists the closest registered names, an unknown key lists the key
 """
 from __future__ import annotations
 
-import difflib
-from typing import Any, Iterable, List, Mapping
+from typing import Any, Iterable, Mapping
 
 from ...errors import GmlConfigError
 from ...registry import check_keywords
+from ...validation import KeywordError, invalid, nearest_hint
 from ..registry import MODELS
-
-
-def close_names(name: str, candidates: Iterable[str], limit: int = 6) -> List[str]:
-    """The candidates most similar to ``name`` (difflib), best first."""
-    return difflib.get_close_matches(name, list(candidates), n=limit, cutoff=0.4)
 
 
 def build_part(cfg: Any, path: str, expected: type = object, **defaults: Any):
@@ -24,13 +19,11 @@ def build_part(cfg: Any, path: str, expected: type = object, **defaults: Any):
     ``defaults`` are passed to the class when it takes them and the config does not set them.
     """
     if not isinstance(cfg, Mapping) or "type" not in cfg:
-        raise GmlConfigError(path, f"expected a dict with a 'type' key, got {cfg!r}")
+        raise invalid(path, cfg, "a dict with a 'type' key")
     type_name = cfg["type"]
     cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
     if not isinstance(cls, type):
-        short = str(type_name).split(".")[-1]
-        hints = close_names(short, MODELS.module_dict)
-        hint = f"; did you mean: {', '.join('gml.' + h for h in hints)}" if hints else ""
+        hint = nearest_hint(str(type_name).split(".")[-1], MODELS.module_dict, shown=lambda name: "gml." + name)
         raise GmlConfigError(f"{path}.type", f"unknown type {type_name!r}{hint}")
     if not issubclass(cls, expected):
         raise GmlConfigError(f"{path}.type", f"{type_name!r} is a {cls.__name__}, expected a {expected.__name__}")
@@ -40,9 +33,9 @@ def build_part(cfg: Any, path: str, expected: type = object, **defaults: Any):
         kwargs.setdefault(key, value)
     try:
         return cls(**kwargs)
-    except GmlConfigError as err:
-        if err.path and not err.path.startswith(path):
-            raise GmlConfigError(f"{path}.{err.path}", err.message) from None
+    except KeywordError as err:
+        raise err.under(path) from None
+    except GmlConfigError:  # a part's own full key path
         raise
     except (TypeError, ValueError) as err:
         raise GmlConfigError(path, f"{cls.__name__}: {err}") from None
@@ -51,7 +44,7 @@ def build_part(cfg: Any, path: str, expected: type = object, **defaults: Any):
 def check_keys(cfg: Any, path: str, required: Iterable[str], optional: Iterable[str] = ()) -> dict:
     """``cfg`` as a dict after checking it is a mapping with every required key and no unknown one."""
     if not isinstance(cfg, Mapping):
-        raise GmlConfigError(path, f"expected a dict, got {cfg!r}")
+        raise invalid(path, cfg, "a dict")
     required, optional = list(required), list(optional)
     for key in cfg:
         if key not in required and key not in optional:

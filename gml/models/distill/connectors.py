@@ -22,14 +22,13 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ...errors import GmlConfigError
+from ...validation import Keyword, integer
 from ..registry import MODELS
 
 
-def _channels(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise GmlConfigError(name, f"must be a positive integer, got {value!r}")
-    return value
+def _count(keyword: str, value) -> int:
+    """A channel count or stride keyword: an integer >= 1."""
+    return integer(Keyword(keyword), value, least=1)
 
 
 @MODELS.register_module()
@@ -38,8 +37,8 @@ class ConvBNConnector(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, relu: bool = False):
         super().__init__()
-        self.conv = nn.Conv2d(_channels("in_channels", in_channels), _channels("out_channels", out_channels), 1,
-                              stride=_channels("stride", stride), bias=False)
+        self.conv = nn.Conv2d(_count("in_channels", in_channels), _count("out_channels", out_channels), 1,
+                              stride=_count("stride", stride), bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
 
@@ -53,7 +52,7 @@ class LinearConnector(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        self.fc = nn.Linear(_channels("in_features", in_features), _channels("out_features", out_features), bias=bias)
+        self.fc = nn.Linear(_count("in_features", in_features), _count("out_features", out_features), bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x.flatten(1))
@@ -106,8 +105,8 @@ class Paraphraser(PretrainableConnector):
     def __init__(self, in_channels: int, factor_channels: int, negative_slope: float = 0.1,
                  pretrain_criterion: Optional[dict] = None):
         super().__init__(pretrain_criterion)
-        in_channels = _channels("in_channels", in_channels)
-        factor_channels = _channels("factor_channels", factor_channels)
+        in_channels = _count("in_channels", in_channels)
+        factor_channels = _count("factor_channels", factor_channels)
         self.encoder = _factor_encoder(in_channels, factor_channels, negative_slope)
         self.decoder = nn.Sequential(_conv_bn_act(factor_channels, factor_channels, negative_slope, True),
                                      _conv_bn_act(factor_channels, in_channels, negative_slope, True),
@@ -126,8 +125,8 @@ class Translator(nn.Module):
 
     def __init__(self, in_channels: int, factor_channels: int, negative_slope: float = 0.1):
         super().__init__()
-        self.encoder = _factor_encoder(_channels("in_channels", in_channels),
-                                       _channels("factor_channels", factor_channels), negative_slope)
+        self.encoder = _factor_encoder(_count("in_channels", in_channels),
+                                       _count("factor_channels", factor_channels), negative_slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import invalid
 from ..builder import build_model
 from ..registry import MODELS
 from .config import build_part, check_keys
@@ -85,8 +86,7 @@ class TeacherDistiller(nn.Module):
             teacher_cfgs = list(distill_cfg)
             paths = [f"{cfg_path}.distill_cfg[{i}]" for i in range(len(teacher_cfgs))]
         else:
-            raise GmlConfigError(f"{cfg_path}.distill_cfg", f"expected a teacher dict or a non-empty list of them, "
-                                 f"got {distill_cfg!r}")
+            raise invalid(f"{cfg_path}.distill_cfg", distill_cfg, "a teacher dict or a non-empty list of them")
         self.heads = nn.ModuleList()
         teachers = [self._build_teacher(cfg, path) for cfg, path in zip(teacher_cfgs, paths)]
         object.__setattr__(self, "teachers", teachers)  # a plain list: teachers are not submodules
@@ -106,7 +106,7 @@ class TeacherDistiller(nn.Module):
         model.eval()
         head_cfgs = cfg.get("distill_head_cfg") or []
         if not isinstance(head_cfgs, (list, tuple)):
-            raise GmlConfigError(f"{path}.distill_head_cfg", f"expected a list of dicts, got {head_cfgs!r}")
+            raise invalid(f"{path}.distill_head_cfg", head_cfgs, "a list of dicts")
         supervisions = []
         taken = {head.name for head in self.heads}
         for index, head_cfg in enumerate(head_cfgs):

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import invalid
 from ..registry import MODELS
 from .config import build_part
 from .connectors import PretrainableConnector
@@ -40,7 +41,7 @@ class BaseDistillationHead(nn.Module):
                  tea_connector: Optional[dict] = None, cfg_path: str = "head"):
         super().__init__()
         if not isinstance(name, str) or not name.isidentifier():
-            raise GmlConfigError(f"{cfg_path}.name", f"must be an identifier such as 'kd_logits', got {name!r}")
+            raise invalid(f"{cfg_path}.name", name, "an identifier such as 'kd_logits'")
         self.name = name
         self.cfg_path = cfg_path
         self.loss = build_part(loss, f"{cfg_path}.loss", DistillLoss)

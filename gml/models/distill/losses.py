@@ -20,19 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import Keyword, integer, number
 from ..registry import MODELS
-
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise GmlConfigError(name, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise GmlConfigError(name, f"must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 def soft_label_kl(student_logits: torch.Tensor, target_probs: torch.Tensor, tau: float) -> torch.Tensor:
@@ -50,7 +39,7 @@ class DistillLoss(nn.Module, metaclass=ABCMeta):
 
     def __init__(self, loss_weight: float = 1.0):
         super().__init__()
-        self.loss_weight = _non_negative("loss_weight", loss_weight)
+        self.loss_weight = float(number(Keyword("loss_weight"), loss_weight, least=0))
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         if self.same_shape and student.shape != teacher.shape:
@@ -69,7 +58,7 @@ class KLDivergenceLoss(DistillLoss):
 
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0):
         super().__init__(loss_weight)
-        self.tau = _positive("tau", tau)
+        self.tau = float(number(Keyword("tau"), tau, above=0))
 
     def compute(self, student, teacher):
         return soft_label_kl(student, F.softmax(teacher / self.tau, dim=1), self.tau)
@@ -99,7 +88,7 @@ class AttentionTransferLoss(DistillLoss):
 
     def __init__(self, p: float = 2.0, loss_weight: float = 1.0):
         super().__init__(loss_weight)
-        self.p = _positive("p", p)
+        self.p = float(number(Keyword("p"), p, above=0))
 
     def attention(self, feat: torch.Tensor) -> torch.Tensor:
         return feat.abs().pow(self.p).mean(dim=1)
@@ -129,8 +118,8 @@ class RKDLoss(DistillLoss):
 
     def __init__(self, distance_weight: float = 25.0, angle_weight: float = 50.0, loss_weight: float = 1.0):
         super().__init__(loss_weight)
-        self.distance_weight = _non_negative("distance_weight", distance_weight)
-        self.angle_weight = _non_negative("angle_weight", angle_weight)
+        self.distance_weight = float(number(Keyword("distance_weight"), distance_weight, least=0))
+        self.angle_weight = float(number(Keyword("angle_weight"), angle_weight, least=0))
 
     @staticmethod
     def _distances(x: torch.Tensor) -> torch.Tensor:
@@ -165,9 +154,7 @@ class FactorTransferLoss(DistillLoss):
 
     def __init__(self, p: int = 1, loss_weight: float = 1.0):
         super().__init__(loss_weight)
-        if p not in (1, 2):
-            raise GmlConfigError("p", f"must be 1 or 2, got {p!r}")
-        self.p = p
+        self.p = integer(Keyword("p"), p, least=1, most=2)
 
     def compute(self, student, teacher):
         s = F.normalize(student.flatten(1), dim=1)
@@ -183,7 +170,7 @@ class ActivationBoundaryLoss(DistillLoss):
 
     def __init__(self, margin: float = 1.0, loss_weight: float = 1.0):
         super().__init__(loss_weight)
-        self.margin = _non_negative("margin", margin)
+        self.margin = float(number(Keyword("margin"), margin, least=0))
 
     def compute(self, student, teacher):
         active = (teacher > 0).to(student.dtype)

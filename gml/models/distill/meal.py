@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import GmlConfigError
+from ...validation import integer, invalid, number
 from .config import check_keys
-from .losses import _non_negative, _positive, soft_label_kl
+from .losses import soft_label_kl
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -53,8 +53,8 @@ class MealV2Loss(nn.Module):
     def __init__(self, num_classes: int, cfg: Union[dict, None], path: str = "algorithm.meal"):
         super().__init__()
         cfg = check_keys(cfg or {}, path, required=(), optional=("tau", "loss_weight", "discriminator"))
-        self.tau = _positive(f"{path}.tau", cfg.get("tau", 1.0))
-        self.loss_weight = _non_negative(f"{path}.loss_weight", cfg.get("loss_weight", 1.0))
+        self.tau = float(number(f"{path}.tau", cfg.get("tau", 1.0), above=0))
+        self.loss_weight = float(number(f"{path}.loss_weight", cfg.get("loss_weight", 1.0), least=0))
         disc = cfg.get("discriminator", False)
         if disc is True:
             disc = {}
@@ -63,13 +63,11 @@ class MealV2Loss(nn.Module):
             self.adv_weight = 0.0
         elif isinstance(disc, dict):
             disc = check_keys(disc, f"{path}.discriminator", required=(), optional=("hidden", "loss_weight"))
-            hidden = disc.get("hidden", 128)
-            if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-                raise GmlConfigError(f"{path}.discriminator.hidden", f"must be a positive integer, got {hidden!r}")
+            hidden = integer(f"{path}.discriminator.hidden", disc.get("hidden", 128), least=1)
             self.discriminator = LogitDiscriminator(num_classes, hidden)
-            self.adv_weight = _non_negative(f"{path}.discriminator.loss_weight", disc.get("loss_weight", 1.0))
+            self.adv_weight = float(number(f"{path}.discriminator.loss_weight", disc.get("loss_weight", 1.0), least=0))
         else:
-            raise GmlConfigError(f"{path}.discriminator", f"expected True, False or a dict, got {disc!r}")
+            raise invalid(f"{path}.discriminator", disc, "true, false or a dict")
 
     def ensemble_target(self, teacher_logits: List[torch.Tensor]) -> torch.Tensor:
         """The mean of the teachers' softened probabilities."""

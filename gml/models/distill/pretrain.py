@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ...errors import GmlConfigError
+from ...validation import integer, invalid
 from .config import check_keys
 from .distiller import TeacherDistiller, classifier_logits
 
@@ -24,12 +24,10 @@ DEFAULT_OPTIMIZER = dict(type="SGD", lr=0.1, momentum=0.9)
 
 def check_pretrain_cfg(cfg: Optional[dict], path: str = "algorithm.connector_pretrain") -> dict:
     cfg = check_keys(cfg or {}, path, required=(), optional=("epochs", "optimizer"))
-    epochs = cfg.get("epochs", 1)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise GmlConfigError(f"{path}.epochs", f"must be a positive integer, got {epochs!r}")
+    epochs = integer(f"{path}.epochs", cfg.get("epochs", 1), least=1)
     optimizer = cfg.get("optimizer", DEFAULT_OPTIMIZER)
     if not isinstance(optimizer, dict) or "type" not in optimizer:
-        raise GmlConfigError(f"{path}.optimizer", f"expected an optimizer dict with 'type', got {optimizer!r}")
+        raise invalid(f"{path}.optimizer", optimizer, "an optimizer dict with 'type'")
     return dict(epochs=epochs, optimizer=dict(optimizer))
 
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
-from .config import close_names
+from ...validation import invalid, nearest_hint
 
 
 def find_module(model: nn.Module, name: str, path: str) -> nn.Module:
@@ -17,15 +17,12 @@ def find_module(model: nn.Module, name: str, path: str) -> nn.Module:
     if isinstance(name, str) and name in modules and name:
         return modules[name]
     if not isinstance(name, str) or not name:
-        raise GmlConfigError(path, f"expected a module's dotted path such as 'backbone.layer4', got {name!r}")
+        raise invalid(path, name, "a module's dotted path such as 'backbone.layer4'")
     prefix = name
     while prefix and prefix not in modules:
         prefix = prefix.rpartition(".")[0]
     children = [f"{prefix}.{child}" if prefix else child for child, _ in modules[prefix].named_children()]
-    hints = close_names(name, [n for n in modules if n])
-    message = f"no module {name!r} in {type(model).__name__}"
-    if hints:
-        message += f"; nearby names: {', '.join(hints)}"
+    message = f"no module {name!r} in {type(model).__name__}{nearest_hint(name, modules)}"
     if children:
         message += f"; {'children of ' + repr(prefix) if prefix else 'top-level modules'}: {', '.join(children[:12])}"
     raise GmlConfigError(path, message)

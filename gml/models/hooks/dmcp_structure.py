@@ -19,8 +19,8 @@ from typing import Dict, List
 
 from mmcv.runner import Hook, get_dist_info
 
+from ..evaluation import unwrap
 from ..registry import HOOKS
-from .naive_evaluator import unwrap
 
 #: Markov walks drawn at most per structure to find one within tolerance.
 MAX_DRAWS = 2000

@@ -28,21 +28,10 @@ from mmcv.runner import Hook
 
 from ...errors import GmlConfigError
 from ...reporting import report
+from ..evaluation import build_evaluator, unwrap
 from ..mutators import load_choice
 from ..registry import HOOKS
 from ..subnet import bn_buffers, calibrate, restore_buffers
-from .naive_evaluator import NaiveEvaluator, unwrap
-
-_EVALUATORS = {"NaiveEvaluator": NaiveEvaluator, "gml.NaiveEvaluator": NaiveEvaluator}
-
-
-def build_evaluator(cfg: Optional[dict]) -> NaiveEvaluator:
-    cfg = dict(cfg or dict(type="NaiveEvaluator"))
-    kind = cfg.pop("type", "NaiveEvaluator")
-    if kind not in _EVALUATORS:
-        raise GmlConfigError("search_eval_cfg.evaluator.type", f"unknown evaluator {kind!r}; valid: NaiveEvaluator")
-    return _EVALUATORS[kind](**cfg)
-
 
 @HOOKS.register_module()
 class DynamicDistEvalHook(Hook):

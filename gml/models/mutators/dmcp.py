@@ -29,6 +29,7 @@ import yaml
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import integer, invalid, number
 from ..ops import BatchNorm2dSlice
 from ..pruning.channel_space import ChannelGroup, derive_groups, input_groups
 from ..pruning.flops import FlopsModel
@@ -53,25 +54,19 @@ class _GlobalRandom:
 _GLOBAL_RANDOM = _GlobalRandom()
 
 
-def _positive(value: Any, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise GmlConfigError(path, f"expected a positive number, got {value!r}")
-    return float(value)
-
-
 def parse_width(width: Any, path: str = f"{PATH}.width") -> Dict[str, float]:
     if not isinstance(width, Mapping):
-        raise GmlConfigError(path, f"expected dict(max=..., min=..., offset=...), got {width!r}")
+        raise invalid(path, width, "dict(max=..., min=..., offset=...)")
     unknown = sorted(set(width) - {"max", "min", "offset"})
     if unknown:
         raise GmlConfigError(f"{path}.{unknown[0]}", "unknown key; valid: max, min, offset")
-    parsed = {key: _positive(width.get(key, default), f"{path}.{key}")
+    parsed = {key: float(number(f"{path}.{key}", width.get(key, default), above=0))
               for key, default in (("max", 1.0), ("min", 0.1), ("offset", 0.1))}
     if parsed["min"] >= parsed["max"]:
-        raise GmlConfigError(f"{path}.min", f"must be below width.max={parsed['max']}, got {parsed['min']}")
+        raise invalid(f"{path}.min", width.get("min", 0.1), f"a ratio below width.max={parsed['max']:g}")
     if parsed["offset"] > parsed["max"] - parsed["min"] + 1e-9:
-        raise GmlConfigError(f"{path}.offset", f"must be at most max - min = {parsed['max'] - parsed['min']:g} "
-                                               f"(at least one bucket), got {parsed['offset']}")
+        raise invalid(f"{path}.offset", width.get("offset", 0.1),
+                      f"a ratio <= max - min = {parsed['max'] - parsed['min']:g} (at least one bucket)")
     return parsed
 
 
@@ -91,15 +86,12 @@ class DMCPMutator(nn.Module):
         self.width = parse_width(width or {})
         self.plan = parse_sample_types(arch_sample_type, num_sample, f"{PATH}")
         self.sample_width = self._parse_sample_width(sample_width)
-        self.arch_learning_rate = _positive(arch_learning_rate, f"{PATH}.arch_learning_rate")
-        if isinstance(arch_weight_decay, bool) or not isinstance(arch_weight_decay, (int, float)) \
-                or arch_weight_decay < 0:
-            raise GmlConfigError(f"{PATH}.arch_weight_decay", f"expected a number >= 0, got {arch_weight_decay!r}")
-        self.arch_weight_decay = float(arch_weight_decay)
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3 or not all(
-                isinstance(v, int) and v > 0 for v in input_shape):
-            raise GmlConfigError(f"{PATH}.input_shape", f"expected (C, H, W) of positive ints, got {input_shape!r}")
-        self.input_shape = tuple(input_shape)
+        self.arch_learning_rate = float(number(f"{PATH}.arch_learning_rate", arch_learning_rate, above=0))
+        self.arch_weight_decay = float(number(f"{PATH}.arch_weight_decay", arch_weight_decay, least=0))
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
+            raise invalid(f"{PATH}.input_shape", input_shape, "(C, H, W)")
+        self.input_shape = tuple(integer(f"{PATH}.input_shape[{i}]", v, least=1) for i, v in enumerate(input_shape))
+        integer(f"{PATH}.seed", seed, optional=True)
         self._own_rng = random.Random(seed) if seed is not None else None
         self.alphas = nn.ParameterList()
         self.groups: List[ChannelGroup] = []
@@ -113,12 +105,12 @@ class DMCPMutator(nn.Module):
             return None
         path = f"{PATH}.sample_width"
         if not isinstance(sample_width, (list, tuple)) or not sample_width:
-            raise GmlConfigError(path, f"expected a non-empty list of width ratios, got {sample_width!r}")
+            raise invalid(path, sample_width, "a non-empty list of width ratios")
         for i, ratio in enumerate(sample_width):
-            value = _positive(ratio, f"{path}[{i}]")
+            value = number(f"{path}[{i}]", ratio, above=0)
             if not self.width["min"] - 1e-9 <= value <= self.width["max"] + 1e-9:
-                raise GmlConfigError(f"{path}[{i}]", f"must be within width.min..width.max = "
-                                                     f"[{self.width['min']}, {self.width['max']}], got {ratio!r}")
+                raise invalid(f"{path}[{i}]", ratio, f"a ratio within width.min..width.max = "
+                                                     f"[{self.width['min']}, {self.width['max']}]")
         return [float(v) for v in sample_width]
 
     # --- attaching ---------------------------------------------------------------------------------------------
@@ -280,7 +272,7 @@ def read_structure(source: Union[str, Mapping], path: str = "channel_cfg") -> Di
     data = load_choice(dict(source) if isinstance(source, Mapping) else source, path)
     channels = data.get("channels", data)
     if not isinstance(channels, Mapping):
-        raise GmlConfigError(f"{path}.channels", f"expected a mapping of channel group -> width, got {channels!r}")
+        raise invalid(f"{path}.channels", channels, "a mapping of channel group -> width")
     return dict(channels)
 
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from ...errors import GmlConfigError
 from ..ops import BatchNorm2dSlice, Conv2dSlice, LinearSlice, trace_input_widths
+from ..subnet import TestForward
 
 RESNET_TYPES = ("ResNet", "ResNet_CIFAR", "ResNetV1c", "ResNetV1d")
 MOBILENET_V2_TYPES = ("MobileNetV2",)
@@ -189,8 +190,6 @@ def input_groups(classifier: nn.Module, groups: List[ChannelGroup], apply: Calla
     Found by probing the test forward on ``example``: with every group at its maximum, then one group at a time one
     channel narrower, the ops whose input width changes read that group. ``apply(widths)`` sets the widths. Ops
     reading the image are absent."""
-    from ..subnet import TestForward  # not at the top: gml.models.subnet imports the mutators, which import us
-
     runner = TestForward(classifier)
     names = {module: path for path, module in classifier.named_modules()}
     full = {g.name: g.max_channels for g in groups}

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..ops import Conv2dSlice, LinearSlice
+from ..subnet import TestForward
 
 Width = Union[int, float, torch.Tensor]
 
@@ -48,8 +49,6 @@ class FlopsModel:
               out_groups: Mapping[str, str]) -> "FlopsModel":
         """Record the layers of ``classifier``'s test forward on ``example`` (one image, every group at its
         maximum). ``in_groups`` / ``out_groups``: layer path -> name of the group setting its input / output."""
-        from ..subnet import TestForward  # not at the top: gml.models.subnet imports the mutators, which import us
-
         paths = {module: path for path, module in classifier.named_modules()}
         layers: List[LayerCost] = []
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import List, Optional, Sequence
 
-from ...errors import GmlConfigError
+from ...validation import integer, invalid, one_of
 
 #: Per-iteration decay of scheduled_random's probability of a random (not Markov) structure.
 SCHEDULED_DECAY = 0.9999
@@ -31,20 +31,12 @@ class SampleType(str, enum.Enum):
 def parse_sample_types(types: Sequence[str], num_sample: Optional[int], path: str) -> List[SampleType]:
     """The per-iteration plan: the first ``num_sample`` entries of ``types`` (all when None)."""
     if isinstance(types, str) or not isinstance(types, (list, tuple)) or not types:
-        raise GmlConfigError(f"{path}.arch_sample_type", f"expected a non-empty list, got {types!r}")
-    plan = []
-    for i, name in enumerate(types):
-        try:
-            plan.append(SampleType(name))
-        except ValueError:
-            raise GmlConfigError(f"{path}.arch_sample_type[{i}]", f"unknown sample type {name!r}; valid: "
-                                 f"{', '.join(t.value for t in SampleType)}") from None
+        raise invalid(f"{path}.arch_sample_type", types, "a non-empty list")
+    valid = [t.value for t in SampleType]
+    plan = [SampleType(one_of(f"{path}.arch_sample_type[{i}]", name, valid)) for i, name in enumerate(types)]
     if num_sample is None:
         return plan
-    if isinstance(num_sample, bool) or not isinstance(num_sample, int) or not 1 <= num_sample <= len(plan):
-        raise GmlConfigError(f"{path}.num_sample", f"expected an int in [1, len(arch_sample_type)={len(plan)}], "
-                                                   f"got {num_sample!r}")
-    return plan[:num_sample]
+    return plan[:integer(f"{path}.num_sample", num_sample, least=1, most=len(plan))]
 
 
 def scheduled_random_prob(steps: int) -> float:

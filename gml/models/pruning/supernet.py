@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import integer, invalid
 from ..builder import build_model
 from ..ops import Conv2dSlice, to_static_model
 from ..registry import MODELS
@@ -83,7 +84,7 @@ def apply_widths(classifier: nn.Module, groups: Sequence[ChannelGroup], widths: 
 def check_channels(groups: Sequence[ChannelGroup], channels: Mapping, path: str) -> Dict[str, int]:
     """``channels`` (group name -> width) checked: exactly the groups' names, ints in ``[1, max_channels]``."""
     if not isinstance(channels, Mapping):
-        raise GmlConfigError(path, f"expected a mapping of channel group -> width, got {channels!r}")
+        raise invalid(path, channels, "a mapping of channel group -> width")
     known = group_map(groups)
     missing = sorted(set(known) - set(channels))
     unknown = sorted(set(channels) - set(known))
@@ -92,10 +93,7 @@ def check_channels(groups: Sequence[ChannelGroup], channels: Mapping, path: str)
                                    f"unknown {unknown}")
     checked = {}
     for name, group in known.items():
-        value = channels[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= group.max_channels:
-            raise GmlConfigError(f"{path}.{name}", f"expected an int in [1, {group.max_channels}], got {value!r}")
-        checked[name] = value
+        checked[name] = integer(f"{path}.{name}", channels[name], least=1, most=group.max_channels)
     return checked
 
 

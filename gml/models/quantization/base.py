@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import invalid
 from ...registry import check_keywords
 from ..registry import QUANTIZERS
 
@@ -65,7 +66,7 @@ def build_quantizer(cfg: Any, path: str = "algorithm.quantizer") -> BaseQuantize
     if isinstance(cfg, BaseQuantizer):
         return cfg
     if not isinstance(cfg, Mapping) or "type" not in cfg:
-        raise GmlConfigError(path, f"expected a dict with a 'type' key, got {cfg!r}")
+        raise invalid(path, cfg, "a dict with a 'type' key")
     kwargs = dict(cfg)
     type_name = kwargs.pop("type")
     cls = QUANTIZERS.get(type_name) if isinstance(type_name, str) else None

@@ -14,6 +14,7 @@ from typing import Any, List, Mapping, Optional
 import torch
 
 from ...errors import GmlConfigError
+from ...validation import boolean, integer, invalid, number, one_of
 from ._ao import observers, quiet_torch_ao, tq
 
 #: Arguments of a fake-quantizer that ``custom_qconfig.activation`` / ``.weight`` may set.
@@ -32,8 +33,8 @@ def supported_backends() -> List[str]:
 def check_backend(backend: Any, path: str) -> str:
     supported = supported_backends()
     if backend not in supported:
-        raise GmlConfigError(path, f"backend {backend!r} is not supported by this PyTorch build "
-                                   f"({torch.__version__}); supported engines: {', '.join(supported)}")
+        raise invalid(path, backend, f"a quantized engine of this PyTorch build ({torch.__version__}): "
+                                     f"{', '.join(supported)}")
     return backend
 
 
@@ -44,7 +45,7 @@ def build_qat_qconfig(backend: str, custom: Optional[Mapping], path: str):
     if custom is None:
         return default
     if not isinstance(custom, Mapping):
-        raise GmlConfigError(path, f"expected a dict with 'activation' and/or 'weight', got {custom!r}")
+        raise invalid(path, custom, "a dict with 'activation' and/or 'weight'")
     unknown = sorted(set(custom) - {"activation", "weight"})
     if unknown:
         raise GmlConfigError(f"{path}.{unknown[0]}", "unknown key; custom_qconfig takes 'activation' and 'weight'")
@@ -64,7 +65,7 @@ def _override(factory, overrides: Optional[Mapping], path: str):
     if overrides is None:
         return factory
     if not isinstance(overrides, Mapping):
-        raise GmlConfigError(path, f"expected a dict of fake-quantizer arguments, got {overrides!r}")
+        raise invalid(path, overrides, "a dict of fake-quantizer arguments")
     kwargs = dict(factory.p.keywords)
     for key, value in overrides.items():
         if key not in QCONFIG_ARGS:
@@ -80,14 +81,13 @@ def _override(factory, overrides: Optional[Mapping], path: str):
 
 def _torch_value(key: str, value: Any, path: str) -> Any:
     choices = {"observer": OBSERVERS, "dtype": DTYPES, "qscheme": QSCHEMES}.get(key)
-    if choices is None:
-        if key == "reduce_range" and not isinstance(value, bool):
-            raise GmlConfigError(path, f"expected true or false, got {value!r}")
-        if key in ("quant_min", "quant_max") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise GmlConfigError(path, f"expected an integer, got {value!r}")
-        if key == "averaging_constant" and not (isinstance(value, (int, float)) and 0 < value <= 1):
-            raise GmlConfigError(path, f"expected a number in (0, 1], got {value!r}")
-        return value
-    if value not in choices:
-        raise GmlConfigError(path, f"expected one of {', '.join(choices)}, got {value!r}")
-    return getattr(observers, value) if key == "observer" else getattr(torch, value)
+    if choices is not None:
+        one_of(path, value, choices)
+        return getattr(observers, value) if key == "observer" else getattr(torch, value)
+    if key == "reduce_range":
+        return boolean(path, value)
+    if key in ("quant_min", "quant_max"):
+        return integer(path, value)
+    if key == "averaging_constant":
+        return number(path, value, above=0, most=1)
+    return value

@@ -23,12 +23,12 @@ Wrong names, unknown keys and unfusable groups are GmlConfigErrors naming the ke
 """
 from __future__ import annotations
 
-import difflib
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from torch import nn
 
 from ...errors import GmlConfigError
+from ...validation import invalid, nearest_hint
 from ..registry import QUANTIZERS
 from ._ao import quiet_torch_ao, tq
 from .base import BaseQuantizer
@@ -85,8 +85,7 @@ class TorchDefaultQuantizer(BaseQuantizer):
         self.backend = check_backend(backend, f"{config_path}.backend")
         for key, value in (("input_layer", input_layer), ("output_layer", output_layer)):
             if not isinstance(value, str) or not value:
-                raise GmlConfigError(f"{config_path}.{key}", f"expected a module name such as 'backbone', "
-                                                             f"got {value!r}")
+                raise invalid(f"{config_path}.{key}", value, "a module name such as 'backbone'")
         self.input_layer = input_layer
         self.output_layer = output_layer
         self.fuse_groups = self._parse_fuse_config(fuse_config)
@@ -131,7 +130,7 @@ class TorchDefaultQuantizer(BaseQuantizer):
         if fuse_config is None:
             return {}
         if not isinstance(fuse_config, Mapping):
-            raise GmlConfigError(path, f"expected {{module name: [submodule names]}}, got {fuse_config!r}")
+            raise invalid(path, fuse_config, "{module name: [submodule names]}")
         groups: Dict[str, List[List[str]]] = {}
         for parent, value in fuse_config.items():
             key_path = f"{path}.{parent}"
@@ -140,17 +139,14 @@ class TorchDefaultQuantizer(BaseQuantizer):
             if (not isinstance(value, (list, tuple)) or not value
                     or not all(isinstance(g, (list, tuple)) and len(g) >= 2 and all(isinstance(n, str) for n in g)
                                for g in value)):
-                raise GmlConfigError(key_path, f"expected a list of >= 2 submodule names or a list of such lists, "
-                                               f"got {value!r}")
+                raise invalid(key_path, value, "a list of >= 2 submodule names or a list of such lists")
             groups[str(parent)] = [list(g) for g in value]
         return groups
 
     def _lookup(self, modules: Mapping[str, nn.Module], name: str, key_path: str) -> nn.Module:
         if name in modules:
             return modules[name]
-        near = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.6)
-        hint = f"; close names: {', '.join(near)}" if near else ""
-        raise GmlConfigError(key_path, f"the model has no module {name!r}{hint}")
+        raise GmlConfigError(key_path, f"the model has no module {name!r}{nearest_hint(name, modules)}")
 
     def _region(self, model: nn.Module, modules: Mapping[str, nn.Module]) -> List[str]:
         """Names of the modules to quantize: from ``input_layer`` to the end of ``output_layer``, definition order."""

@@ -132,11 +132,18 @@ def test_multiple_teachers_get_indexed_key_paths(teacher_ckpt):
     (lambda c: c['distiller']['distill_cfg']['distill_head_cfg'][0]['head'].update(weight=2),
      r"distill_head_cfg\[0\]\.head\.weight: unknown key for BaseDistillationHead"),
     (lambda c: c['distiller']['distill_cfg']['distill_head_cfg'][0]['head']['loss'].update(type='gml.KLDivergence'),
-     r"head\.loss\.type: unknown type 'gml\.KLDivergence'; did you mean: gml\.KLDivergenceLoss"),
+     r"head\.loss\.type: unknown type 'gml\.KLDivergence'; nearby names: gml\.KLDivergenceLoss"),
     (lambda c: c['distiller']['distill_cfg']['distill_head_cfg'][0]['head']['loss'].update(tau=0),
-     r"head\.loss\.tau: must be a positive number, got 0"),
-    (lambda c: c.update(use_meal='yes'), r"algorithm\.use_meal: must be true or false"),
+     r"head\.loss\.tau: expected a number > 0, got 0$"),
+    (lambda c: c.update(use_meal='yes'), r"algorithm\.use_meal: expected true or false, got 'yes'$"),
     (lambda c: c.update(meal=dict(tau=2)), r"algorithm\.meal: MEAL V2 options are set but use_meal is False"),
+    (lambda c: c.update(use_meal=True, meal=dict(discriminator=dict(hidden=0))),
+     r"algorithm\.meal\.discriminator\.hidden: expected an integer >= 1, got 0$"),
+    (lambda c: c.update(use_meal=True, meal=dict(tau=-1)), r"algorithm\.meal\.tau: expected a number > 0, got -1$"),
+    (lambda c: c.update(connector_pretrain=dict(epochs=True)),
+     r"algorithm\.connector_pretrain\.epochs: expected an integer >= 1, got True$"),
+    (lambda c: c['distiller']['distill_cfg']['distill_head_cfg'][0]['head']['loss'].update(loss_weight=-2),
+     r"head\.loss\.loss_weight: expected a number >= 0, got -2$"),
 ])
 def test_bad_config_is_one_error_with_the_key_path(teacher_ckpt, mutate, pattern):
     cfg = algorithm_cfg(teacher_ckpt)

@@ -59,7 +59,7 @@ def test_connectors_map_to_the_configured_shape(cfg, shape_in, shape_out):
 def test_paraphraser_reconstructs_its_input_shape_and_bad_channels_are_config_errors():
     para = Paraphraser(32, 16)
     assert para.reconstruct(torch.randn(2, 32, 4, 4)).shape == (2, 32, 4, 4)
-    with pytest.raises(GmlConfigError, match=r"head\.stu_connector\.out_channels: must be a positive integer"):
+    with pytest.raises(GmlConfigError, match=r"head\.stu_connector\.out_channels: expected an integer >= 1, got 0$"):
         build_part(dict(type='gml.ConvBNConnector', in_channels=8, out_channels=0), 'head.stu_connector')
     with pytest.raises(GmlConfigError, match=r"c\.pretrain_criterion: unknown key for Translator"):
         build_part(dict(type='gml.Translator', in_channels=8, factor_channels=4, pretrain_criterion={}), 'c')
@@ -166,7 +166,7 @@ def test_activation_boundary_algorithm_switches_phase(teacher_ckpt):
 
 
 def test_head_requires_an_identifier_name():
-    with pytest.raises(GmlConfigError, match=r"h\.name: must be an identifier"):
+    with pytest.raises(GmlConfigError, match=r"h\.name: expected an identifier such as 'kd_logits', got 'kd logits'$"):
         BaseDistillationHead(name='kd logits', loss=dict(type='gml.FeatureMSELoss'), cfg_path='h')
     assert isinstance(build_part(dict(type='gml.LinearConnector', in_features=2, out_features=3), 'c'),
                       LinearConnector)

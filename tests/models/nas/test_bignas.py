@@ -8,7 +8,7 @@ import yaml
 from mmcv import Config
 
 from gml.errors import GmlConfigError
-from gml.models.hooks.naive_evaluator import NaiveEvaluator
+from gml.models.evaluation import NaiveEvaluator
 from gml.models.ops import BatchNorm2dSlice, Conv2dSlice
 
 from ._fixtures import MBV3_MODEL, RESNET_MODEL, bignas

@@ -3,7 +3,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gml.models.hooks.naive_evaluator import NaiveEvaluator  # noqa: E402
+from gml.models.evaluation import NaiveEvaluator  # noqa: E402
 from gml.models.pruning.flops import DEAD_ZONE, FlopsLossType, flops_loss  # noqa: E402
 
 from ._fixtures import BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, RESNET, build_dmcp  # noqa: E402

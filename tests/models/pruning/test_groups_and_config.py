@@ -124,6 +124,31 @@ def test_config_errors_name_the_key_path(change, path):
     assert path in str(err.value), str(err.value)
 
 
+@pytest.mark.parametrize("change,message", [
+    (dict(algorithm_cfg=dict(arch_train_freq=0)), "algorithm.algorithm_cfg.arch_train_freq: expected an integer >= 1, "
+                                                  "got 0"),
+    (dict(distill_iter=True), "algorithm.distill_iter: expected an integer >= 0, got True"),
+    (dict(retraining="no"), "algorithm.retraining: expected true or false, got 'no'"),
+    (dict(floss_cfg=dict(target_flops=1.0, floss_type="l3")),
+     "algorithm.floss_cfg.floss_type: expected one of l2, l1, log_l1, inverted_log_l1, got 'l3'"),
+    (dict(floss_cfg=dict(target_flops=0)), "algorithm.floss_cfg.target_flops: expected MFLOPs > 0, got 0"),
+    (dict(mutator=dict(num_sample=True)), "algorithm.mutator.num_sample: expected an integer in [1, 4], got True"),
+    (dict(mutator=dict(arch_weight_decay=-1)), "algorithm.mutator.arch_weight_decay: expected a number >= 0, got -1"),
+    (dict(mutator=dict(input_shape=(3, 32, "32"))), "algorithm.mutator.input_shape[2]: expected an integer >= 1, "
+                                                    "got '32'"),
+    (dict(mutator=dict(sample_width=[0.05])), "algorithm.mutator.sample_width[0]: expected a ratio within "
+                                              "width.min..width.max = [0.1, 1.0], got 0.05"),
+])
+def test_config_errors_read_expected_got(change, message):
+    """One wording for every bad value: ``<key path>: expected <what>, got <value>``."""
+    cfg = dmcp_cfg(RESNET, target=10.0)
+    for key, value in change.items():
+        cfg[key] = dict(cfg[key], **value) if key in ("floss_cfg", "mutator") else value
+    with pytest.raises(GmlConfigError) as err:
+        build_algorithm(cfg)
+    assert str(err.value) == message
+
+
 def test_a_too_narrow_model_for_the_offset_is_a_config_error():
     narrow = dict(RESNET, backbone=dict(RESNET["backbone"], stem_channels=4, base_channels=4),
                   head=dict(RESNET["head"], in_channels=8))

@@ -72,3 +72,22 @@ def test_converted_must_be_a_bool(qat):
 def test_unknown_algorithm_key(qat):
     message = _error(dict(qat.qat_config(), quantiser={}))
     assert "algorithm.quantiser" in message and "quantizer" in message
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(custom_qconfig=dict(weight=dict(reduce_range="yes"))),
+     "algorithm.quantizer.custom_qconfig.weight.reduce_range: expected true or false, got 'yes'"),
+    (dict(custom_qconfig=dict(activation=dict(quant_min=True))),
+     "algorithm.quantizer.custom_qconfig.activation.quant_min: expected an integer, got True"),
+    (dict(custom_qconfig=dict(activation=dict(averaging_constant=2))),
+     "algorithm.quantizer.custom_qconfig.activation.averaging_constant: expected a number > 0 and <= 1, got 2"),
+    (dict(custom_qconfig=dict(weight=dict(dtype="int4"))),
+     "algorithm.quantizer.custom_qconfig.weight.dtype: expected one of quint8, qint8, got 'int4'"),
+    (dict(input_layer=""), "algorithm.quantizer.input_layer: expected a module name such as 'backbone', got ''"),
+])
+def test_bad_values_read_expected_got(qat, change, message):
+    assert _error(qat.qat_config(**change)) == message
+
+
+def test_converted_message(qat):
+    assert _error(dict(qat.qat_config(), converted="yes")) == "algorithm.converted: expected true or false, got 'yes'"
