@@ -109,7 +109,7 @@ def test_optuna_study_matches_the_task(demo, tmp_path):
             "width": IntDistribution(8, 64, step=8),
             "opt": CategoricalDistribution(["sgd", "adam"])}
         if job["status"] == "EARLY_STOPPED":
-            assert trial.user_attrs["gml_stop_reason"] == "stopped by the assessor"
+            assert trial.user_attrs["gml_stop_reason"] == f"stopped by the assessor at step {job['stopped_step']}"
             assert max(trial.intermediate_values) == job["stopped_step"]
     best = max((j for j in jobs if j["status"] == "SUCCEEDED"), key=lambda j: j["reward"])
     assert study.best_trial.user_attrs["gml_job_id"] == best["id"]
