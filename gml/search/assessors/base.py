@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from typing import List, Tuple
+import math
+from typing import Dict, List, Optional, Tuple
 
 from ...validation import Keyword, integer, one_of
 
@@ -49,6 +50,38 @@ class Assessor(abc.ABC):
         if history:
             self.assess_job(job_id, history)
         self.job_end(job_id, success)
+
+
+class BarAssessor(Assessor):
+    """The frame of rules that stop a running job whose best value so far is worse than a bar computed at its latest
+    step from the jobs that completed (MedianStop: the median running average; TopKGuard: the weakest of the best
+    completed jobs). No bar yet, or a step before ``start_step``: the job continues; a job with no finite value
+    yet is stopped once there is a bar. ``_running`` keeps each running job's curve as last assessed."""
+
+    def __init__(self, optimize_mode: str = "maximize", start_step: int = 0):
+        super().__init__(optimize_mode, start_step)
+        self._running: Dict[int, Curve] = {}
+
+    @abc.abstractmethod
+    def bar_at(self, step: int) -> Optional[float]:
+        """The value a job must not fall behind at ``step``, or None while there is none."""
+
+    def assess_job(self, job_id: int, history: Curve) -> Decision:
+        self._running[job_id] = list(history)
+        if not history:
+            return Decision.CONTINUE
+        step = max(int(s) for s, _ in history)
+        if step < self.start_step:
+            return Decision.CONTINUE
+        bar = self.bar_at(step)
+        if bar is None:
+            return Decision.CONTINUE
+        values = [float(v) for _, v in history if v is not None and not math.isnan(v)]
+        if not values:
+            return Decision.STOP
+        if self.optimize_mode == "maximize":
+            return Decision.STOP if max(values) < bar else Decision.CONTINUE
+        return Decision.STOP if min(values) > bar else Decision.CONTINUE
 
 
 def judge_new_steps(assessor, job_id: int, history: Curve, judged_up_to):

@@ -22,7 +22,7 @@ import math
 from typing import Dict, List, Tuple
 
 from ...registry import ASSESSORS
-from .base import Assessor, Curve, Decision
+from .base import BarAssessor, Curve
 
 
 def _finite(history: Curve) -> List[Tuple[int, float]]:
@@ -30,12 +30,11 @@ def _finite(history: Curve) -> List[Tuple[int, float]]:
 
 
 @ASSESSORS.register_module(aliases=("MedianstopAssessor", "Medianstop"))
-class MedianStopAssessor(Assessor):
+class MedianStopAssessor(BarAssessor):
     """Median stopping rule (see the module docstring). ``optimize_mode`` defaults to the searcher's."""
 
     def __init__(self, optimize_mode: str = "maximize", start_step: int = 0):
         super().__init__(optimize_mode, start_step)
-        self._running: Dict[int, Curve] = {}
         # completed job -> (its steps ascending, running average at each of those steps)
         self._completed: Dict[int, Tuple[List[int], List[float]]] = {}
 
@@ -56,22 +55,8 @@ class MedianStopAssessor(Assessor):
         return averages[(n - 1) // 2] if self.optimize_mode == "maximize" else averages[n // 2]
 
     # -- the contract ------------------------------------------------------------------------------------
-    def assess_job(self, job_id: int, history: Curve) -> Decision:
-        self._running[job_id] = list(history)
-        if not history:
-            return Decision.CONTINUE
-        step = max(int(s) for s, _ in history)
-        if step < self.start_step:
-            return Decision.CONTINUE
-        median = self.median_at(step)
-        if median is None:
-            return Decision.CONTINUE
-        values = [v for _, v in _finite(history)]
-        if not values:
-            return Decision.STOP
-        if self.optimize_mode == "maximize":
-            return Decision.STOP if max(values) < median else Decision.CONTINUE
-        return Decision.STOP if min(values) > median else Decision.CONTINUE
+    def bar_at(self, step: int):
+        return self.median_at(step)
 
     def job_end(self, job_id: int, success: bool) -> None:
         history = self._running.pop(job_id, None)

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional
 
 from ...registry import ASSESSORS
 from ...validation import Keyword, integer, number
-from .base import Assessor, Curve, Decision
+from .base import BarAssessor, Curve
 
 
 class _Completed:
@@ -44,7 +44,7 @@ class _Completed:
 
 
 @ASSESSORS.register_module()
-class TopKGuardAssessor(Assessor):
+class TopKGuardAssessor(BarAssessor):
     """See the module docstring. ``optimize_mode`` defaults to the searcher's."""
 
     def __init__(self, optimize_mode: str = "maximize", top_k: int = 10, start_step: int = 2,
@@ -57,7 +57,6 @@ class TopKGuardAssessor(Assessor):
         self._maximize = optimize_mode == "maximize"
         self._completed: Dict[int, _Completed] = {}
         self._guard: List[_Completed] = []
-        self._running: Dict[int, Curve] = {}
 
     def _rebuild_guard(self) -> None:
         finished = [c for c in self._completed.values() if c.final is not None]
@@ -73,23 +72,6 @@ class TopKGuardAssessor(Assessor):
             return None
         slack = self.margin * (max(values) - min(values))
         return min(values) - slack if self._maximize else max(values) + slack
-
-    def assess_job(self, job_id: int, history: Curve) -> Decision:
-        self._running[job_id] = list(history)
-        if not history:
-            return Decision.CONTINUE
-        step = max(int(s) for s, _ in history)
-        if step < self.start_step:
-            return Decision.CONTINUE
-        bar = self.bar_at(step)
-        if bar is None:
-            return Decision.CONTINUE
-        values = [float(v) for _, v in history if v is not None and not math.isnan(v)]
-        if not values:
-            return Decision.STOP
-        best = max(values) if self._maximize else min(values)
-        behind = best < bar if self._maximize else best > bar
-        return Decision.STOP if behind else Decision.CONTINUE
 
     def job_end(self, job_id: int, success: bool) -> None:
         """The end of a job, with the curve last seen by ``assess_job`` (``replay`` passes the complete one)."""
