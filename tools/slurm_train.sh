@@ -15,17 +15,9 @@ CONFIG=$3
 shift 3
 WORK_DIR=()
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then WORK_DIR=(--work-dir="$1"); shift; fi
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-GRES=${GRES-gpu:${GPUS_PER_NODE}}
 SRUN_ARGS=${SRUN_ARGS:-}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-opts=(-p "$PARTITION" --job-name="$JOB_NAME" --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE"
-      --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1)
-if [ -n "$GRES" ]; then opts+=(--gres="$GRES"); fi
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-if [ -n "${PORT:-}" ]; then export MASTER_PORT=$PORT; fi   # torch.distributed rendezvous (default 29500)
+# shellcheck source=tools/lib/slurm_srun_options.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/slurm_srun_options.sh"
 # shellcheck disable=SC2086
-exec srun "${opts[@]}" $SRUN_ARGS "${PYTHON:-python}" -u "$root/tools/train.py" "$CONFIG" "${WORK_DIR[@]}" \
+exec srun "${srun_options[@]}" $SRUN_ARGS "${PYTHON:-python}" -u "$root/tools/train.py" "$CONFIG" "${WORK_DIR[@]}" \
   --launcher=slurm "$@"
