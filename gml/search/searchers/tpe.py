@@ -1,9 +1,9 @@
 """TPESearcher: Optuna's Tree-structured Parzen Estimator through its ask/tell interface (the ``searchers`` extra).
 
-Dimensions map onto Optuna distributions (``gml.search.space.encoding.OptunaEncoding``): Categorical and Nested become a CategoricalDistribution over the choice
-indices (any JSON value or bundle works), Int an IntDistribution (``step``; with ``log`` and a step > 1, which
-Optuna cannot sample, a log IntDistribution whose draw is snapped to the grid), Real a FloatDistribution (``log``
-or ``step``). File inner args are plain dimensions of the space.
+Dimensions map onto Optuna distributions (``gml.search.space.encoding.OptunaEncoding``): Categorical and Nested
+become a CategoricalDistribution over the choice indices (any JSON value or bundle works), Int an IntDistribution
+(``step``; with ``log`` and a step > 1, which Optuna cannot sample, a log IntDistribution whose draw is snapped to
+the grid), Real a FloatDistribution (``log`` or ``step``). File inner args are plain dimensions of the space.
 
 - One or several objectives (MOTPE): ``reward_attribute: [acc, params]`` with ``optimize_mode: [maximize,
   minimize]`` builds it with ``directions`` and tells it every objective's value of each finished job; Optuna's
