@@ -119,6 +119,11 @@ def test_motpe_searches_two_objectives_and_tells_a_failed_job_the_nadir(tmp_path
     assert sorted(k for k, _ in ours) == sorted(t.number for t in searcher.study.best_trials)
     with pytest.raises(ValueError, match="optimises 2 objectives, was told 1 values"):
         searcher.observe(seen[0], [0.5])
+    slots = []                                            # parallel slots: pending points are running trials
+    for _ in range(3):
+        slots.append(searcher.suggest())
+        searcher.mark_issued(slots[-1])
+    assert len({repr(sorted(p.items())) for p in slots}) == 3 and not any(p in seen for p in slots)
 
 
 def test_motpe_hands_constraint_violations_to_the_sampler(tmp_path):
