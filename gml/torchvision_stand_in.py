@@ -20,10 +20,12 @@ Where it applies
     - ``import gml.models`` installs it (gml's tools, and any config with ``custom_imports=['gml.models']``).
     - Code that never imports gml (a stock OpenMMLab ``tools/train.py``, mmcls's own scripts) gets it from a ``.pth``
       file in the environment: ``python -m gml.torchvision_stand_in --install-pth`` writes
-      ``gml-torchvision-stand-in.pth`` into the environment's site-packages (``tools/setup_env.sh`` does this for
-      gml's ``.venv``). At interpreter start it appends :class:`FallbackFinder` to ``sys.meta_path``: the LAST
-      finder, consulted for ``torchvision`` only when no real torchvision was found, so a real one still wins.
-      Nothing else is imported at start-up beyond this module and the light ``gml`` package.
+      ``gml-torchvision-stand-in.pth`` and the tiny module ``gml_torchvision_fallback`` (a copy of
+      ``gml/torchvision_fallback_hook.py``) into the environment's site-packages (``tools/setup_env.sh`` does this
+      for gml's ``.venv``). At interpreter start the .pth imports that module, which imports nothing and appends a
+      finder to ``sys.meta_path``: the LAST finder, consulted only for modules no other finder found. Only when
+      ``import torchvision`` reaches it does it import this module and ask :class:`FallbackFinder`, so a real
+      torchvision still wins and an interpreter that never imports torchvision loads nothing of gml.
 """
 from __future__ import annotations
 
@@ -118,7 +120,8 @@ class FallbackFinder(importlib.abc.MetaPathFinder):
 
     An availability probe (``importlib.util.find_spec("torchvision")``, as Lightning/torchmetrics run at import to
     decide whether to import ``torchvision.transforms``) is answered "not found": only an import statement gets the
-    stand-in, so those libraries see no torchvision instead of a placeholder that fails their imports."""
+    stand-in, so those libraries see no torchvision instead of a placeholder that fails their imports. It may be
+    asked directly by the import system or through the start-up hook's finder (one frame more)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "torchvision" or _called_from_util_find_spec():
@@ -131,7 +134,7 @@ _UTIL_FIND_SPEC_CODE = importlib.util.find_spec.__code__
 
 def _called_from_util_find_spec() -> bool:
     frame = sys._getframe(2)
-    for _ in range(4):
+    for _ in range(5):
         if frame is None:
             return False
         code = frame.f_code
@@ -142,20 +145,25 @@ def _called_from_util_find_spec() -> bool:
 
 
 def install_fallback_finder() -> None:
-    """Append :class:`FallbackFinder` to ``sys.meta_path`` (idempotent); what the ``.pth`` file runs."""
+    """Append :class:`FallbackFinder` to ``sys.meta_path`` (idempotent): the stand-in for every later
+    ``import torchvision`` that finds no real one, in this interpreter only."""
     if not any(isinstance(f, FallbackFinder) for f in sys.meta_path):
         sys.meta_path.append(FallbackFinder())
 
 
 PTH_NAME = "gml-torchvision-stand-in.pth"
-# One line, run by site.py at start-up; it does nothing where gml (or this module) is not importable.
-PTH_LINE = ('import importlib.util as _u; _u.find_spec("gml") and _u.find_spec("gml.torchvision_stand_in") and '
-            '__import__("gml.torchvision_stand_in", fromlist=["_"]).install_fallback_finder()\n')
+HOOK_MODULE = "gml_torchvision_fallback"       # gml/torchvision_fallback_hook.py, installed as a top-level module
+# One line, run by site.py at start-up: imports only the hook module written next to it
+PTH_LINE = f"import {HOOK_MODULE}\n"
 
 
 def install_pth(site_packages: str) -> str:
-    """Write the ``.pth`` file into ``site_packages``; returns its path."""
+    """Write the ``.pth`` file and the start-up hook module it imports into ``site_packages``; returns the
+    ``.pth`` file's path. Rewrites both (the hook then matches this gml)."""
     import os
+    import shutil
+    hook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchvision_fallback_hook.py")
+    shutil.copyfile(hook, os.path.join(site_packages, HOOK_MODULE + ".py"))
     path = os.path.join(site_packages, PTH_NAME)
     with open(path, "w") as f:
         f.write(PTH_LINE)

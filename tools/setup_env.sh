@@ -11,7 +11,8 @@ stamp="$venv/.gml-stamp"
 want=$(cat "$root/constraints.txt" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)
 
 # Code that never imports gml (a stock OpenMMLab tools/train.py) still gets the torchvision stand-in, from a .pth
-# file in site-packages (see gml/torchvision_stand_in.py); cheap, so written on every run.
+# file in site-packages and the tiny start-up module it imports (gml_torchvision_fallback: it loads gml only when
+# `import torchvision` finds no real one; see gml/torchvision_stand_in.py); cheap, so written on every run.
 install_pth() {
   "$venv/bin/python" -c 'import sysconfig, gml.torchvision_stand_in as s; s.install_pth(sysconfig.get_paths()["purelib"])'
 }

@@ -41,11 +41,11 @@ def test_nsga2_runs_a_two_objective_search_and_search_ctl_prints_its_pareto_fron
 
 def test_a_single_objective_searcher_refuses_a_list_and_pareto_needs_one(project):
     cfg = project.write_config("python train.py --lr {width} --bs {noise}", SPACE,
-                               searcher=dict(type="TPESearcher", **OBJECTIVES))
+                               searcher=dict(type="CMAESSearcher", **OBJECTIVES))
     run = project.cli("search-run", cfg, "-t", "one", check=2)
-    assert run.stderr.strip() == ("search-run: error: searcher.reward_attribute: TPESearcher optimises one "
+    assert run.stderr.strip() == ("search-run: error: searcher.reward_attribute: CMAESSearcher optimises one "
                                   "objective, got 2 (acc, params); give one reward_attribute, or use a "
-                                  "multi-objective searcher: NSGA2Searcher")
+                                  "multi-objective searcher: NSGA2Searcher, TPESearcher")
     cfg = project.write_config("python train.py --lr {width} --bs {noise}", SPACE,
                                scheduler={"stop_criterion": {"max_tries": 1}})
     project.cli("search-run", cfg, "-t", "single", check=0)

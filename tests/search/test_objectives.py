@@ -41,15 +41,15 @@ def test_bad_objectives_name_their_key_path(tmp_path, attrs, modes, path, words)
     assert err.value.path == path and words in err.value.message, str(err.value)
 
 
-@pytest.mark.parametrize("searcher", ["GridSearcher", "RandomSearcher", "TPESearcher", "SkoptSearcher",
-                                      "EvolutionSearcher"])
+@pytest.mark.parametrize("searcher", ["GridSearcher", "RandomSearcher", "SkoptSearcher", "EvolutionSearcher",
+                                      "GPSearcher", "CMAESSearcher"])
 def test_single_objective_searchers_refuse_a_list(tmp_path, searcher):
     cfg = config(tmp_path, ["acc", "params"], ["maximize", "minimize"], searcher=searcher)
     with pytest.raises(GmlConfigError) as err:
         build_searcher(cfg)
     assert err.value.path == "searcher.reward_attribute"
     assert f"{searcher} optimises one objective, got 2 (acc, params)" in err.value.message
-    assert "NSGA2Searcher" in err.value.message
+    assert err.value.message.endswith("multi-objective searcher: NSGA2Searcher, TPESearcher")
 
 
 def test_the_pareto_front_keeps_the_undominated_entries():
@@ -93,3 +93,56 @@ def test_nsga2_replays_a_resume_with_lists_and_single_objective_numbers(tmp_path
     single.mark_issued(point)
     single.observe(point, 0.7)
     assert single.study.trials[0].values == [0.7]
+
+
+def test_motpe_searches_two_objectives_and_tells_a_failed_job_the_nadir(tmp_path):
+    cfg = config(tmp_path, ["acc", "params"], ["maximize", "minimize"], searcher="TPESearcher", seed=3,
+                 n_startup_trials=5)
+    searcher = build_searcher(cfg)
+    assert searcher.directions == ["maximize", "minimize"] and searcher.multi_objective
+    told, seen = [], []
+    for i in range(30):
+        point = searcher.suggest()
+        assert point is not None and cfg.space.contains(point) and isinstance(point["w"], int)
+        assert point not in seen
+        seen.append(point)
+        searcher.mark_issued(point)
+        values = None if i % 7 == 6 else [point["x"] * (1 - 1 / (1 + point["w"])), point["w"] * 10.0]
+        searcher.observe(point, values)
+        told.append(values if values is not None else
+                    [min(v[0] for v in told if v), max(v[1] for v in told if v)])   # the nadir so far
+    trials = searcher.study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 30     # no repeats asked, failures told the nadir
+    assert [t.values for t in trials] == told
+    objectives = [Objective("acc", "maximize"), Objective("params", "minimize")]
+    ours = pareto_front([(t.number, t.values) for t in trials], objectives)
+    assert sorted(k for k, _ in ours) == sorted(t.number for t in searcher.study.best_trials)
+    with pytest.raises(ValueError, match="optimises 2 objectives, was told 1 values"):
+        searcher.observe(seen[0], [0.5])
+    slots = []                                            # parallel slots: pending points are running trials
+    for _ in range(3):
+        slots.append(searcher.suggest())
+        searcher.mark_issued(slots[-1])
+    assert len({repr(sorted(p.items())) for p in slots}) == 3 and not any(p in seen for p in slots)
+
+
+def test_motpe_hands_constraint_violations_to_the_sampler(tmp_path):
+    cfg = config(tmp_path, ["acc", "params"], ["maximize", "minimize"], searcher="TPESearcher", seed=0)
+    searcher = build_searcher(cfg)
+    for violation in (0.0, 2.5):
+        point = searcher.suggest()
+        searcher.mark_issued(point)
+        searcher.constraints_observed(point, [violation])
+        searcher.observe(point, [0.5, 10.0])
+    assert [t.system_attrs["constraints"] for t in searcher.study.trials] == [(0.0,), (2.5,)]
+
+
+@pytest.mark.parametrize("directions, path", [(["maximize", "up"], "searcher.directions[1]"),
+                                              ("maximize", "searcher.directions")])
+def test_bad_directions_name_their_key_path(directions, path):
+    from gml.registry import SEARCHERS
+    from gml.search.space.parse import parse_search_args
+    with pytest.raises(GmlConfigError) as err:
+        SEARCHERS.build({"type": "TPESearcher", "directions": directions}, "searcher",
+                        space=parse_search_args(SPACE))
+    assert err.value.path == path, str(err.value)

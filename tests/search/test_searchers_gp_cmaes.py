@@ -172,3 +172,15 @@ def test_config_errors_name_the_key(cfg, path):
     with pytest.raises(GmlConfigError) as err:
         SEARCHERS.build(cfg, "searcher", space=parse_search_args(QUAD), optimize_mode="maximize")
     assert err.value.path == path, str(err.value)
+
+
+def test_gp_without_torch_is_a_config_error_naming_the_gp_extra(monkeypatch):
+    """The ``searchers`` extra has no torch (a login node installs it without); GPSearcher says what to install.
+    torch is installed here, so its absence is simulated: a None entry in sys.modules makes its import fail."""
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)
+    with pytest.raises(GmlConfigError) as err:
+        build("GPSearcher")
+    assert err.value.path == "searcher.type"
+    assert "GPSearcher needs torch" in err.value.message and "pip install 'gml[gp]'" in err.value.message
+    build("TPESearcher")              # the other Optuna searchers need no torch
+    build("CMAESSearcher")

@@ -38,10 +38,11 @@ def build_searcher(cfg: SearchConfig) -> Searcher:
     if len(objectives) > 1:
         cls = SEARCHERS.get(cfg.searcher.type, "searcher.type")
         if not getattr(cls, "multi_objective", False):
+            several = [n for n in SEARCHERS.names if getattr(SEARCHERS.get(n), "multi_objective", False)]
             raise GmlConfigError("searcher.reward_attribute",
                                  f"{cfg.searcher.type} optimises one objective, got {len(objectives)} "
                                  f"({', '.join(o.name for o in objectives)}); give one reward_attribute, or use a "
-                                 f"multi-objective searcher: NSGA2Searcher")
+                                 f"multi-objective searcher: {', '.join(several)}")
     return SEARCHERS.build(spec, "searcher", space=cfg.space, optimize_mode=cfg.searcher.optimize_mode,
                            directions=[o.mode for o in objectives])
 

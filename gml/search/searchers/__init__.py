@@ -1,7 +1,8 @@
 """Searchers, one module each, registered in ``gml.registry.SEARCHERS`` on import.
 
-SkoptSearcher, TPESearcher, GPSearcher and CMAESSearcher import scikit-optimize / optuna only when built (the
-``searchers`` extra)."""
+SkoptSearcher, TPESearcher, CMAESSearcher and NSGA2Searcher import scikit-optimize / optuna only when built (the
+``searchers`` extra); GPSearcher also needs torch (the ``gp`` extra). TPESearcher and NSGA2Searcher take several
+objectives (``multi_objective``)."""
 from .base import Point, Searcher
 from .batch import BatchSearcher
 from .cma_es import CMAESSearcher

@@ -1,4 +1,6 @@
-"""GPSearcher: Gaussian-process Bayesian optimisation, Optuna's GPSampler driven through ask/tell (``searchers`` extra).
+"""GPSearcher: Gaussian-process Bayesian optimisation, Optuna's GPSampler driven through ask/tell (the ``gp`` extra:
+the ``searchers`` extra plus torch, which Optuna's GP is written in; without torch, building it is a config error
+at ``searcher.type`` that names the extra).
 
 Why Optuna's GPSampler: Optuna is already the ``searchers`` extra, and its GP is a strong one for small budgets
 (Matern-5/2 kernel with one lengthscale per dimension under a prior, a Hamming-distance kernel for categorical
@@ -37,12 +39,11 @@ import warnings
 from typing import Optional
 
 from ...registry import SEARCHERS
-from ..space.encoding import import_extra
+from ...validation import Keyword, boolean, integer
+from ..space.encoding import OptunaEncoding, import_extra
 from .base import Point
 from .observations import ObservingSearcher, random_unissued
-from ...validation import Keyword, boolean, integer
 from .optuna_trials import import_optuna, make_trial
-from ..space.encoding import OptunaEncoding
 
 
 @SEARCHERS.register_module()
@@ -54,7 +55,7 @@ class GPSearcher(ObservingSearcher):
                  max_pending: int = 16, max_retries: int = 2):
         super().__init__(space, optimize_mode, seed)
         optuna = import_optuna("GPSearcher")
-        import_extra("torch", "GPSearcher", "torch")
+        import_extra("torch", "GPSearcher", "torch", extra="gp")
         integer(Keyword("n_startup_trials"), n_startup_trials, least=0)
         integer(Keyword("max_model_points"), max_model_points, least=10, optional=True)
         integer(Keyword("max_pending"), max_pending, least=0)

@@ -25,14 +25,14 @@ from .dimensions import Dimension, Domain, DomainKind, SearchSpace
 Point = Dict[str, Any]
 
 
-def import_extra(module: str, searcher: str, package: str) -> Any:
-    """Import ``module`` of the ``searchers`` extra, or raise a config error at the searcher's ``type`` keyword
-    saying that ``searcher`` needs ``package`` and how to install it."""
+def import_extra(module: str, searcher: str, package: str, extra: str = "searchers") -> Any:
+    """Import ``module`` of gml's ``extra`` (an optional-dependencies group of pyproject.toml), or raise a config
+    error at the searcher's ``type`` keyword saying that ``searcher`` needs ``package`` and how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError as err:
         raise config_error(Keyword("type"), f"{searcher} needs {package} ({err}); install it with "
-                                            f"pip install 'gml[searchers]'") from None
+                                            f"pip install 'gml[{extra}]'") from None
 
 
 class Encoding:
