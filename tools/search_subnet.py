@@ -117,9 +117,8 @@ def check_args(args) -> None:
 def _setup(args):
     from mmcv import Config
 
-    from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
-
     from gml.errors import GmlConfigError
+    from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -272,14 +271,15 @@ def searcher_cfg(args, algorithm, default: str = "NASEvolutionSearcher") -> dict
     options = dict(args.searcher_options)
     options.setdefault("seed", args.seed)
     name = args.searcher or default
-    if issubclass(searcher_class(name, "--searcher"), MarkovChainSearcher):
+    cls = searcher_class(name, "--searcher")
+    if issubclass(cls, MarkovChainSearcher):
         if "transitions" not in options:
             chains = getattr(algorithm.mutator, "markov_transitions", None)
             if chains is None:
-                raise GmlConfigError("--searcher", f"MarkovChainSearcher walks the learnt Markov chains of a DMCP "
+                raise GmlConfigError("--searcher", f"{cls.__name__} walks the learnt Markov chains of a DMCP "
                                                    f"supernet; {type(algorithm).__name__} has none")
             options["transitions"] = chains()
-        name = f"{MarkovChainSearcher.__module__}.{MarkovChainSearcher.__name__}"
+        name = f"{cls.__module__}.{cls.__qualname__}"
     return dict(options, type=name)
 
 
