@@ -230,3 +230,31 @@ def test_bad_input_in_a_real_process_exits_2_without_a_traceback(supernet, tmp_p
                           env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "--flops-limit: expected a number > 0, got 0.0" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_markov_search_as_a_gml_task(supernet, tmp_path):
+    """--task: the controller builds MarkovChainSearcher from the task config (importable type, the supernet's
+    chains as plain data) and runs each candidate as a job of this tool."""
+    from gml.search.task.workspace import init_workspace
+
+    _, config, checkpoint, _ = supernet
+    project = tmp_path / "project"
+    project.mkdir()
+    init_workspace(str(project))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "search_subnet.py"), str(config),
+                           str(checkpoint), "--task", "dmcp", "--work-dir", str(tmp_path / "out"), "--flops-limit",
+                           str(LIMIT), "--searcher", "MarkovChainSearcher", "--num-candidates", "2", "--parallel", "1",
+                           "--calib-iters", "2", "--cfg-options", "data.train.max_samples=256",
+                           "data.val.max_samples=128"], cwd=project, env=_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    task_cfg = yaml.safe_load(open(project / ".search-run" / "subnet_search_dmcp.yaml"))
+    assert task_cfg["searcher"]["type"] == "gml.models.pruning.markov_search.MarkovChainSearcher"
+    mutator = _load(config, checkpoint).mutator
+    assert task_cfg["searcher"]["transitions"] == mutator.markov_transitions()
+    lines = [json.loads(line) for line in open(tmp_path / "out" / "candidates.jsonl")]
+    searched = [c for c in lines if c["reference"] is None]
+    assert len(searched) == 2 and all(c["cost"] <= LIMIT for c in lines)
+    for cand in searched:
+        assert cand["cost"] == pytest.approx(mutator.flops_of(cand["choice"]))
