@@ -18,16 +18,18 @@ from gml.models.pruning.markov_search import MarkovChainSearcher  # noqa: E402
 from gml.models.space import flat_space, max_choice, min_choice, parse_space, random_choice  # noqa: E402
 from gml.models.subnet_search import build_searcher  # noqa: E402
 
-from ._fixtures import CONFIG, ROOT, build_dmcp, run_tool  # noqa: E402
+from ._fixtures import BOTTLENECK_RESNET, CONFIG, MOBILENET_V2, RESNET, ROOT, build_dmcp, run_tool  # noqa: E402
 
 SMALL = {"a": parse_space(dict(type="Int", lower=1, upper=4)),
          "b": parse_space(dict(type="Categorical", data=[8, 16])), "c": parse_space(3)}
 
 
-def test_the_search_space_is_every_groups_bucket_widths():
+@pytest.mark.parametrize("model, width", [(RESNET, None), (BOTTLENECK_RESNET, None),
+                                          (MOBILENET_V2, dict(max=1.5, min=0.3, offset=0.3))])
+def test_the_search_space_is_every_groups_bucket_widths(model, width):
     import random
 
-    mutator = build_dmcp().mutator
+    mutator = build_dmcp(model, width=width).mutator
     space = mutator.search_space
     assert list(space) == mutator.group_names == flat_space(space).keys
     for name, layout in mutator.layouts.items():
