@@ -16,8 +16,11 @@ Prints the slicing overhead ``weight / static_sum - 1`` (goal < 15%) and ``arch 
 
 ``--memory`` adds peak memory of a full DMCP iteration (weight + architecture step) vs a plain step of the static
 max network, each in a fresh child process: ``torch.cuda.max_memory_allocated`` over the allocation before the
-steps on CUDA; on CPU the peak resident set size during the steps (sampled every millisecond) over the size before
-them (goal < 1.3x).
+steps on CUDA; on CPU two figures: the peak resident set size during the steps (sampled every millisecond) over the
+size before them, which includes what the C allocator keeps after frees (glibc's growing mmap threshold) and the
+per-shape kernel caches, and the peak of live tensor bytes of one more iteration (``torch.profiler`` with
+``profile_memory``: every CPU tensor allocation and free), the CPU counterpart of CUDA's figure (goal < 1.3x).
+``--memory-only`` skips the timings.
 """
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ def parse_args(argv=None):
     p.add_argument("--imagenet", choices=["resnet18", "resnet50", "mobilenet_v2"],
                    help="replace the config's model by this mmcls ImageNet model (1000 classes; use --size 224)")
     p.add_argument("--memory", action="store_true", help="also measure peak memory (child processes on CPU)")
+    p.add_argument("--memory-only", action="store_true", help="measure memory only (implies --memory)")
     p.add_argument("--memory-parts", action="store_true",
                    help="with --memory: also the weight step alone and the architecture step alone")
     p.add_argument("--memory-child", choices=["dmcp", "static_max", "weight_step", "arch_step"],
@@ -124,7 +128,8 @@ def memory_child(args) -> int:
     else:
         sampler = _RssSampler()
         before = sampler.peak
-    for _ in range(3):
+
+    def step():
         if args.memory_child in ("dmcp", "weight_step"):
             reset()
             alg._weight_step(img, label, optimizers["weight"], 10)
@@ -134,9 +139,34 @@ def memory_child(args) -> int:
             static_opt.zero_grad()
             statics[0].forward_train(img, label)["loss"].backward()
             static_opt.step()
+
+    for _ in range(3):
+        step()
     peak = torch.cuda.max_memory_allocated() if cuda else sampler.stop()
-    print(json.dumps(dict(before=before, peak=peak, added=peak - before)))
+    result = dict(before=before, peak=peak, added=peak - before)
+    if not cuda:
+        result["tensors"] = _tensor_peak(step)
+    print(json.dumps(result))
     return 0
+
+
+def _tensor_peak(step) -> int:
+    """The peak of live CPU tensor bytes allocated during ``step()`` over those live before it: the profiler's
+    memory events carry the running total of the allocations it saw ("Total Allocated")."""
+    import tempfile
+
+    import torch
+
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, "trace.json")
+        prof.export_chrome_trace(path)
+        with open(path) as handle:
+            events = [e["args"] for e in json.load(handle)["traceEvents"] if e.get("name") == "[memory]"]
+    totals = [e["Total Allocated"] for e in events]
+    start = totals[0] - events[0]["Bytes"]
+    return max(totals) - start
 
 
 def _rss_now() -> int:
@@ -173,6 +203,9 @@ def main(argv=None) -> int:
         return memory_child(args)
     import torch
 
+    if args.memory_only:
+        measure_memory(args, argv, torch.device(args.device))
+        return 0
     alg, optimizers, img, label, plan, statics, device = setup(args)
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
     reset = fixed_plan(alg, plan)
@@ -219,20 +252,29 @@ def main(argv=None) -> int:
     print(f"slicing overhead (weight step / same subnets static - 1): {overhead:+.1f}%")
     print(f"architecture step / plain max step: {med['arch'] / med['static_max']:.2f}x")
     if args.memory:
-        added = {}
-        children = ["dmcp", "static_max"] + (["weight_step", "arch_step"] if args.memory_parts else [])
-        for child in children:
-            cmd = [sys.executable, osp.abspath(__file__), *(argv or sys.argv[1:]), "--memory-child", child]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            added[child] = json.loads(out.strip().splitlines()[-1])["added"]
-        kind = "CUDA max_memory_allocated" if device.type == "cuda" else "peak RSS"
+        measure_memory(args, argv, device)
+    return 0
+
+
+def measure_memory(args, argv, device) -> None:
+    """Run the memory children and print their figures (see the module docstring)."""
+    results = {}
+    children = ["dmcp", "static_max"] + (["weight_step", "arch_step"] if args.memory_parts else [])
+    for child in children:
+        cmd = [sys.executable, osp.abspath(__file__), *(argv or sys.argv[1:]), "--memory-child", child]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        results[child] = json.loads(out.strip().splitlines()[-1])
+    figures = [("CUDA max_memory_allocated" if device.type == "cuda" else "peak RSS", "added")]
+    if device.type != "cuda":
+        figures.append(("peak live tensor bytes", "tensors"))
+    for kind, field in figures:
+        added = {child: result[field] for child, result in results.items()}
         ratio = added["dmcp"] / max(added["static_max"], 1)
         print(f"peak memory added by the steps ({kind}): DMCP iteration {added['dmcp'] / 2**20:.1f} MiB, "
               f"plain max step {added['static_max'] / 2**20:.1f} MiB, ratio {ratio:.2f}x")
         if args.memory_parts:
             print(f"  parts: weight step alone {added['weight_step'] / 2**20:.1f} MiB, architecture step alone "
                   f"{added['arch_step'] / 2**20:.1f} MiB")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Search a subnet of a trained BigNAS supernet under a FLOPs or params limit.
+"""Search a subnet of a trained BigNAS or DMCP supernet under a FLOPs or params limit.
 
     python tools/search_subnet.py CONFIG CHECKPOINT --work-dir work_dirs/search --flops-limit 3.0
         [--strategy evolution|random] [--population-size 20 --generations 5 --num-parents 5 --mutation-prob 0.2]
@@ -18,6 +18,15 @@ the evaluator's units (``search_eval_cfg.evaluator``, default 'M'). Writes under
 ``candidates.jsonl`` (every scored candidate), ``best_subnet.yaml``, ``pareto.yaml`` (cost-ascending front) and
 ``pareto/subnet_<i>.yaml``. Retrain/test the result with ``--cfg-options algorithm.mutable_cfg=best_subnet.yaml``;
 export it with tools/export_subnet.py.
+
+Before the search the supernet's reference subnets are scored the same way: ``max`` and ``min`` (and, for a DMCP
+supernet, ``expected``: every channel group at its expected width), printed and written to ``references.yaml``
+(with ``references/<name>.yaml``); those within the limit also compete for the best subnet and the Pareto front.
+
+A DMCP supernet's space is its channel groups' bucket widths (``DMCPMutator.search_space``); ``--searcher
+MarkovChainSearcher`` draws candidates by walking the learnt Markov chains (the tool hands it the supernet's
+transition probabilities), any other searcher works on the same space. The subnet files are structure files:
+retrain one with ``--cfg-options algorithm.retraining=True algorithm.channel_cfg=best_subnet.yaml``.
 
 ``--task NAME`` makes the search a gml task (run from a project with ``.search-run/``, see search-init): the
 supernet's flat space becomes the task's ``search_args``, ``--searcher`` (default NASEvolutionSearcher) proposes,
@@ -48,7 +57,7 @@ from gml.cli.common import user_errors  # noqa: E402
 def parse_args(argv=None):
     from mmcv import DictAction
 
-    p = argparse.ArgumentParser(description="Search a subnet of a trained BigNAS supernet")
+    p = argparse.ArgumentParser(description="Search a subnet of a trained BigNAS or DMCP supernet")
     p.add_argument("config")
     p.add_argument("checkpoint")
     p.add_argument("--work-dir", default=None, help="default: work_dirs/<config>_search")
@@ -77,17 +86,46 @@ def parse_args(argv=None):
                    help="score the subnet of this flat-space point (one KEY=VALUE per leaf) and exit")
     p.add_argument("--result", help="with --eval-subnet: write the scores to this JSON file")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_args(args)
+    return args
+
+
+def check_args(args) -> None:
+    """Numbers the search needs in range; a GmlConfigError (exit 2) naming the option otherwise."""
+    from gml.errors import GmlConfigError
+
+    positive = {"--flops-limit": args.flops_limit, "--params-limit": args.params_limit}
+    for name, value in positive.items():
+        if value is not None and not value > 0:
+            raise GmlConfigError(name, f"expected a number > 0, got {value}")
+    at_least_one = {"--num-candidates": args.num_candidates, "--batch-size": args.batch_size,
+                    "--parallel": args.parallel, "--population-size": args.population_size,
+                    "--num-parents": args.num_parents}
+    for name, value in at_least_one.items():
+        if value is not None and value < 1:
+            raise GmlConfigError(name, f"expected an integer >= 1, got {value}")
+    if args.generations < 0:
+        raise GmlConfigError("--generations", f"expected an integer >= 0, got {args.generations}")
+    if not 0 <= args.mutation_prob <= 1:
+        raise GmlConfigError("--mutation-prob", f"expected a probability in [0, 1], got {args.mutation_prob}")
+    if args.calib_iters == 0 or args.calib_iters < -1:
+        raise GmlConfigError("--calib-iters", f"expected -1 (the whole split) or a count >= 1, got "
+                                              f"{args.calib_iters}")
 
 
 def _setup(args):
     from mmcv import Config
 
+    from gml.errors import GmlConfigError
     from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
 
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if (cfg.get("algorithm") or {}).get("retraining"):
+        raise GmlConfigError("algorithm.retraining", "a retrained pruned network has one structure, nothing to "
+                                                     "search: give the supernet's config and checkpoint")
     algorithm = load_supernet(cfg, args.checkpoint)
     val_loader, calib_loader = build_loaders(cfg)
     return cfg, algorithm, evaluator_from_cfg(cfg), val_loader, calib_loader
@@ -202,25 +240,65 @@ def search(args) -> int:
         return out
 
     started = time.time()
+    driver = None
+    if args.searcher or args.task:  # built first: a bad --searcher fails before any scoring
+        driver = build_searcher(algorithm.mutator.search_space, searcher_cfg(args, algorithm), "--searcher")
+    references = score_references(algorithm, evaluator, val_loader, calib_loader, args.calib_iters, key)
     if args.task:
         result = run_task(args, algorithm, key, limit)
-        return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+        return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started, references)
     scorer = score_here if args.launcher == "none" else JobScorer(args, work_dir, algorithm)
-    driver = None
     num_candidates = 50 if args.num_candidates is None else args.num_candidates
-    if args.searcher:
-        options = dict(args.searcher_options)
-        options.setdefault("seed", args.seed)
-        driver = build_searcher(algorithm.mutator.search_space, dict(options, type=args.searcher), "--searcher")
-        if args.num_candidates is None and hasattr(driver, "budget"):
-            num_candidates = driver.budget
+    if driver is not None and args.num_candidates is None and hasattr(driver, "budget"):
+        num_candidates = driver.budget
     searcher = SubnetSearcher(algorithm.mutator.search_space, cost, scorer, limit=limit, strategy=args.strategy,
                               population_size=args.population_size, generations=args.generations,
                               num_parents=args.num_parents, mutation_prob=args.mutation_prob,
                               num_candidates=num_candidates, seed=args.seed, searcher=driver,
                               batch_size=args.batch_size, log=lambda msg: print(f"[search] {msg}", flush=True))
     result = searcher.run()
-    return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started)
+    return write_results(args, work_dir, algorithm, evaluator, result, key, limit, started, references)
+
+
+def searcher_cfg(args, algorithm, default: str = "NASEvolutionSearcher") -> dict:
+    """The ``--searcher`` config: its ``--searcher-options``, ``seed`` from ``--seed``; a MarkovChainSearcher gets
+    the supernet's learnt chains (``transitions``) unless they were given, and its importable type (for a task's
+    controller)."""
+    from gml.errors import GmlConfigError
+    from gml.models.pruning.markov_search import MarkovChainSearcher
+    from gml.models.subnet_search import searcher_class
+
+    options = dict(args.searcher_options)
+    options.setdefault("seed", args.seed)
+    name = args.searcher or default
+    cls = searcher_class(name, "--searcher")
+    if issubclass(cls, MarkovChainSearcher):
+        if "transitions" not in options:
+            chains = getattr(algorithm.mutator, "markov_transitions", None)
+            if chains is None:
+                raise GmlConfigError("--searcher", f"{cls.__name__} walks the learnt Markov chains of a DMCP "
+                                                   f"supernet; {type(algorithm).__name__} has none")
+            options["transitions"] = chains()
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    return dict(options, type=name)
+
+
+def score_references(algorithm, evaluator, val_loader, calib_loader, calib_iters, key):
+    """The supernet's reference subnets (``max``, ``min``; DMCP: ``expected`` too), each scored like a candidate:
+    an OrderedDict name -> Candidate (``cost``: its ``key`` metric)."""
+    from collections import OrderedDict
+
+    from gml.models.subnet import score_subnet
+    from gml.models.subnet_search import Candidate, reference_choices
+
+    out = OrderedDict()
+    units = evaluator.units or ""
+    for name, choice in reference_choices(algorithm).items():
+        scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, calib_iters)
+        out[name] = cand = Candidate(choice, float(scores[key]), score=scores["accuracy_top-1"], metrics=scores,
+                                     generation=-1)
+        print(f"[search] reference {name}: top-1 {cand.score:.2f} at {_costs(cand, units)}", flush=True)
+    return out
 
 
 def run_task(args, algorithm, key, limit):
@@ -233,13 +311,11 @@ def run_task(args, algorithm, key, limit):
     from gml.search.task.workspace import find_root
 
     root = find_root()
-    options = dict(args.searcher_options)
-    options.setdefault("seed", args.seed)
     extra = ["--calib-iters", str(args.calib_iters)]
     if args.cfg_options:
         extra += ["--cfg-options"] + [f"{k}={v}" for k, v in args.cfg_options.items()]
     config = task_config(algorithm.mutator.search_space, osp.abspath(__file__), osp.abspath(args.config),
-                         osp.abspath(args.checkpoint), dict(options, type=args.searcher or "NASEvolutionSearcher"),
+                         osp.abspath(args.checkpoint), searcher_cfg(args, algorithm),
                          "local" if args.launcher == "none" else args.launcher, args.parallel,
                          50 if args.num_candidates is None else args.num_candidates, key, limit, extra,
                          args.cfg_options)
@@ -252,10 +328,19 @@ def run_task(args, algorithm, key, limit):
     return SearchResult(task_candidates(root, args.task, algorithm.mutator.search_space, key))
 
 
-def write_results(args, work_dir, algorithm, evaluator, result, key, limit, started) -> int:
-    """Write candidates.jsonl, best_subnet.yaml, pareto.yaml and pareto/ under ``work_dir``; print the summary."""
+def write_results(args, work_dir, algorithm, evaluator, result, key, limit, started, references) -> int:
+    """Write candidates.jsonl, best_subnet.yaml, pareto.yaml, pareto/, references.yaml and references/ under
+    ``work_dir``; print the reference subnets, the Pareto front and the summary. The reference subnets within the
+    limit join the searched candidates for the best subnet and the front."""
     import yaml
 
+    from gml.models.subnet_search import choice_key
+
+    reference_of = {choice_key(c.choice): name for name, c in references.items()}
+    units = evaluator.units or ""
+    _write_references(work_dir, algorithm, references, key, limit)
+    searched = len(result.scored)
+    result = result.with_references(references.values(), limit)
     best = result.best
     if best is None:
         print("error: no candidate within the limit could be scored", file=sys.stderr)
@@ -263,23 +348,42 @@ def write_results(args, work_dir, algorithm, evaluator, result, key, limit, star
     with open(osp.join(work_dir, "candidates.jsonl"), "w") as handle:
         for cand in result.candidates:
             handle.write(json.dumps(dict(generation=cand.generation, cost=cand.cost, score=cand.score,
-                                         metrics=cand.metrics, choice=cand.choice)) + "\n")
+                                         metrics=cand.metrics, choice=cand.choice,
+                                         reference=reference_of.get(choice_key(cand.choice)))) + "\n")
     algorithm.mutator.dump(osp.join(work_dir, "best_subnet.yaml"), best.choice)
     front = result.pareto_front()
     os.makedirs(osp.join(work_dir, "pareto"), exist_ok=True)
     entries = []
+    print(f"[search] Pareto front (top-1 vs {key}, {key} ascending):")
     for index, cand in enumerate(front):
         path = algorithm.mutator.dump(osp.join(work_dir, "pareto", f"subnet_{index}.yaml"), cand.choice)
+        reference = reference_of.get(choice_key(cand.choice))
         entries.append(dict(subnet=path, score=cand.score, flops=cand.metrics.get("flops"),
-                            params=cand.metrics.get("params")))
+                            params=cand.metrics.get("params"), reference=reference))
+        print(f"[search]   subnet_{index}: top-1 {cand.score:.2f} at {_costs(cand, units)}"
+              + (f" (= {reference})" if reference else ""))
     with open(osp.join(work_dir, "pareto.yaml"), "w") as handle:
         yaml.safe_dump(entries, handle, sort_keys=False)
-    units = evaluator.units or ""
-    print(f"[search] {len(result.scored)} candidates scored in {time.time() - started:.0f}s; best top-1 "
-          f"{best.score:.2f} at {best.metrics['flops']:.3f} {units}FLOPs, {best.metrics['params']:.3f} {units} "
-          f"params (limit {key} <= {limit}); Pareto front: {len(front)} subnets")
+    print(f"[search] {searched} candidates scored in {time.time() - started:.0f}s; best top-1 "
+          f"{best.score:.2f} at {_costs(best, units)} (limit {key} <= {limit}); Pareto front: {len(front)} subnets")
     print(f"[search] wrote {osp.join(work_dir, 'best_subnet.yaml')} and {osp.join(work_dir, 'pareto.yaml')}")
     return 0
+
+
+def _costs(cand, units: str) -> str:
+    return f"{cand.metrics['flops']:.3f} {units}FLOPs, {cand.metrics['params']:.3f} {units} params"
+
+
+def _write_references(work_dir, algorithm, references, key, limit) -> None:
+    import yaml
+
+    entries = []
+    for name, cand in references.items():
+        path = algorithm.mutator.dump(osp.join(work_dir, "references", f"{name}.yaml"), cand.choice)
+        entries.append(dict(name=name, subnet=path, score=cand.score, flops=cand.metrics.get("flops"),
+                            params=cand.metrics.get("params"), within_limit=limit is None or cand.cost <= limit))
+    with open(osp.join(work_dir, "references.yaml"), "w") as handle:
+        yaml.safe_dump(entries, handle, sort_keys=False)
 
 
 def main(argv=None) -> int:

@@ -150,7 +150,7 @@ def load_supernet(cfg, checkpoint: Optional[str], device: str = "cpu"):
 
     algorithm_cfg = copy.deepcopy(cfg.get("algorithm"))
     if algorithm_cfg is None:
-        raise GmlConfigError("algorithm", "the config has no 'algorithm' (a gml.BigNAS supernet) to search")
+        raise GmlConfigError("algorithm", "the config has no 'algorithm' (a gml.BigNAS or gml.DMCP supernet) to search")
     algorithm_cfg.pop("mutable_cfg", None)
     algorithm = build_algorithm(algorithm_cfg)
     if checkpoint:

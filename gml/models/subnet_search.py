@@ -56,6 +56,13 @@ class SearchResult:
         scored = self.scored
         return max(scored, key=lambda c: (c.score, -c.cost)) if scored else None
 
+    def with_references(self, references: Sequence[Candidate], limit: Optional[float]) -> "SearchResult":
+        """These candidates plus the ``references`` (scored subnets such as max / min / expected) whose cost is
+        within ``limit`` and whose choice is not already among them."""
+        seen = {choice_key(c.choice) for c in self.candidates}
+        extra = [c for c in references if (limit is None or c.cost <= limit) and choice_key(c.choice) not in seen]
+        return SearchResult(list(self.candidates) + extra)
+
     def pareto_front(self) -> List[Candidate]:
         front: List[Candidate] = []
         for cand in sorted(self.scored, key=lambda c: (c.cost, -c.score)):
@@ -160,6 +167,21 @@ def build_searcher(space: Dict[str, Any], cfg: Dict[str, Any], path: str = "--se
     import gml.search.searchers  # noqa: F401  (registers the searchers)
     from ..registry import SEARCHERS
     return SEARCHERS.build(cfg, path, space=flat_space(space), optimize_mode="maximize")
+
+
+def searcher_class(name: str, path: str = "--searcher") -> type:
+    """The registered gml searcher class ``name`` (or an importable dotted path). Errors name ``path``."""
+    import gml.search.searchers  # noqa: F401  (registers the searchers)
+    from ..registry import SEARCHERS
+    return SEARCHERS.get(name, f"{path}.type")
+
+
+def reference_choices(algorithm) -> "Dict[str, Any]":
+    """The reference subnets of a supernet, name -> choice: the ones its algorithm names for evaluation
+    (``eval_subnets``; gml.DMCP: max, min, expected), else ``max`` and ``min`` of its mutator."""
+    if hasattr(algorithm, "eval_subnets"):
+        return {name: choice for name, choice in algorithm.eval_subnets().items() if choice is not None}
+    return {"max": algorithm.mutator.max_choice(), "min": algorithm.mutator.min_choice()}
 
 
 def leaves_of(space: Any) -> Sequence[Tuple[Tuple, Choices]]:

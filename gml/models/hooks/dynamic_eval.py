@@ -10,8 +10,9 @@ Config (top-level ``search_eval_cfg``, which tools/train.py registers with the v
         subnets=None,        # optional: extra subnets, {name: subnet YAML path or dict}
         interval=1)
 
-For each subnet ``name`` (``max``, ``min``, then the configured ones; only ``subnet`` when ``algorithm.mutable_cfg``
-fixes one) it logs ``<name>.accuracy_top-1`` (and the
+For each subnet ``name`` (``max``, ``min``, then the configured ones; an algorithm may name its own: gml.DMCP
+reports ``max``, ``min`` and ``expected``, its expected structure; only ``subnet`` when ``algorithm.mutable_cfg``
+fixes one or a pruned network is retrained) it logs ``<name>.accuracy_top-1`` (and the
 other metrics), ``<name>.flops`` and ``<name>.params`` to the runner's log buffer (text / TensorBoard loggers) and
 reports them to gml (``gml.report``, a no-op outside a search). The supernet's own BatchNorm statistics are put
 back afterwards, so evaluating does not change training. ``num_iters=-1`` calibrates on the whole training epoch;
@@ -32,6 +33,7 @@ from ..evaluation import build_evaluator, unwrap
 from ..mutators import load_choice
 from ..registry import HOOKS
 from ..subnet import bn_buffers, calibrate, restore_buffers
+from ..subnet_search import reference_choices
 
 @HOOKS.register_module()
 class DynamicDistEvalHook(Hook):
@@ -71,14 +73,11 @@ class DynamicDistEvalHook(Hook):
     def subnet_choices(self, algorithm) -> "OrderedDict[str, dict]":
         """``max`` and ``min`` then the configured subnets; only ``subnet`` (the fixed one) when the algorithm
         trains a fixed subnet (``mutable_cfg``)."""
-        if hasattr(algorithm, "eval_subnets"):  # the algorithm names its own (gml.DMCP: max, min, expected)
-            choices = algorithm.eval_subnets()
-            if getattr(algorithm, "fixed_choice", None) is not None:
-                return choices
-        elif getattr(algorithm, "fixed_choice", None) is not None:
+        if getattr(algorithm, "fixed_choice", None) is not None:
+            if hasattr(algorithm, "eval_subnets"):  # the algorithm names it (gml.DMCP retraining: as built)
+                return algorithm.eval_subnets()
             return OrderedDict(subnet=algorithm.fixed_choice)
-        else:
-            choices = OrderedDict(max=algorithm.mutator.max_choice(), min=algorithm.mutator.min_choice())
+        choices = OrderedDict(reference_choices(algorithm))  # max, min (gml.DMCP: and expected)
         for name, source in self.subnets.items():
             choices[name] = algorithm.mutator.load(load_choice(source, f"search_eval_cfg.subnets.{name}"),
                                                    f"search_eval_cfg.subnets.{name}")

@@ -15,6 +15,10 @@ Config (``algorithm.mutator``)::
                  seed=None)                                        # own sampling generator (default: global)
 
 A structure ("choice") is a dict channel-group name -> width (see :mod:`gml.models.pruning.channel_space`).
+``search_space`` is the same dict of :class:`~gml.models.space.Choices` (each group's bucket widths, an ``Int``
+dimension ``min_channels..max_channels`` by ``bucket_size``), so the subnet search (tools/search_subnet.py) and
+every gml searcher work on DMCP supernets as on BigNAS ones; :meth:`markov_transitions` hands the learnt chains to
+the searcher that walks them (:class:`~gml.models.pruning.markov_search.MarkovChainSearcher`).
 """
 from __future__ import annotations
 
@@ -34,10 +38,11 @@ from ..ops import BatchNorm2dSlice
 from ..pruning.channel_space import ChannelGroup, derive_groups, input_groups
 from ..pruning.flops import FlopsModel
 from ..pruning.markov import (BucketLayout, channel_scale, expected_channels, expected_width_rounded,
-                              markov_walk)
+                              markov_walk, transition_probs)
 from ..pruning.sampling import SampleType, parse_sample_types, scheduled_random_prob
 from ..pruning.supernet import apply_widths, check_channels
 from ..registry import MUTATORS
+from ..space import Choices, parse_leaf
 from .stateless import load_choice
 
 PATH = "algorithm.mutator"
@@ -99,6 +104,7 @@ class DMCPMutator(nn.Module):
         self.flops_model: Optional[FlopsModel] = None
         self._classifier: Optional[List[nn.Module]] = None  # a list: not a submodule of the mutator
         self._scaling = False
+        self.search_space: Dict[str, Choices] = {}
 
     def _parse_sample_width(self, sample_width) -> Optional[List[float]]:
         if sample_width is None:
@@ -130,6 +136,7 @@ class DMCPMutator(nn.Module):
                                                   f"({self.width}); the model is too narrow for it")
         self.alphas = nn.ParameterList([nn.Parameter(torch.zeros(layout.num_buckets))
                                         for layout in self.layouts.values()])
+        self.search_space = {name: bucket_choices(name, layout) for name, layout in self.layouts.items()}
         device = next(classifier.parameters()).device
         example = torch.zeros(1, *self.input_shape, device=device)
         owners = input_groups(classifier, self.groups, self._set_widths, example)
@@ -182,6 +189,12 @@ class DMCPMutator(nn.Module):
     def markov_choice(self) -> Dict[str, int]:
         """Each group's width drawn from its Markov chain (DMCP's "direct" sampling)."""
         return {name: markov_walk(alpha, layout, self.rng)
+                for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
+
+    def markov_transitions(self) -> Dict[str, List[float]]:
+        """Each group's learnt transition probabilities ``p_1..p_K`` (plain floats; empty for a group without
+        buckets), keyed like the flat search space (the group name): what ``MarkovChainSearcher`` walks."""
+        return {name: [float(p) for p in transition_probs(alpha.detach())] if layout.num_buckets else []
                 for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
 
     def expected_choice(self) -> Dict[str, int]:
@@ -265,6 +278,15 @@ class DMCPMutator(nn.Module):
 
     def load(self, source: Union[str, Mapping], path: str = "channel_cfg") -> Dict[str, int]:
         return self.validate(read_structure(source, path), path)
+
+
+def bucket_choices(name: str, layout: BucketLayout) -> Choices:
+    """The search dimension of one channel group: its bucket widths ``min_channels + k * bucket_size``
+    (k = 0..num_buckets) as an ``Int`` with that step, or the fixed width of a group without buckets."""
+    if layout.num_buckets == 0:
+        return parse_leaf(layout.max_channels, name)
+    return parse_leaf(dict(type="Int", lower=layout.min_channels, upper=layout.max_channels,
+                           step=layout.bucket_size, default=layout.max_channels), name)
 
 
 def read_structure(source: Union[str, Mapping], path: str = "channel_cfg") -> Dict[str, int]:
