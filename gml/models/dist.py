@@ -172,6 +172,25 @@ def average_gradients(parameters: Iterable[nn.Parameter]) -> None:
             offset += grad.numel()
 
 
+def broadcast_tensors(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
+    """Overwrite ``tensors`` on every process with process ``src``'s values, in place (one flat broadcast per
+    dtype and device); nothing happens when the run is not distributed. Every process must call it with tensors of
+    the same shapes in the same order."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return
+    buckets = defaultdict(list)
+    for tensor in tensors:
+        buckets[(tensor.dtype, tensor.device)].append(tensor)
+    for group in buckets.values():
+        flat = torch.cat([t.detach().reshape(-1) for t in group])
+        dist.broadcast(flat, src)
+        offset = 0
+        with torch.no_grad():
+            for tensor in group:
+                tensor.copy_(flat[offset:offset + tensor.numel()].view_as(tensor))
+                offset += tensor.numel()
+
+
 def wrap_model(model: torch.nn.Module, device: str, distributed: bool, find_unused_parameters: bool = False):
     """Wrap ``model`` the way mmcv's runners expect (``train_step``/``val_step`` on the wrapper).
 

@@ -134,6 +134,14 @@ class QuantizationAwareTraining(BaseAlgorithm):
                           f"training (0 makes the fused module's loss NaN)", UserWarning, stacklevel=2)
         return sum(n for _, n in revived)
 
+    def runner_hooks(self) -> list:
+        """(hook, priority) pairs gml's training loop registers: in distributed training, every process gets rank
+        0's quantization state after each iteration: after the optimizer hook (ABOVE_NORMAL, 40: the backward pass
+        still needs the scales its forward used), before the checkpoint (NORMAL, 50) and evaluation hooks."""
+        from ..hooks.quantization_sync import QuantizationStateSyncHook
+
+        return [(QuantizationStateSyncHook(), 45)]
+
     # --- the runner protocol -------------------------------------------------------------------------------------
     def forward_train(self, img, **kwargs):
         if self.stage is QuantizationStage.INT8:
