@@ -1,6 +1,6 @@
 """DMCP pruning and QAT configs through tools/slurm_train.sh unchanged, on the real Slurm cluster: two srun tasks
 (gloo on CPU). RankProbeHook (tests/models/dist/gml_rank_probe.py) saves each task's parameters, which must be
-identical; the QAT checkpoint then converts to int8 with tools/quantize.py."""
+identical (and so must QAT's quantization state); the QAT checkpoint then converts to int8 with tools/quantize.py."""
 import json
 import os
 import subprocess
@@ -62,7 +62,7 @@ def test_slurm_train_qat_then_quantize(tmp_path, slurm_cluster, probe):
     from mmcv import Config
     from mmcv.runner import save_checkpoint
 
-    from gml.models import build_model
+    from gml.models import build_algorithm, build_model
 
     qat = "configs/quantization/qat_resnet18_digits.py"
     model_options = ["backbone.base_channels=8", "backbone.stem_channels=8", "head.in_channels=64"]
@@ -78,6 +78,9 @@ def test_slurm_train_qat_then_quantize(tmp_path, slurm_cluster, probe):
     log = _slurm_train(probe, qat, work, tmp_path, *options, f"load_from={tmp_path / 'float.pth'}")
     assert "load checkpoint from local path" in log and "Epoch [1][3/3]" in log
     assert not probe.differing(*probe.rank_params(work))
+    quantization = {"model." + name for name in build_algorithm(cfg.algorithm).quantization_state}
+    buffers = [{k: v for k, v in b.items() if k in quantization} for b in probe.rank_params(work, "buffers")]
+    assert buffers[0] and not probe.differing(*buffers)  # QuantizationStateSyncHook
     state = torch.load(work / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
     assert "model.quant_stubs.quant.activation_post_process.scale" in state
 

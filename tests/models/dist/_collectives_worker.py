@@ -1,5 +1,5 @@
 """Run under ``python -m torch.distributed.run --nproc_per_node 2`` by test_collectives.py: exercises
-gml.models.dist.average_gradients and gml.models.evaluation.gather_in_dataset_order on a real gloo group and
+gml.models.dist.average_gradients, broadcast_tensors and gml.models.evaluation.gather_in_dataset_order on a real gloo group and
 writes what this rank saw to ``<out_dir>/rank<r>.json``."""
 import json
 import os
@@ -10,7 +10,7 @@ import torch.distributed as dist
 from torch import nn
 
 import gml.models  # noqa: F401  (installs what mmcv needs before mmcls imports it)
-from gml.models.dist import average_gradients
+from gml.models.dist import average_gradients, broadcast_tensors
 from gml.models.evaluation import gather_in_dataset_order
 
 
@@ -32,6 +32,10 @@ def main(out_dir):
     if rank == 1:
         only_on_rank1.grad = torch.full((2,), 4.0)  # counts as 0 on rank 0: average 2
     average_gradients([shared, only_on_rank1, unused])
+    # a float, an int and a uint8 tensor (scales, zero points, observer flags) take rank 0's values
+    state = [torch.full((2, 2), float(rank) + 0.5), torch.tensor([rank * 7], dtype=torch.int32),
+             torch.tensor([rank], dtype=torch.uint8)]
+    broadcast_tensors(state)
 
     from mmcls.datasets import build_dataloader
 
@@ -42,7 +46,7 @@ def main(out_dir):
     gathered = gather_in_dataset_order(share, loader)
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as handle:
         json.dump(dict(shared=shared.grad.tolist(), only_on_rank1=only_on_rank1.grad.tolist(),
-                       unused=unused.grad is None, share=[float(s[0]) for s in share],
+                       unused=unused.grad is None, broadcast=[t.flatten().tolist() for t in state], share=[float(s[0]) for s in share],
                        gathered=[float(g[0]) for g in gathered]), handle)
     dist.destroy_process_group()
 

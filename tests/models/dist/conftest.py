@@ -8,11 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import types
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, HERE)
+from gml_rank_probe import differing, probed_config, rank_params  # noqa: E402
 
 
 def _free_port() -> int:
@@ -36,16 +39,6 @@ def _check(proc, what):
     return proc
 
 
-def probed_config(config: str, directory) -> str:
-    """A config file in ``directory`` that is ``config`` (relative to the repository) plus RankProbeHook."""
-    path = os.path.join(str(directory), "probed_" + os.path.basename(config))
-    with open(path, "w") as handle:
-        handle.write(f"_base_ = [{os.path.join(ROOT, config)!r}]\n"
-                     "custom_imports = dict(imports=['gml_rank_probe'], allow_failed_imports=False)\n"
-                     "custom_hooks = [dict(type='RankProbeHook', priority='LOWEST')]\n")
-    return path
-
-
 @pytest.fixture
 def dist_train(tmp_path):
     def run(config, work_dir, *options, timeout=500):
@@ -54,6 +47,12 @@ def dist_train(tmp_path):
         return _check(subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True,
                                      timeout=timeout), "dist_train.sh")
     return run
+
+
+@pytest.fixture
+def rank_probe():
+    """gml_rank_probe's readers: ``rank_probe.rank_params(work_dir)``, ``rank_probe.differing(rank0, rank1)``."""
+    return types.SimpleNamespace(rank_params=rank_params, differing=differing)
 
 
 @pytest.fixture

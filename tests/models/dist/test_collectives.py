@@ -1,5 +1,5 @@
-"""gml.models.dist.average_gradients and gml.models.evaluation.gather_in_dataset_order on a real 2-process gloo
-group (tests/models/dist/_collectives_worker.py)."""
+"""gml.models.dist.average_gradients, broadcast_tensors and gml.models.evaluation.gather_in_dataset_order on a
+real 2-process gloo group (tests/models/dist/_collectives_worker.py)."""
 import json
 
 
@@ -10,6 +10,7 @@ def test_average_gradients_and_gather_in_dataset_order(tmp_path, torchrun):
         assert seen["shared"] == [1.5, 1.5, 1.5]
         assert seen["only_on_rank1"] == [2.0, 2.0]  # no gradient on rank 0 counts as zero there
         assert seen["unused"] is True  # no gradient anywhere: still none
+        assert seen["broadcast"] == [[0.5] * 4, [0], [0]]  # rank 0's values everywhere, dtypes kept
         # every rank gets the whole dataset's results, in dataset order, the repeated sample once
         assert seen["gathered"] == [10.0 * i for i in range(7)]
     # each rank predicted its share only (4 samples each: 7 plus one repeated)

@@ -22,24 +22,19 @@ DMCP_TINY = DATA + ["runner.max_epochs=2", "checkpoint_config.interval=1", "eval
                     "algorithm.distill_iter=2"]
 
 
-def _rank_params(work_dir):
-    return [torch.load(work_dir / f"rank{r}_params.pth", map_location="cpu", weights_only=True) for r in (0, 1)]
-
-
-def _assert_identical(rank0, rank1):
-    assert rank0.keys() == rank1.keys()
-    differ = [name for name in rank0 if not torch.equal(rank0[name], rank1[name])]
+def _assert_identical(probe, rank0, rank1):
+    differ = probe.differing(rank0, rank1)
     assert not differ, f"{len(differ)} of {len(rank0)} parameters differ across ranks, e.g. {differ[:4]}"
 
 
-def test_dmcp_weights_and_architecture_stay_identical_across_ranks(tmp_path, dist_train):
+def test_dmcp_weights_and_architecture_stay_identical_across_ranks(tmp_path, dist_train, rank_probe):
     work = tmp_path / "work"
     proc = dist_train(DMCP, work, *DMCP_TINY)
     assert "Distributed training: True" in proc.stderr
-    rank0, rank1 = _rank_params(work)
+    rank0, rank1 = rank_probe.rank_params(work)
     alphas = [name for name in rank0 if name.startswith("mutator.alphas.")]
     assert alphas and len(alphas) < len(rank0)
-    _assert_identical(rank0, rank1)
+    _assert_identical(rank_probe, rank0, rank1)
     # the architecture really trained (alphas start at zero), and so did the weights
     assert all(rank0[name].abs().max() > 0 for name in alphas)
     ckpt = torch.load(work / "epoch_2.pth", map_location="cpu", weights_only=False)
@@ -56,9 +51,9 @@ def test_dmcp_weights_and_architecture_stay_identical_across_ranks(tmp_path, dis
     assert re.search(r"subnets: max: top-1 [\d.]+.*; min: top-1 [\d.]+.*; expected: top-1 [\d.]+", proc.stderr)
 
 
-def test_bignas_sandwich_stays_identical_across_ranks(tmp_path, dist_train):
+def test_bignas_sandwich_stays_identical_across_ranks(tmp_path, dist_train, rank_probe):
     work = tmp_path / "work"
     proc = dist_train(BIGNAS, work, *DATA, "runner.max_epochs=1", "search_eval_cfg.interval=1")
     assert "Distributed training: True" in proc.stderr
-    _assert_identical(*_rank_params(work))
+    _assert_identical(rank_probe, *rank_probe.rank_params(work))
     assert "subnets: max: top-1" in proc.stderr
