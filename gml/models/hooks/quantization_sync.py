@@ -6,7 +6,8 @@ data (measured on 2 processes after one digits epoch: activation scales 2-8 % ap
 process's share of the data with different quantization parameters, and checkpoints would hold rank 0's. After
 every training iteration this hook gives every process rank 0's quantization state, which is what PyTorch's DDP
 does for all buffers by default (``broadcast_buffers=True``), here for the quantization state only: BatchNorm
-statistics stay per process as in every mmcls distributed run. ``gml.QuantizationAwareTraining`` registers it
+statistics are left to mmcv as in every mmcls distributed run (per process while training, rank 0's broadcast
+before a distributed evaluation). ``gml.QuantizationAwareTraining`` registers it
 itself (``runner_hooks``); it does nothing in a single-process run.
 """
 from __future__ import annotations
