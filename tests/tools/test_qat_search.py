@@ -19,8 +19,9 @@ def test_search_run_tunes_qat_epochs_and_lr(tmp_path, mm):
     template = config["task"]["template"]
     assert "{lr}" in template and "{epochs}" in template and "work_dirs/r18/latest.pth" in template
     # the same search on a tiny budget: the first 2 grid points (1 and 3 epochs at the first lr)
+    tiny = [o for o in mm.tiny_options("algorithm.model.") if not o.startswith("runner.")]
     config["task"]["template"] = (template.replace("work_dirs/r18/latest.pth", str(float_dir / "epoch_1.pth"))
-                                  + " " + " ".join(o for o in mm.tiny_options("algorithm.model.") if not o.startswith("runner.")))
+                                  + " " + " ".join(tiny))
     config["scheduler"]["stop_criterion"] = {"max_tries": 2}
     (project / "search.yaml").write_text(yaml.safe_dump(config))
 

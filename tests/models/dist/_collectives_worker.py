@@ -1,6 +1,6 @@
 """Run under ``python -m torch.distributed.run --nproc_per_node 2`` by test_collectives.py: exercises
-gml.models.dist.average_gradients, broadcast_tensors and gml.models.evaluation.gather_in_dataset_order on a real gloo group and
-writes what this rank saw to ``<out_dir>/rank<r>.json``."""
+gml.models.dist.average_gradients, broadcast_tensors and gml.models.evaluation.gather_in_dataset_order on a real
+gloo group and writes what this rank saw to ``<out_dir>/rank<r>.json``."""
 import json
 import os
 import sys
@@ -46,7 +46,8 @@ def main(out_dir):
     gathered = gather_in_dataset_order(share, loader)
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as handle:
         json.dump(dict(shared=shared.grad.tolist(), only_on_rank1=only_on_rank1.grad.tolist(),
-                       unused=unused.grad is None, broadcast=[t.flatten().tolist() for t in state], share=[float(s[0]) for s in share],
+                       unused=unused.grad is None, broadcast=[t.flatten().tolist() for t in state],
+                       share=[float(s[0]) for s in share],
                        gathered=[float(g[0]) for g in gathered]), handle)
     dist.destroy_process_group()
 
