@@ -12,10 +12,12 @@ import enum
 import os
 import subprocess
 import warnings
-from typing import Optional
+from collections import defaultdict
+from typing import Iterable, Optional
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
 
 from ..errors import GmlConfigError
@@ -102,12 +104,91 @@ class DistributedDataParallel(MMDistributedDataParallel):
     def train_step(self, *inputs, **kwargs):
         if not self.device_ids:
             inputs, kwargs = self._unpack(inputs, kwargs)
+        if getattr(self.module, "steps_optimizer", False):
+            return self._self_stepping_train_step(inputs, kwargs)
         return super().train_step(*inputs, **kwargs)
+
+    def _self_stepping_train_step(self, inputs, kwargs):
+        """``train_step`` of an algorithm that back-propagates and steps its optimizers itself (``steps_optimizer``,
+        e.g. gml.BigNAS, gml.DMCP), with DDP's gradient reducer left out.
+
+        The reducer averages the gradients of ONE backward pass per forward through this wrapper, armed after
+        ``train_step`` returns. Such an algorithm runs several forward/backward passes inside ``train_step`` (one
+        per subnet, an architecture pass) and steps before returning: the reducer would stay idle in the first
+        iteration and then fire, wrongly, in the middle of the next one (PyTorch stops it with "Expected to mark a
+        variable ready only once"). So the reducer is never armed here, and the algorithm averages its
+        accumulated gradients itself with :func:`average_gradients` before each optimizer step.
+        """
+        if self._check_sync_bufs_pre_fwd():
+            self._sync_buffers()
+        if self.device_ids:
+            inputs, kwargs = self.to_kwargs(inputs, kwargs, self.device_ids[0])
+            output = self.module.train_step(*inputs[0], **kwargs[0])
+        else:
+            output = self.module.train_step(*inputs, **kwargs)
+        if self._check_sync_bufs_post_fwd():
+            self._sync_buffers()
+        return output
 
     def val_step(self, *inputs, **kwargs):
         if not self.device_ids:
             inputs, kwargs = self._unpack(inputs, kwargs)
         return super().val_step(*inputs, **kwargs)
+
+
+def average_gradients(parameters: Iterable[nn.Parameter]) -> None:
+    """Average the gradients of ``parameters`` over the processes of the default group, in place; nothing happens
+    when the run is not distributed.
+
+    For algorithms that step their optimizers themselves (``steps_optimizer``; see
+    :meth:`DistributedDataParallel._self_stepping_train_step`): call it once per optimizer step, after the last
+    backward pass and before gradient clipping and ``optimizer.step()``. Every process must call it with the same
+    parameters in the same order. A parameter with no gradient on some processes but one on others counts as zero
+    where it has none; one with no gradient anywhere keeps none (the optimizer skips it, as without DDP). The
+    gradients travel as one flat tensor per dtype and device.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return
+    params = [p for p in parameters if p.requires_grad]
+    if not params:
+        return
+    has_grad = torch.tensor([float(p.grad is not None) for p in params], device=params[0].device)
+    dist.all_reduce(has_grad)
+    buckets = defaultdict(list)
+    for param, count in zip(params, has_grad.tolist()):
+        if count == 0:
+            continue
+        if param.grad is None:
+            param.grad = torch.zeros_like(param)
+        buckets[(param.grad.dtype, param.grad.device)].append(param.grad)
+    world_size = dist.get_world_size()
+    for grads in buckets.values():
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat.div_(world_size)
+        offset = 0
+        for grad in grads:
+            grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
+            offset += grad.numel()
+
+
+def broadcast_tensors(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
+    """Overwrite ``tensors`` on every process with process ``src``'s values, in place (one flat broadcast per
+    dtype and device); nothing happens when the run is not distributed. Every process must call it with tensors of
+    the same shapes in the same order."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return
+    buckets = defaultdict(list)
+    for tensor in tensors:
+        buckets[(tensor.dtype, tensor.device)].append(tensor)
+    for group in buckets.values():
+        flat = torch.cat([t.detach().reshape(-1) for t in group])
+        dist.broadcast(flat, src)
+        offset = 0
+        with torch.no_grad():
+            for tensor in group:
+                tensor.copy_(flat[offset:offset + tensor.numel()].view_as(tensor))
+                offset += tensor.numel()
 
 
 def wrap_model(model: torch.nn.Module, device: str, distributed: bool, find_unused_parameters: bool = False):

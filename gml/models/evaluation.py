@@ -13,7 +13,9 @@ from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.utils.data import DistributedSampler
 
 from ..errors import GmlConfigError
 from ..validation import Keyword, KeywordError, integer, invalid, one_of
@@ -63,7 +65,10 @@ class NaiveEvaluator:
         return {"flops": flops / self.default_shape[0] / scale, "params": params / scale}
 
     def predict(self, model: nn.Module, dataloader) -> list:
-        """Per-sample class scores (numpy arrays), in dataset order, of ``model(img, return_loss=False)``."""
+        """Per-sample class scores (numpy arrays), in dataset order, of ``model(img, return_loss=False)``.
+
+        With a distributed sampler (a distributed training's validation loader), each process predicts its share
+        and every process gets the whole dataset's scores (:func:`gather_in_dataset_order`)."""
         model = unwrap(model)
         was_training = model.training
         model.eval()
@@ -79,7 +84,7 @@ class NaiveEvaluator:
                     results.extend(model(img=img.to(device), return_loss=False))
         finally:
             model.train(was_training)
-        return results
+        return gather_in_dataset_order(results, dataloader)
 
     def accuracy(self, model: nn.Module, dataloader) -> Dict[str, float]:
         """The dataset's ``evaluate`` of the predictions, e.g. ``{'accuracy_top-1': 97.2, 'accuracy_top-5': ...}``
@@ -90,6 +95,30 @@ class NaiveEvaluator:
         topk = tuple(k for k in self.topk if k <= num_classes) or (1,)
         metrics = dataset.evaluate(np.stack(results), metric=self.metric, metric_options=dict(topk=topk))
         return {k: float(v) for k, v in metrics.items()}
+
+
+def gather_in_dataset_order(results: list, dataloader) -> list:
+    """``results`` of this process's share of ``dataloader``, joined with every other process's into the whole
+    dataset's, in dataset order; ``results`` itself unless the loader's sampler is a ``DistributedSampler`` of a
+    distributed run. Each process's share is placed by the dataset indices its sampler yields (the samples a
+    sampler repeats to even out the shares are kept once)."""
+    sampler = getattr(dataloader, "sampler", None)
+    if not (isinstance(sampler, DistributedSampler) and dist.is_available() and dist.is_initialized()
+            and dist.get_world_size() > 1):
+        return results
+    indices = list(iter(sampler))
+    if len(indices) != len(results):
+        raise RuntimeError(f"{len(results)} predictions for {len(indices)} samples of this process's share")
+    shares: list = [None] * dist.get_world_size()
+    dist.all_gather_object(shares, (indices, results))
+    ordered: list = [None] * len(dataloader.dataset)
+    for share_indices, share_results in shares:
+        for index, result in zip(share_indices, share_results):
+            ordered[index] = result
+    missing = [i for i, result in enumerate(ordered) if result is None]
+    if missing:
+        raise RuntimeError(f"no process predicted dataset samples {missing[:5]} (of {len(missing)})")
+    return ordered
 
 
 _EVALUATORS = {"NaiveEvaluator": NaiveEvaluator, "gml.NaiveEvaluator": NaiveEvaluator}

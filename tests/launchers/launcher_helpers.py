@@ -22,6 +22,22 @@ def env() -> Dict[str, str]:
     return dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
 
 
+def srun_env(**extra: str) -> Dict[str, str]:
+    """Environment for tools/slurm_train.sh / slurm_test.sh on the test cluster: two CPU tasks (no GRES on the CPU
+    partition), one thread each, a free rendezvous port, outside any gml search; ``extra`` added."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environment = dict(os.environ, PORT=str(port), GPUS="2", CPUS_PER_TASK="1", GRES="", PYTHON=sys.executable,
+                       OMP_NUM_THREADS="1")
+    for name in ("GML_JOB_DIR", "GML_TASK", "GML_JOB_ID"):
+        environment.pop(name, None)
+    environment.update(extra)
+    return environment
+
+
 def project(tmp_path, launcher: dict, template: str, values: list, parallel: int = 2,
             per_job: Optional[str] = None) -> str:
     root = tmp_path / "proj"

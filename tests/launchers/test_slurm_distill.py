@@ -1,11 +1,11 @@
 """A distillation config through tools/slurm_train.sh unchanged: two srun tasks (gloo on CPU) train the student with
 a frozen teacher; the checkpoints hold no teacher."""
 import os
-import socket
 import subprocess
-import sys
 
 import pytest
+
+from launcher_helpers import srun_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KD = os.path.join(ROOT, "configs", "distill", "kd_logits_mobilenet_v2_to_resnet18_w8_digits.py")
@@ -30,13 +30,7 @@ def test_slurm_train_distillation_two_tasks(tmp_path, slurm_cluster):
     teacher = build_model(cfg.teacher_model)  # random weights: this checks the plumbing, not the teaching
     teacher.init_weights()
     save_checkpoint(teacher, str(tmp_path / "teacher.pth"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PORT=str(port), GPUS="2", CPUS_PER_TASK="1", GRES="", PYTHON=sys.executable,
-               OMP_NUM_THREADS="1")
-    for name in ("GML_JOB_DIR", "GML_TASK", "GML_JOB_ID"):
-        env.pop(name, None)
+    env = srun_env()
     work = tmp_path / "work"
     out = subprocess.run(["bash", os.path.join(ROOT, "tools", "slurm_train.sh"), "debug", "gml-kd-test", KD,
                           str(work), "--seed", "0", "--cfg-options", *TINY,

@@ -2,11 +2,12 @@
 checkpoint, with --launcher slurm (gloo on CPU)."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from launcher_helpers import srun_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["model.backbone.base_channels=8", "model.backbone.stem_channels=8", "model.head.in_channels=64",
@@ -17,24 +18,12 @@ TINY = ["model.backbone.base_channels=8", "model.backbone.stem_channels=8", "mod
 R18 = os.path.join(ROOT, "configs", "digits", "resnet18_digits.py")
 
 
-def _srun_env():
-    """Two CPU tasks (no GRES on the CPU partition), a free rendezvous port, outside any gml search."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PORT=str(port), GPUS="2", CPUS_PER_TASK="1", GRES="", PYTHON=sys.executable,
-               OMP_NUM_THREADS="1")
-    for name in ("GML_JOB_DIR", "GML_TASK", "GML_JOB_ID"):
-        env.pop(name, None)
-    return env
-
-
 @pytest.mark.slurm
 @pytest.mark.mm
 @pytest.mark.slow
 def test_slurm_train_two_tasks(tmp_path, slurm_cluster):
     pytest.importorskip("mmcls")
-    env = _srun_env()
+    env = srun_env()
     out = subprocess.run(["bash", os.path.join(ROOT, "tools", "slurm_train.sh"), "debug", "gml-train-test",
                           os.path.join(ROOT, "configs", "digits", "resnet18_digits.py"), str(tmp_path),
                           "--seed", "0", "--cfg-options", *TINY], cwd=str(tmp_path), env=env, capture_output=True,
@@ -55,7 +44,7 @@ def test_slurm_test_two_tasks_reproduces_single_process(tmp_path, slurm_cluster)
 
     63 test samples over 2 ranks: the sampler pads rank 1 with a repeated sample, which must be cut off again."""
     pytest.importorskip("mmcls")
-    env = _srun_env()
+    env = srun_env()
     env["PYTHONPATH"] = ROOT
     options = TINY + ["data.val.max_samples=63", "data.test.max_samples=63"]
     work = tmp_path / "work"

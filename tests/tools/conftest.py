@@ -4,6 +4,7 @@ Tests reach them through the ``mm`` fixture (pytest runs with ``--import-mode=im
 import this file).
 """
 import json
+import shutil
 import types
 import os
 import subprocess
@@ -46,6 +47,29 @@ def run_tool(tool, *args, env=None, check=True, timeout=300):
     return proc
 
 
+BIN = os.path.dirname(sys.executable)
+
+
+def search_project(tmp_path):
+    """A project folder for a real search: a copy of the repository's tools/ and configs/ (jobs run from it, as a
+    user's do from their checkout). Skips the test when gml's console scripts are not installed."""
+    if not os.path.exists(os.path.join(BIN, "search-run")):
+        pytest.skip("gml's console scripts are not installed next to this python")
+    project = tmp_path / "project"
+    project.mkdir()
+    for part in ("tools", "configs"):
+        shutil.copytree(os.path.join(ROOT, part), project / part)
+    return project
+
+
+def search_cli(name, *args, cwd, timeout=400):
+    """Run gml's console script ``name`` (search-init, search-run, search-ctl) in ``cwd``; it must succeed."""
+    proc = subprocess.run([os.path.join(BIN, name), *args], cwd=cwd, env=child_env(), capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{name} {args}: {proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
 def val_log(work_dir):
     """The 'val' lines of the run's mmcv JSON log, in order."""
     logs = sorted(f for f in os.listdir(work_dir) if f.endswith(".log.json"))
@@ -74,4 +98,5 @@ def _single_torch_thread():
 @pytest.fixture(scope="session")
 def mm():
     return types.SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, TOOLS=TOOLS, tiny_options=tiny_options,
-                                 child_env=child_env, run_tool=run_tool, val_log=val_log)
+                                 child_env=child_env, run_tool=run_tool, val_log=val_log,
+                                 search_project=search_project, search_cli=search_cli)

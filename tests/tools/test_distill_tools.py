@@ -3,7 +3,6 @@ child processes on real digits. The teacher is a real mmcv checkpoint of a Mobil
 these tests check the plumbing; benchmarks/distill_digits.py measures what a trained teacher teaches)."""
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -137,17 +136,9 @@ def test_dist_train_two_processes_gloo(config, tmp_path, teacher_ckpt, mm):
         assert "connector pretraining epoch 1/1" in proc.stderr + proc.stdout
 
 
-BIN = os.path.dirname(sys.executable)
-
-
 @pytest.mark.slow
 def test_search_run_tunes_temperature_and_weight(tmp_path, teacher_ckpt, mm):
-    if not os.path.exists(os.path.join(BIN, "search-run")):
-        pytest.skip("gml's console scripts are not installed next to this python")
-    project = tmp_path / "project"
-    project.mkdir()
-    for part in ("tools", "configs"):
-        shutil.copytree(os.path.join(mm.ROOT, part), project / part)
+    project = mm.search_project(tmp_path)
     config = yaml.safe_load((project / "configs" / "search" / "distill_digits_kd.yaml").read_text())
     template = config["task"]["template"]
     assert "{tau}" in template and "{kd_weight}" in template
@@ -156,14 +147,9 @@ def test_search_run_tunes_temperature_and_weight(tmp_path, teacher_ckpt, mm):
     config["scheduler"]["stop_criterion"] = {"max_tries": 2}
     (project / "search.yaml").write_text(yaml.safe_dump(config))
 
-    def tool(name, *args):
-        proc = subprocess.run([os.path.join(BIN, name), *args], cwd=project, env=mm.child_env(),
-                              capture_output=True, text=True, timeout=400)
-        assert proc.returncode == 0, f"{name} {args}: {proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-
-    tool("search-init")
-    tool("search-run", "--task", "kd", "search.yaml")
-    tool("search-ctl", "show", "-t", "kd", "--scalar", "--out", "shown.yaml")
+    mm.search_cli("search-init", cwd=project)
+    mm.search_cli("search-run", "--task", "kd", "search.yaml", cwd=project)
+    mm.search_cli("search-ctl", "show", "-t", "kd", "--scalar", "--out", "shown.yaml", cwd=project)
     jobs = yaml.safe_load((project / "shown.yaml").read_text())["jobs"]
     assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
     seen = set()

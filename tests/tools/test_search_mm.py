@@ -2,34 +2,18 @@
 GmlReportHook reports into the task's store; search-ctl shows their rewards."""
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
 import yaml
 
-BIN = os.path.dirname(sys.executable)
 TINY = ("data.train.max_samples=96 data.val.max_samples=64 data.samples_per_gpu=32 log_config.interval=1 "
         "lr_config.warmup_iters=2")
 
 
-def _tool(mm, name, *args, cwd):
-    proc = subprocess.run([os.path.join(BIN, name), *args], cwd=cwd, env=mm.child_env(), capture_output=True,
-                          text=True, timeout=400)
-    assert proc.returncode == 0, f"{name} {args}: {proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return proc
-
-
 @pytest.mark.slow
 def test_search_run_on_the_mm_search_config(tmp_path, mm):
-    if not os.path.exists(os.path.join(BIN, "search-run")):
-        pytest.skip("gml's console scripts are not installed next to this python")
-    project = tmp_path / "project"
-    project.mkdir()
-    for part in ("tools", "configs"):
-        shutil.copytree(os.path.join(mm.ROOT, part), project / part)
+    project = mm.search_project(tmp_path)
     config = yaml.safe_load((project / "configs" / "search" / "mm_digits_resnet18.yaml").read_text())
     # Same search, tiny budget: the first 2 grid points (both widths), 1 epoch on small subsets.
     template = config["task"]["template"]
@@ -38,9 +22,9 @@ def test_search_run_on_the_mm_search_config(tmp_path, mm):
     config["scheduler"]["stop_criterion"] = {"max_tries": 2}
     (project / "search.yaml").write_text(yaml.safe_dump(config))
 
-    _tool(mm, "search-init", cwd=project)
-    _tool(mm, "search-run", "--task", "mm", "search.yaml", cwd=project)
-    _tool(mm, "search-ctl", "show", "-t", "mm", "--scalar", "--out", "shown.yaml", cwd=project)
+    mm.search_cli("search-init", cwd=project)
+    mm.search_cli("search-run", "--task", "mm", "search.yaml", cwd=project)
+    mm.search_cli("search-ctl", "show", "-t", "mm", "--scalar", "--out", "shown.yaml", cwd=project)
     shown = yaml.safe_load((project / "shown.yaml").read_text())
 
     jobs = shown["jobs"]

@@ -30,6 +30,7 @@ from torch import nn
 
 from ...errors import GmlConfigError
 from ..builder import build_mutator
+from ..dist import average_gradients
 from ..ops import DropPath
 from ..registry import ALGORITHMS
 from .base import BaseAlgorithm
@@ -123,6 +124,7 @@ class BigNAS(BaseAlgorithm):
                 for key, value in subnet_vars.items():
                     log_vars[f"{name}.{key}"] = value
                 total += subnet_vars["loss"]
+            average_gradients(self.parameters())  # distributed: one average of the whole sandwich's gradients
             if self.grad_clip:
                 params = [p for p in self.parameters() if p.requires_grad and p.grad is not None]
                 log_vars["grad_norm"] = float(nn.utils.clip_grad_norm_(params, **self.grad_clip))

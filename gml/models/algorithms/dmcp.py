@@ -21,6 +21,11 @@ Supernet training (``retraining=False``), each iteration (``train_step``):
    loss of the expected FLOPs updates the alphas alone (Adam at ``arch_learning_rate``, constant: the LR schedule
    drives the weight optimizer only). BatchNorm statistics are left as the weight step left them.
 
+Distributed (tools/dist_train.sh, tools/slurm_train.sh): every process runs both steps on its own batch and the
+gradients are averaged over the processes (:func:`~gml.models.dist.average_gradients`) before each optimizer
+step, the weights' after all the subnets' backward passes and the alphas' after the architecture pass, so weights
+and architecture parameters stay identical on every process; the structure export runs on rank 0 alone.
+
 The runner holds two optimizers (``runner.optimizer = dict(weight=<cfg.optimizer on the model>,
 architecture=Adam(alphas))``), both in every checkpoint; the iteration count is a buffer of the algorithm, so
 ``--resume-from`` continues exactly. At the end of training :class:`~gml.models.hooks.DMCPStructureHook` writes
@@ -36,13 +41,13 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from ...errors import GmlConfigError
 from ...validation import boolean, integer, invalid, number, one_of
 from ..builder import build_model, build_mutator
+from ..dist import average_gradients
 from ..mutators.dmcp import DMCPMutator, read_structure
 from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
@@ -200,6 +205,7 @@ class DMCP(BaseAlgorithm):
         optimizer.zero_grad()
         loss = self._task_loss(self._scores(img), gt_label)
         loss.backward()
+        average_gradients(self.model.parameters())
         log_vars = OrderedDict(loss=float(loss.detach()))
         self._clip(log_vars)
         optimizer.step()
@@ -229,6 +235,7 @@ class DMCP(BaseAlgorithm):
             log_vars[f"{index}.{kind.value}.loss"] = float(loss.detach())
             total += float(loss.detach())
         log_vars["loss"] = total
+        average_gradients(self.model.parameters())
         self._clip(log_vars)
         optimizer.step()
         return log_vars
@@ -248,8 +255,7 @@ class DMCP(BaseAlgorithm):
         optimizer.zero_grad()
         for param, grad in zip(params, grads):
             param.grad = torch.zeros_like(param) if grad is None else grad
-            if dist.is_available() and dist.is_initialized():
-                dist.all_reduce(param.grad.div_(dist.get_world_size()))
+        average_gradients(params)
         optimizer.step()
         return OrderedDict([("arch.task_loss", float(task.detach())), ("arch.flops_loss", float(floss.detach())),
                             ("arch.expected_mflops", float(expected.detach()))])

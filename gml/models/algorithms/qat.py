@@ -19,14 +19,21 @@ Lifecycle (:class:`~gml.models.quantization.QuantizationStage`):
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, List, Mapping, Union
 
+import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...validation import boolean
 from ..quantization import BaseQuantizer, QuantizationStage, build_quantizer
 from ..registry import ALGORITHMS
 from .base import BaseAlgorithm
+
+#: What a BatchNorm scale (gamma) of exactly 0 inside a fused conv+BN becomes for fake-quant training (see
+#: :meth:`QuantizationAwareTraining.revive_zero_bn_scales`).
+ZERO_BN_SCALE = 1e-4
 
 
 @ALGORITHMS.register_module()
@@ -82,6 +89,58 @@ class QuantizationAwareTraining(BaseAlgorithm):
         only ever come from a checkpoint (mm initialisers cannot write packed int8 weights), so nothing is done."""
         if self.stage is QuantizationStage.FAKE_QUANT:
             super().init_weights()
+            self.revive_zero_bn_scales()
+
+    def _fused_bn_scales(self) -> Dict[str, torch.Tensor]:
+        """The BatchNorm scales (gamma) inside fused conv+BN training modules, by state-dict name in ``self.model``."""
+        scales = {}
+        for name, module in self.model.named_modules():
+            bn = getattr(module, "bn", None)
+            if hasattr(module, "weight_fake_quant") and isinstance(bn, _BatchNorm) and bn.affine:
+                scales[f"{name}.bn.weight"] = bn.weight
+        return scales
+
+    def revive_zero_bn_scales(self, state_dict=None, prefix: str = "") -> int:
+        """Set the BatchNorm scales (gamma) of exactly 0 inside fused conv+BN modules to :data:`ZERO_BN_SCALE`, in
+        the model (``state_dict=None``) or in a state dict about to load into it (this algorithm's keys under
+        ``prefix``); return how many there were (a warning names them). Runs at weight init and at every load of
+        a checkpoint into the fake-quant model.
+
+        To fake-quantize the BN-folded weight, PyTorch's fused conv+BN training modules scale the weight by
+        gamma / std and divide the convolution by it again: a gamma of 0 gives 0 / 0, a NaN loss from the first
+        iteration, then a crash in the observers. Float checkpoints do have such scales: a freshly initialised
+        mmcls ResNet (``zero_init_residual``, the last BN of every residual block) and pruned channels. At 1e-4
+        the channel's output stays its BN shift plus 1e-4 of its normalised value, and its gamma gets gradients
+        again (it learns as the float model's would). Nothing happens to an int8 model."""
+        if self.stage is not QuantizationStage.FAKE_QUANT:
+            return 0
+        revived = []
+        for name, scale in self._fused_bn_scales().items():
+            if state_dict is None:
+                zero = scale == 0
+                if bool(zero.any()):
+                    with torch.no_grad():
+                        scale[zero] = ZERO_BN_SCALE
+                    revived.append((name, int(zero.sum())))
+                continue
+            key = f"{prefix}model.{name}"
+            value = state_dict.get(key)
+            if isinstance(value, torch.Tensor) and bool((value == 0).any()):
+                state_dict[key] = torch.where(value == 0, torch.full_like(value, ZERO_BN_SCALE), value)
+                revived.append((name, int((value == 0).sum())))
+        if revived:
+            warnings.warn(f"{sum(n for _, n in revived)} BatchNorm scales of exactly 0 in {len(revived)} fused "
+                          f"conv+BN modules (e.g. model.{revived[0][0]}) set to {ZERO_BN_SCALE} for fake-quant "
+                          f"training (0 makes the fused module's loss NaN)", UserWarning, stacklevel=2)
+        return sum(n for _, n in revived)
+
+    def runner_hooks(self) -> list:
+        """(hook, priority) pairs gml's training loop registers: in distributed training, every process gets rank
+        0's quantization state after each iteration: after the optimizer hook (ABOVE_NORMAL, 40: the backward pass
+        still needs the scales its forward used), before the checkpoint (NORMAL, 50) and evaluation hooks."""
+        from ..hooks.quantization_sync import QuantizationStateSyncHook
+
+        return [(QuantizationStateSyncHook(), 45)]
 
     # --- the runner protocol -------------------------------------------------------------------------------------
     def forward_train(self, img, **kwargs):
@@ -99,7 +158,8 @@ class QuantizationAwareTraining(BaseAlgorithm):
     def _accept_float_checkpoint(self, state_dict, prefix, *args) -> None:
         """Let a float checkpoint load into the fake-quant model: tensors the quantizer renamed are looked up under
         their float names, and when the checkpoint holds no quantization state at all, that state keeps its current
-        (initial) values instead of being reported missing. Runs after BaseAlgorithm's bare-model key hook."""
+        (initial) values instead of being reported missing; BatchNorm scales of exactly 0 in fused conv+BN modules
+        are revived (:meth:`revive_zero_bn_scales`). Runs after BaseAlgorithm's bare-model key hook."""
         if self.stage is not QuantizationStage.FAKE_QUANT:
             return
         model_prefix = f"{prefix}model."
@@ -107,6 +167,7 @@ class QuantizationAwareTraining(BaseAlgorithm):
             source, target = model_prefix + float_name, model_prefix + name
             if source in state_dict and target not in state_dict:
                 state_dict[target] = state_dict.pop(source)
+        self.revive_zero_bn_scales(state_dict, prefix)
         if not any(model_prefix + name in state_dict for name in self._quantization_names):
             current = self.model.state_dict()
             for name in self._quantization_names:
