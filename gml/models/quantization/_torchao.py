@@ -70,9 +70,11 @@ def load_pt2e(path: str) -> SimpleNamespace:
             raise GmlConfigError(path, f"gml.PT2EQuantizer needs the torchao package ({err}); install it with "
                                        f"pip install 'gml[quantization]'") from None
         _PT2E = SimpleNamespace(
-            version=torchao.__version__, prepare_qat=quantize_pt2e.prepare_qat_pt2e, convert=quantize_pt2e.convert_pt2e,
+            version=torchao.__version__, prepare_qat=quantize_pt2e.prepare_qat_pt2e,
+            convert=quantize_pt2e.convert_pt2e,
             to_train=pt2e.move_exported_model_to_train, to_eval=pt2e.move_exported_model_to_eval,
             enable_observer=pt2e.enable_observer, disable_observer=pt2e.disable_observer,
+            enable_fake_quant=pt2e.enable_fake_quant, disable_fake_quant=pt2e.disable_fake_quant,
             FakeQuantizeBase=pt2e.FakeQuantizeBase, X86InductorQuantizer=x86.X86InductorQuantizer,
             x86_config=x86.get_default_x86_inductor_quantization_config)
     return _PT2E

@@ -46,7 +46,7 @@ PT2E_BACKENDS = ("x86", )
 OUTPUT_LAYERS = ("neck", "backbone")
 
 
-class _Features(nn.Module):
+class Features(nn.Module):
     """``img -> neck(backbone(img))`` (or the backbone's output alone): the part of a classifier that is captured."""
 
     def __init__(self, backbone: nn.Module, neck: Optional[nn.Module]):
@@ -112,7 +112,7 @@ class PT2EQuantizer(BaseQuantizer):
                                                         f"{part} module")
         make_blocks_exportable(model)
         model.train()
-        features = _Features(model.backbone, model.neck if self.output_layer == "neck" else None)
+        features = Features(model.backbone, model.neck if self.output_layer == "neck" else None)
         example = torch.randn(2, *self.input_shape)
         batch = torch.export.Dim("batch", min=1)
         program = torch.export.export(features, (example, ), dynamic_shapes=({0: batch}, ))
