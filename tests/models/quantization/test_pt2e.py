@@ -170,10 +170,11 @@ def test_convert_before_any_data_is_refused(qat):
 
 # --- through tools/train.py ----------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_tools_train_and_resume_with_pt2e(tmp_path):
+def test_tools_train_resume_and_quantize_with_pt2e(tmp_path):
     """A real tools/train.py run of the PT2E config on digits, then --resume-from its checkpoint: the captured graph
     is rebuilt, the checkpoint (float weights + fake-quant state) loads, training goes on; stderr holds no torchao
-    import or deprecation notices."""
+    import or deprecation notices. tools/quantize.py then writes the int8 torch.export program, which runs at
+    another batch size than the one it was exported with."""
     options = ["algorithm.model.backbone.base_channels=8", "algorithm.model.backbone.stem_channels=8",
                "algorithm.model.head.in_channels=64", "data.train.max_samples=64", "data.val.max_samples=32",
                "data.samples_per_gpu=32", "log_config.interval=1"]
@@ -182,17 +183,26 @@ def test_tools_train_and_resume_with_pt2e(tmp_path):
     env.pop("GML_JOB_DIR", None)
     work = str(tmp_path / "work")
 
-    def train(epochs, *extra):
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train.py"), config, "--work-dir", work,
-                               "--device", "cpu", *extra, "--cfg-options", *options, f"runner.max_epochs={epochs}"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    def tool(name, *args):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), config, *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Failed to load" not in proc.stderr and "DeprecationWarning" not in proc.stderr
         return proc
 
-    first = train(1)
+    tool("train.py", "--work-dir", work, "--device", "cpu", "--cfg-options", *options, "runner.max_epochs=1")
     assert os.path.exists(os.path.join(work, "epoch_1.pth"))
-    second = train(2, "--resume-from", os.path.join(work, "epoch_1.pth"))
-    assert "resumed epoch 1" in second.stderr + second.stdout
+    resumed = tool("train.py", "--work-dir", work, "--device", "cpu", "--resume-from",
+                   os.path.join(work, "epoch_1.pth"), "--cfg-options", *options, "runner.max_epochs=2")
+    assert "resumed epoch 1" in resumed.stderr + resumed.stdout
     assert os.path.exists(os.path.join(work, "epoch_2.pth"))
-    for proc in (first, second):
-        assert "Failed to load" not in proc.stderr and "DeprecationWarning" not in proc.stderr
+
+    out = str(tmp_path / "int8")
+    tool("quantize.py", os.path.join(work, "epoch_2.pth"), "--out-dir", out, "--no-eval", "--out",
+         os.path.join(out, "metrics.json"), "--cfg-options", *options)
+    assert sorted(os.listdir(out)) == ["int8_program.pt2", "metrics.json"]
+    program = torch.export.load(os.path.join(out, "int8_program.pt2")).module()
+    with torch.no_grad():
+        scores_3 = program(torch.randn(3, 3, 32, 32))
+    assert scores_3.shape == (3, 10)
+    torch.testing.assert_close(scores_3.sum(1), torch.ones(3))
