@@ -124,7 +124,8 @@ def main() -> int:
     lines = [[r["seed"], *(r[k] for k in keys)] for r in rows]
     mean = [statistics.mean(r[k] for r in rows) for k in keys]
     spread = [max(r[k] for r in rows) - min(r[k] for r in rows) for k in keys]
-    print(f"{args.model} {' '.join(args.model_options)}, {args.quantizer} quantizer, on digits (test split = val, 360 images), top-1 %:")
+    print(f"{args.model} {' '.join(args.model_options)}, {args.quantizer} quantizer, on digits "
+          f"(test split = val, 360 images), top-1 %:")
     print(table(lines + [["mean", *mean], ["spread", *spread]], ["seed", *keys]))
     print(f"int8 - float fine-tuned alike (mean): {mean[4]:+.2f} points; float weights / int8 state: "
           f"{mean[5]:.2f}x")

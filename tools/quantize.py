@@ -75,8 +75,6 @@ def _example_batch(cfg):
 
 def _save_state_dict_and_torchscript(algorithm, cfg, args, meta, example):
     """Eager quantizers: int8.pth + int8_config.py (converted=True rebuilds the int8 structure) and TorchScript."""
-    import copy
-
     from mmcv import Config
 
     from gml.models.quantization import export

@@ -41,7 +41,7 @@ from ._torchao import load_pt2e
 from .base import BaseQuantizer
 from .blocks import make_blocks_exportable
 
-#: backend name -> what builds its torchao quantizer (see the module docs).
+#: The backends gml.PT2EQuantizer offers (see the module docs) and what it can capture.
 PT2E_BACKENDS = ("x86", )
 OUTPUT_LAYERS = ("neck", "backbone")
 

@@ -4,6 +4,7 @@ graph keeps the float function, QAT on digits, checkpoints, conversion to int8 a
 Capturing a model takes seconds and converting one about a minute on a shared 2-core machine (torchao captures its
 ~100 conv+bn patterns once per conversion), so the model is prepared, trained and converted once per module."""
 import copy
+import io
 import os
 import subprocess
 import sys
@@ -105,8 +106,6 @@ def flow(qat):
 
 
 def _bytes(state) -> int:
-    import io
-
     buffer = io.BytesIO()
     torch.save(dict(state), buffer)
     return buffer.tell()
