@@ -118,8 +118,10 @@ def test_float_checkpoint_loads_and_the_capture_keeps_the_float_function(flow):
 
 
 @pytest.mark.slow
-def test_qat_checkpoint_reloads_into_a_fresh_algorithm(flow):
+def test_a_fresh_algorithm_refuses_to_convert_then_reloads_the_qat_checkpoint(flow):
     fresh = build_algorithm(flow["cfg"])
+    with pytest.raises(RuntimeError, match="observed no data"):  # nothing observed yet: no int8 ranges
+        fresh.convert()
     fresh.load_state_dict(flow["state"], strict=True)
     np.testing.assert_allclose(scores(fresh, flow["img"]), flow["fake_quant"], atol=1e-6)
 
@@ -161,10 +163,13 @@ def test_no_deprecation_or_import_notices(flow):
 
 
 @pytest.mark.slow
-def test_convert_before_any_data_is_refused(qat):
-    algorithm = build_algorithm(pt2e_config(qat.MODELS["resnet18"][0]))
-    with pytest.raises(RuntimeError, match="observed no data"):
-        algorithm.convert()
+def test_output_layer_backbone_leaves_the_neck_float(qat):
+    algorithm = build_algorithm(pt2e_config(qat.MODELS["resnet18"][0], output_layer="backbone"))
+    model = algorithm.model
+    assert isinstance(model.backbone, CapturedFeatures) and type(model.neck).__name__ == "GlobalAveragePooling"
+    img, label = qat.digits_batch(8)
+    losses = algorithm(img, gt_label=label)
+    assert torch.isfinite(losses["loss"])
 
 
 # --- through tools/train.py ----------------------------------------------------------------------------------------
