@@ -185,6 +185,7 @@ def save_int8_program(classifier: nn.Module, example: torch.Tensor, path: str) -
     from .export import ClassScores
 
     batch = torch.export.Dim("batch", min=1)
+    example = example[:2].clone()  # the program keeps its example inputs (the whole storage of a view)
     with torch.no_grad():
         program = torch.export.export(ClassScores(classifier).eval(), (example, ), dynamic_shapes=({0: batch}, ))
     torch.export.save(program, path)
