@@ -5,6 +5,9 @@ from its mmcv JSON log, and prints per-seed accuracies, mean and standard deviat
     python benchmarks/distill_digits.py --seeds 0 1 2 \
         --teacher-ckpt work_dirs/teacher_mbv2/latest.pth --out benchmarks/results/distill_digits.json
 
+``--distilled-config`` picks the distilled run's config (default: logits KD), e.g.
+``configs/distill/rkd_mobilenet_v2_to_resnet18_w8_digits.py`` for relational KD; the alone runs are the same.
+
 The teacher must be trained first (configs/digits/mobilenet_v2_digits.py); with --train-teacher the script trains
 it into the --teacher-ckpt's folder when the file is missing.
 """
@@ -58,6 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-teacher", action="store_true")
     parser.add_argument("--work-root", default="work_dirs/distill_digits")
     parser.add_argument("--out", help="JSON file for the per-seed results")
+    parser.add_argument("--distilled-config", default=DISTILLED, help="config of the distilled runs")
     parser.add_argument("--cfg-options", nargs="*", default=[], help="applied to both the alone and the KD runs")
     args = parser.parse_args(argv)
     os.makedirs(osp.join(ROOT, args.work_root), exist_ok=True)
@@ -67,10 +71,14 @@ def main(argv=None) -> int:
             raise SystemExit(f"no teacher checkpoint {teacher}: train it first or pass --train-teacher")
         train(TEACHER, osp.dirname(teacher), 0, [])
     results = {"alone": {}, "distilled": {}, "seconds": {"alone": {}, "distilled": {}}}
+    distilled_tag = osp.splitext(osp.basename(args.distilled_config))[0]
     for seed in args.seeds:
         for name, config, extra in (("alone", ALONE, []),
-                                    ("distilled", DISTILLED, [f"algorithm.distiller.distill_cfg.ckpt_path={teacher}"])):
-            work = osp.join(ROOT, args.work_root, f"{name}_seed{seed}")
+                                    ("distilled", args.distilled_config,
+                                     [f"algorithm.distiller.distill_cfg.ckpt_path={teacher}"])):
+            # the default config's runs keep their folder names; another distilled config gets its own folders
+            tag = name if name == "alone" or args.distilled_config == DISTILLED else distilled_tag
+            work = osp.join(ROOT, args.work_root, f"{tag}_seed{seed}")
             os.makedirs(work, exist_ok=True)
             results["seconds"][name][seed] = round(train(config, work, seed, args.cfg_options + extra), 1)
             results[name][seed] = last_val_accuracy(work)

@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """QAT on digits end to end, through gml's tools, over several seeds: float model vs its int8 QAT version.
 
-    python benchmarks/qat_digits.py [--model resnet18|mobilenet_v2] [--seeds 0 1] [--work-dir work_dirs/qat_bench]
+    python benchmarks/qat_digits.py [--model resnet18|mobilenet_v2] [--quantizer eager|pt2e] [--seeds 0 1]
+        [--work-dir work_dirs/qat_bench]
 
 Per seed, as child processes (one torch thread each):
 1. ``tools/train.py configs/digits/<model>_digits.py --seed S`` (the float model, its own schedule);
 2. ``tools/train.py configs/quantization/qat_<model>_digits.py --load-from <float>/latest.pth --seed S``
-   (QAT fine-tuning, the QAT config's schedule);
+   (QAT fine-tuning, the QAT config's schedule; ``--quantizer pt2e``: ``qat_pt2e_<model>_digits.py``, i.e.
+   gml.PT2EQuantizer; the float runs are shared between the two quantizers);
 3. ``tools/quantize.py`` on the QAT checkpoint (int8 model, its accuracy, sizes);
 4. ``tools/test.py`` on the float checkpoint (the float accuracy on the same test split);
 5. the float model fine-tuned from its checkpoint with the QAT config's schedule (optimizer lr, lr_config, epochs)
@@ -34,6 +36,9 @@ sys.path.insert(0, ROOT)
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=["resnet18", "mobilenet_v2"], default="resnet18")
+    p.add_argument("--quantizer", choices=["eager", "pt2e"], default="eager",
+                   help="eager: gml.TorchDefaultQuantizer (qat_<model>_digits.py); pt2e: gml.PT2EQuantizer "
+                        "(qat_pt2e_<model>_digits.py)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--work-dir", default=osp.join(ROOT, "work_dirs", "qat_bench"))
     p.add_argument("--model-options", nargs="+", default=[],
@@ -65,11 +70,13 @@ def _schedule_options(qat_cfg: str) -> list:
     return options
 
 
-def run_seed(model: str, seed: int, work: str, model_options) -> dict:
+def run_seed(model: str, quantizer: str, seed: int, work: str, model_options) -> dict:
     float_cfg = osp.join(ROOT, "configs", "digits", f"{model}_digits.py")
-    qat_cfg = osp.join(ROOT, "configs", "quantization", f"qat_{model}_digits.py")
-    float_dir, qat_dir = osp.join(work, "float"), osp.join(work, "qat")
-    float_json, int8_json = osp.join(work, "float_test.json"), osp.join(work, "quantize.json")
+    qat_name = f"qat_{model}_digits" if quantizer == "eager" else f"qat_pt2e_{model}_digits"
+    qat_cfg = osp.join(ROOT, "configs", "quantization", f"{qat_name}.py")
+    suffix = "" if quantizer == "eager" else "_pt2e"  # the eager runs keep the names they had before pt2e
+    float_dir, qat_dir = osp.join(work, "float"), osp.join(work, "qat" + suffix)
+    float_json, int8_json = osp.join(work, "float_test.json"), osp.join(work, f"quantize{suffix}.json")
     if not osp.exists(osp.join(float_dir, "latest.pth")):
         _run("train.py", float_cfg, "--work-dir", float_dir, "--seed", str(seed), "--device", "cpu",
              *_options("model.", model_options))
@@ -91,7 +98,7 @@ def run_seed(model: str, seed: int, work: str, model_options) -> dict:
         _run("test.py", float_cfg, osp.join(finetune_dir, "latest.pth"), "--out", finetune_json, "--device", "cpu",
              *_options("model.", model_options))
     if not osp.exists(int8_json):
-        _run("quantize.py", qat_cfg, osp.join(qat_dir, "latest.pth"), "--out-dir", osp.join(work, "int8"),
+        _run("quantize.py", qat_cfg, osp.join(qat_dir, "latest.pth"), "--out-dir", osp.join(work, "int8" + suffix),
              "--out", int8_json, *_options("algorithm.model.", model_options))
     with open(float_json) as f:
         float_acc = json.load(f)["metrics"]["accuracy_top-1"]
@@ -109,19 +116,20 @@ def main() -> int:
 
     args = parse_args()
     tag = "_".join([args.model, *args.model_options]).replace("=", "")
-    rows = [run_seed(args.model, seed, osp.join(args.work_dir, tag, f"seed{seed}"), args.model_options)
-            for seed in args.seeds]
+    rows = [run_seed(args.model, args.quantizer, seed, osp.join(args.work_dir, tag, f"seed{seed}"),
+                     args.model_options) for seed in args.seeds]
     for row in rows:
         row["int8_minus_float_ft"] = row["int8"] - row["float_finetuned"]
     keys = ["float", "float_finetuned", "fake_quant", "int8", "int8_minus_float_ft", "size_ratio"]
     lines = [[r["seed"], *(r[k] for k in keys)] for r in rows]
     mean = [statistics.mean(r[k] for r in rows) for k in keys]
     spread = [max(r[k] for r in rows) - min(r[k] for r in rows) for k in keys]
-    print(f"{args.model} {' '.join(args.model_options)} on digits (test split = val, 360 images), top-1 %:")
+    print(f"{args.model} {' '.join(args.model_options)}, {args.quantizer} quantizer, on digits "
+          f"(test split = val, 360 images), top-1 %:")
     print(table(lines + [["mean", *mean], ["spread", *spread]], ["seed", *keys]))
     print(f"int8 - float fine-tuned alike (mean): {mean[4]:+.2f} points; float weights / int8 state: "
           f"{mean[5]:.2f}x")
-    with open(osp.join(args.work_dir, f"{tag}_summary.json"), "w") as f:
+    with open(osp.join(args.work_dir, f"{tag}_{args.quantizer}_summary.json"), "w") as f:
         json.dump(rows, f, indent=1)
     return 0
 

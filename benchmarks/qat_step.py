@@ -15,6 +15,11 @@ weights: the float state dict is loaded into it); the int8 model is that QAT mod
 - the serialized size of the float state dict vs the int8 state dict.
 
 Prints the ratios ``qat_step / float_step`` and ``float / int8`` latency (> 1: int8 is faster) and the size ratio.
+
+With ``gml.PT2EQuantizer`` (configs/quantization/qat_pt2e_*.py) the int8 graph as converted is torchao's reference
+representation (quantize/dequantize around float operators); its int8 kernels come from Inductor. So PT2E adds
+``infer@B, compiled``: the float backbone+neck and the int8 graph each lowered by ``torch.compile`` (Inductor,
+frozen weights; compiled during warm-up), head and softmax eager in both, float vs int8.
 Without ``--qat-checkpoint`` the fake-quantizers are calibrated by a few QAT steps on random images first (latency
 does not depend on the values; accuracy is benchmarks/qat_digits.py's job).
 """
@@ -60,6 +65,27 @@ def paired_medians(first, second, repeats: int, warmup: int):
     return statistics.median(times_first), statistics.median(times_second)
 
 
+def compiled_rows(float_model, int8, args):
+    """Inference rows with both sides' backbone+neck compiled by Inductor (PT2E: where its int8 kernels come from)."""
+    import torch
+
+    from gml.models.quantization.pt2e import Features, lower_to_cpu_kernels
+
+    float_compiled = copy.deepcopy(float_model)
+    float_compiled.backbone = lower_to_cpu_kernels(Features(float_compiled.backbone, float_compiled.neck))
+    float_compiled.neck = None
+    int8.model.backbone = lower_to_cpu_kernels(int8.model.backbone)
+    rows = []
+    for batch in args.batches:
+        x = torch.randn(batch, 3, args.size, args.size)
+        with torch.no_grad():
+            t_float, t_int8 = paired_medians(lambda: float_compiled.simple_test(x, post_process=False),
+                                             lambda: int8.simple_test(x, post_process=False),
+                                             args.repeats, max(args.warmup, 2))
+        rows.append([f"inference batch {batch}, compiled", t_float * 1e3, t_int8 * 1e3, t_float / t_int8])
+    return rows
+
+
 def main() -> int:
     import torch
     from mmcv import Config
@@ -68,7 +94,7 @@ def main() -> int:
     import gml.models  # noqa: F401
     from gml.cli.common import table
     from gml.models import build_algorithm, build_model
-    from gml.models.quantization import export
+    from gml.models.quantization import PT2EQuantizer, export
 
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -119,6 +145,8 @@ def main() -> int:
                                              lambda: int8.simple_test(x, post_process=False),
                                              args.repeats, args.warmup)
         rows.append([f"inference batch {batch}", t_float * 1e3, t_int8 * 1e3, t_float / t_int8])
+    if isinstance(int8.quantizer, PT2EQuantizer):
+        rows += compiled_rows(float_model, int8, args)
     print(f"{osp.basename(args.config)}, backend {int8.quantizer.backend}, {args.threads} thread(s), "
           f"{args.size}x{args.size} images, median of {args.repeats}")
     print(table(rows, ["what", "float ms", "qat/int8 ms", "ratio"]))

@@ -11,7 +11,11 @@ tools/train.py with it. Writes into ``--out-dir`` (see gml.models.quantization.e
 - ``int8_torchscript.pt``: ``img -> class scores``, runs with torch alone (set ``torch.backends.quantized.engine``
   to the config's backend first).
 
-Prints the test-split accuracy of the fake-quant model and of the int8 model, the int8 TorchScript's largest
+With gml.PT2EQuantizer, whose int8 model a state dict cannot rebuild (its activation scales are graph constants),
+it writes ``int8_program.pt2`` instead: the ``torch.export`` program ``img -> class scores`` (any batch size;
+``import torchao`` then ``torch.export.load(path).module()``).
+
+Prints the test-split accuracy of the fake-quant model and of the int8 model, the saved artifact's largest
 difference from the eager int8 model on one batch, and the size of the float weights vs the int8 checkpoint.
 Runs on CPU (int8 kernels are CPU kernels).
 """
@@ -32,6 +36,7 @@ from gml.errors import GmlConfigError  # noqa: E402
 INT8_CHECKPOINT = "int8.pth"
 INT8_CONFIG = "int8_config.py"
 INT8_TORCHSCRIPT = "int8_torchscript.pt"
+INT8_PROGRAM = "int8_program.pt2"
 
 
 def parse_args(argv=None):
@@ -66,6 +71,38 @@ def _example_batch(cfg):
 
     _, loader = build_val_loader(cfg, distributed=False, split="test")
     return next(iter(loader))["img"]
+
+
+def _save_state_dict_and_torchscript(algorithm, cfg, args, meta, example):
+    """Eager quantizers: int8.pth + int8_config.py (converted=True rebuilds the int8 structure) and TorchScript."""
+    from mmcv import Config
+
+    from gml.models.quantization import export
+
+    ckpt_path = osp.join(args.out_dir, INT8_CHECKPOINT)
+    export.save_int8_checkpoint(algorithm, ckpt_path, meta=dict(
+        meta, CLASSES=algorithm.CLASSES, gml_version=gml.__version__, quantized_from=osp.abspath(args.checkpoint),
+        backend=algorithm.quantizer.backend))
+    int8_cfg = Config(copy.deepcopy(cfg._cfg_dict.to_dict()))
+    int8_cfg.algorithm.converted = True
+    int8_cfg.device = "cpu"
+    int8_cfg.load_from = None
+    int8_cfg.resume_from = None
+    int8_cfg.dump(osp.join(args.out_dir, INT8_CONFIG))
+    script_path = osp.join(args.out_dir, INT8_TORCHSCRIPT)
+    export.save_torchscript(export.trace_scores(algorithm.model, example), script_path)
+    return [ckpt_path, osp.join(args.out_dir, INT8_CONFIG), script_path], export.load_torchscript(script_path)
+
+
+def _save_program(algorithm, args, example):
+    """Quantizers whose int8 model a state dict cannot rebuild (gml.PT2EQuantizer): a torch.export program."""
+    import torch
+
+    from gml.models.quantization.pt2e import save_int8_program
+
+    program_path = osp.join(args.out_dir, INT8_PROGRAM)
+    save_int8_program(algorithm.model, example, program_path)
+    return [program_path], torch.export.load(program_path).module()
 
 
 def main(argv=None) -> int:
@@ -104,27 +141,19 @@ def main(argv=None) -> int:
 
     algorithm.convert()
     mmcv.mkdir_or_exist(args.out_dir)
-    ckpt_path = osp.join(args.out_dir, INT8_CHECKPOINT)
-    export.save_int8_checkpoint(algorithm, ckpt_path, meta=dict(
-        meta, CLASSES=algorithm.CLASSES, gml_version=gml.__version__, quantized_from=osp.abspath(args.checkpoint),
-        backend=algorithm.quantizer.backend))
-    int8_cfg = Config(copy.deepcopy(cfg._cfg_dict.to_dict()))
-    int8_cfg.algorithm.converted = True
-    int8_cfg.device = "cpu"
-    int8_cfg.load_from = None
-    int8_cfg.resume_from = None
-    int8_cfg.dump(osp.join(args.out_dir, INT8_CONFIG))
-
     example = _example_batch(cfg)
-    scripted = export.trace_scores(algorithm.model, example)
-    script_path = osp.join(args.out_dir, INT8_TORCHSCRIPT)
-    export.save_torchscript(scripted, script_path)
+    if algorithm.quantizer.int8_from_state_dict:
+        written, check = _save_state_dict_and_torchscript(algorithm, cfg, args, meta, example)
+        diff_key = "torchscript_max_abs_diff"
+    else:
+        written, check = _save_program(algorithm, args, example)
+        diff_key = "program_max_abs_diff"
     with torch.no_grad():
         eager = algorithm.model.simple_test(example, post_process=False)
-        traced = export.load_torchscript(script_path)(example)
-    results["torchscript_max_abs_diff"] = float((eager - traced).abs().max())
+        saved = check(example)
+    results[diff_key] = float((eager - saved).abs().max())
     results["float_weights_bytes"] = float_bytes
-    results["int8_checkpoint_bytes"] = os.path.getsize(ckpt_path)
+    results["int8_checkpoint_bytes"] = os.path.getsize(written[0])
     results["int8_state_bytes"] = export.serialized_bytes(algorithm.model.state_dict())
     results["size_ratio"] = float_bytes / results["int8_state_bytes"]
     if not args.no_eval:
@@ -134,9 +163,9 @@ def main(argv=None) -> int:
     if rows:
         print(table(rows, ["model", "accuracy_top-1"]))
     print(f"backend: {results['backend']}; float weights {float_bytes} B, int8 state {results['int8_state_bytes']} B "
-          f"({results['size_ratio']:.2f}x smaller); TorchScript vs eager int8 max |diff| "
-          f"{results['torchscript_max_abs_diff']:.3g}")
-    print(f"wrote {ckpt_path}, {osp.join(args.out_dir, INT8_CONFIG)}, {script_path}")
+          f"({results['size_ratio']:.2f}x smaller); saved ({diff_key}) vs eager int8 max |diff| "
+          f"{results[diff_key]:.3g}")
+    print(f"wrote {', '.join(written)}")
     if args.out:
         mmcv.dump(results, args.out)
         print(f"wrote {args.out}")

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...errors import GmlConfigError
 from ...validation import boolean
 from ..quantization import BaseQuantizer, QuantizationStage, build_quantizer
 from ..registry import ALGORITHMS
@@ -46,6 +47,9 @@ class QuantizationAwareTraining(BaseAlgorithm):
         self.stage = QuantizationStage.FAKE_QUANT
         super().__init__(model, init_cfg)
         self.quantizer = build_quantizer(quantizer)
+        if converted and not self.quantizer.int8_from_state_dict:
+            raise GmlConfigError("algorithm.converted", f"{type(self.quantizer).__name__}'s int8 model cannot be "
+                                                        f"rebuilt from a checkpoint (docs/quantization.md)")
         # Tensors are matched by identity: ``float_state`` keeps every float tensor alive until the comparison is
         # done, so no id can be reused by a tensor the quantizer creates.
         float_state = self.model.state_dict(keep_vars=True)

@@ -42,6 +42,9 @@ class BaseQuantizer(ABC):
     """See the module docs. ``backend`` names the int8 kernel library the converted model runs on."""
 
     backend: str
+    #: Whether an int8 model can be rebuilt as ``convert(prepare(float model))`` and then loaded from an int8 state
+    #: dict (``algorithm.converted=True``); False where the int8 form keeps values outside its state dict.
+    int8_from_state_dict: bool = True
 
     @abstractmethod
     def prepare(self, model: nn.Module) -> nn.Module:

@@ -15,6 +15,11 @@ Names for ``fuse_config`` inside the adapted blocks (mmcls's own child names):
 ``Bottleneck``: ``[['conv1', 'bn1', 'relu'], ['conv2', 'bn2', 'relu2'], ['conv3', 'bn3']]`` (``relu2`` is added
 here because mmcls shares one ReLU module between three places, and a module can be fused only once);
 ``downsample``: ``['0', '1']``; mmcv ``ConvModule`` (MobileNetV2): ``['conv', 'bn']``.
+
+:func:`make_blocks_exportable` is the PT2E counterpart (:mod:`.pt2e`): a captured graph quantizes operators, so
+the ``+`` needs no change, but the graph quantizer groups operators by the module that ran them, and mmcls calls
+one ReLU module in several places; each place then gets its own parameter-free ReLU (``relu_out`` after the add,
+``relu2`` after ``conv2`` of a Bottleneck).
 """
 from __future__ import annotations
 
@@ -64,6 +69,50 @@ QUANTIZABLE_BLOCKS = {
     Bottleneck: QuantizableBottleneck,
     InvertedResidual: QuantizableInvertedResidual,
 }
+
+
+class ExportableBasicBlock(BasicBlock):
+    """mmcls ``BasicBlock`` with its own ReLU (``relu_out``) after the residual add."""
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.drop_path(self.norm2(self.conv2(out)))
+        return self.relu_out(out + identity)
+
+
+class ExportableBottleneck(Bottleneck):
+    """mmcls ``Bottleneck`` with its own ReLUs after ``conv2`` (``relu2``) and after the add (``relu_out``)."""
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.relu2(self.norm2(self.conv2(out)))
+        out = self.drop_path(self.norm3(self.conv3(out)))
+        return self.relu_out(out + identity)
+
+
+#: mmcls block class -> its export-ready subclass (exact classes only, as above) and the ReLUs it adds.
+EXPORTABLE_BLOCKS = {
+    BasicBlock: (ExportableBasicBlock, ("relu_out", )),
+    Bottleneck: (ExportableBottleneck, ("relu2", "relu_out")),
+}
+
+
+def make_blocks_exportable(model: nn.Module) -> List[str]:
+    """Give every mmcls residual block of ``model`` one ReLU module per call site, in place (parameter names
+    unchanged); returns the adapted blocks' names. Gradient checkpointing is dropped, as in
+    :func:`make_blocks_quantizable`."""
+    adapted = []
+    for name, module in model.named_modules():
+        target = EXPORTABLE_BLOCKS.get(type(module))
+        if target is None:
+            continue
+        module.__class__, relus = target
+        for relu in relus:
+            module.add_module(relu, nn.ReLU(inplace=True))
+        adapted.append(name)
+    return adapted
 
 
 def make_blocks_quantizable(model: nn.Module) -> List[str]:
