@@ -207,7 +207,7 @@ class ServerPoll:
         per_run: Dict[str, List[dict]] = {}
         for metric in values:
             per_run.setdefault(metric.get("run_id", ""), []).append(metric)
-        for run_id, _first, _last in ranges:
+        for run_id, _first, last in ranges:
             got = per_run.get(run_id, [])
             if len(got) >= MAX_VALUES_PER_RUN:                 # sampled by the server: read all of them
                 got = [m for m in self.client.full_history(run_id, key) if int(m["step"]) >= start]
@@ -218,7 +218,9 @@ class ServerPoll:
             for metric in sorted(got, key=lambda m: (int(m["step"]), int(m["timestamp"]))):
                 value = as_number(metric.get("value"))
                 step, timestamp = int(metric["step"]), int(metric["timestamp"])
-                if value is None or not state.is_new(step, timestamp, value):
+                # beyond the run's latest step in the search: read with the next search, which sees the metrics
+                # the job logged before it (a step_attribute value logged before the values on its axis)
+                if value is None or step > last or not state.is_new(step, timestamp, value):
                     continue
                 state.take(step, timestamp, value)
                 job.rows.append((key, step, value, timestamp / 1000.0))
