@@ -8,9 +8,10 @@ runs are those with its tag that started after its current attempt was submitted
 not read again). Any experiment, any number of runs per job.
 
 Reading is shared by all jobs of one task on one server (:class:`ServerPoll`): one round of the controller costs
-one ``runs/search`` over the known runs of the running jobs (which returns each metric's latest value), one
-history call per metric key that has new values (all runs at once, steps from the last read on), and, while a
-running job has no run yet or every :data:`DISCOVER_EVERY` seconds, one search for new runs. A value logged
+one ``runs/search`` over the known runs of the running jobs (which returns each metric's latest value: when it is
+at the step after the last one read, that is all there is to read), one history call per metric key with more
+new values (all runs at once, steps from the last read on), and, every :data:`DISCOVER_WAITING_EVERY` seconds
+while a running job has no run yet, else every :data:`DISCOVER_EVERY` seconds, one search for new runs. A value logged
 later at a step before the latest one read is not seen.
 
 A server that does not answer is retried every :data:`RETRY_EVERY` seconds; one warning says it is unreachable
@@ -32,6 +33,7 @@ from .mlflow_rest import (MAX_RUNS_PER_HISTORY_CALL, MAX_VALUES_PER_RUN, ServerU
 JOB_TAG = "gml.job_dir"
 RUN_CONTEXT_VARIABLE = "MLFLOW_RUN_CONTEXT"
 DISCOVER_EVERY = 5.0      # seconds between searches for further runs of jobs that have one
+DISCOVER_WAITING_EVERY = 1.0   # ... while a running job has no run yet (it is importing mlflow, loading data)
 RETRY_EVERY = 2.0         # seconds between attempts while the server does not answer
 FIRST_STEP = -(2 ** 62)
 
@@ -87,7 +89,7 @@ class _Job:
         self.key, self.since_ms = key, since_ms
         self.runs = runs                    # run id -> metric key -> state
         self.rows: List[Row] = []
-        self.took = True                    # took the last read's rows (a new job: nothing read for it yet)
+        self.took = False                   # took the last read's rows (a new job waits for the next read)
 
 
 class ServerPoll:
@@ -157,7 +159,7 @@ class ServerPoll:
                                                 ", ".join(f"'{r}'" for r in known) + ")"))
         # a job without a run, or with runs from a cursor whose experiment is not known yet
         waiting = any(not any(r in self._run_experiment for r in job.runs) for job in self._jobs.values())
-        if self._jobs and (waiting or now - self._last_discovery >= DISCOVER_EVERY):
+        if self._jobs and now - self._last_discovery >= (DISCOVER_WAITING_EVERY if waiting else DISCOVER_EVERY):
             runs.extend(self._discover())
             self._last_discovery = now
         wanted: Dict[str, List[Tuple[str, int, int]]] = {}     # metric key -> [(run id, from step, to step)]
@@ -170,9 +172,16 @@ class ServerPoll:
             for latest in run.get("data", {}).get("metrics", []):
                 state = states.setdefault(latest["key"], _RunState())
                 value = as_number(latest.get("value"))
-                if value is not None and state.is_new(int(latest["step"]), int(latest["timestamp"]), value):
-                    first = state.last_step if state.last_step > FIRST_STEP else FIRST_STEP
-                    wanted.setdefault(latest["key"], []).append((run_id, first, int(latest["step"])))
+                step, timestamp = int(latest["step"]), int(latest["timestamp"])
+                if value is None or not state.is_new(step, timestamp, value):
+                    continue
+                if state.last_step > FIRST_STEP and step <= state.last_step + 1:
+                    # no step between the last one read and this one: the latest value is all there is to read
+                    # (earlier values at this step would be replaced by it in the task store anyway)
+                    state.take(step, timestamp, value)
+                    job.rows.append((latest["key"], step, value, timestamp / 1000.0))
+                else:
+                    wanted.setdefault(latest["key"], []).append((run_id, state.last_step, step))
         for key, ranges in wanted.items():
             for i in range(0, len(ranges), MAX_RUNS_PER_HISTORY_CALL):
                 self._fetch(key, ranges[i:i + MAX_RUNS_PER_HISTORY_CALL])
