@@ -17,6 +17,7 @@ Printed per source: median, 95th percentile and maximum latency, how many of the
 (every one is expected), and the mean time of one watch round over all jobs.
 
     python benchmarks/assessor_latency.py [--jobs 100] [--interval 1.0] [--seconds 12] [--sources csv,stdout]
+                                          [--no-fsync]
 
 Every figure depends on the machine's load: print ``uptime`` with it.
 """
@@ -103,7 +104,7 @@ def mlflow_server_run(server, job_dir):
 class Writer:
     """Appends one value per step for one job in one source's format; ``write(step)`` returns when it is on disk."""
 
-    def __init__(self, kind, job_dir, log_path, mlflow_db, server=None):
+    def __init__(self, kind, job_dir, log_path, mlflow_db, server=None, no_fsync=False):
         self.kind, self.job_dir, self.log_path = kind, job_dir, log_path
         if kind == "csv":
             self.file = open(os.path.join(job_dir, "history.csv"), "w", newline="")
@@ -126,7 +127,7 @@ class Writer:
             import sqlite3
             self.run_id = mlflow_server_run(server, job_dir)
             self.db = sqlite3.connect(server.db, check_same_thread=False, timeout=30)
-        if kind in ("mlflow", "mlflow-server"):   # no fsync per value: the writer thread keeps up with 100 jobs
+        if kind in ("mlflow", "mlflow-server") and no_fsync:   # one writer thread then keeps up with 100 jobs
             self.db.execute("PRAGMA synchronous=OFF")
 
     def write(self, step, value):
@@ -177,7 +178,7 @@ def measure(kind, args, workdir, mlflow_db, server=None):
         job = store.add_job({"x": i}, {"x": i})
         store.update_job(job.id, status=JobStatus.RUNNING, external_id=str(i), log_path=log_path,
                          start_time=time.time(), submitted_at=time.time() - 5)
-        writers.append(Writer(kind, job_dir, log_path, mlflow_db, server))
+        writers.append(Writer(kind, job_dir, log_path, mlflow_db, server, args.no_fsync))
     assessor = TimedMedian()
     launcher = AllRunning()
     watching = Watching(paths, config, store, launcher, assessor, Progress(kind, "acc", sys.stderr, False),
@@ -222,6 +223,10 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a job's steps")
     parser.add_argument("--seconds", type=float, default=12.0, help="how long each source is measured")
     parser.add_argument("--sources", default=",".join(SOURCES))
+    parser.add_argument("--no-fsync", action="store_true",
+                        help="MLflow values committed without fsync (PRAGMA synchronous=OFF): by default each is "
+                             "committed as MLflow's SQL store commits it, and one writer thread for all jobs then "
+                             "writes fewer than 100 values per second on a slow disk")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="gml-latency-")
     server = None
