@@ -127,7 +127,9 @@ class Writer:
             import sqlite3
             self.run_id = mlflow_server_run(server, job_dir)
             self.db = sqlite3.connect(server.db, check_same_thread=False, timeout=30)
-        if kind in ("mlflow", "mlflow-server") and no_fsync:   # one writer thread then keeps up with 100 jobs
+        # without fsync one writer thread keeps up with 100 jobs. The server's store always: committed with fsync,
+        # 100 values per second hold its SQLite write lock almost all the time and the server cannot answer reads
+        if kind == "mlflow-server" or (kind == "mlflow" and no_fsync):
             self.db.execute("PRAGMA synchronous=OFF")
 
     def write(self, step, value):
@@ -160,7 +162,8 @@ class Writer:
                                 "run_uuid) VALUES (?, ?, ?, ?, 0, ?)", ("acc", value, now, step, self.run_id))
 
 
-def measure(kind, args, workdir, mlflow_db, server=None):
+def running_jobs(kind, args, workdir, mlflow_db, server=None):
+    """A task with ``args.jobs`` jobs recorded RUNNING, reading ``kind``; returns (paths, config, store, writers)."""
     raw = {"task": {"template": "python train.py {x}", "search_args": [
         {"type": "Categorical", "name": "x", "data": list(range(args.jobs))}]},
         "searcher": {"type": "GridSearcher", "reward_attribute": "acc"}}
@@ -179,6 +182,11 @@ def measure(kind, args, workdir, mlflow_db, server=None):
         store.update_job(job.id, status=JobStatus.RUNNING, external_id=str(i), log_path=log_path,
                          start_time=time.time(), submitted_at=time.time() - 5)
         writers.append(Writer(kind, job_dir, log_path, mlflow_db, server, args.no_fsync))
+    return paths, config, store, writers
+
+
+def measure(kind, args, workdir, mlflow_db, server=None):
+    paths, config, store, writers = running_jobs(kind, args, workdir, mlflow_db, server)
     assessor = TimedMedian()
     launcher = AllRunning()
     watching = Watching(paths, config, store, launcher, assessor, Progress(kind, "acc", sys.stderr, False),
@@ -224,9 +232,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="how long each source is measured")
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--no-fsync", action="store_true",
-                        help="MLflow values committed without fsync (PRAGMA synchronous=OFF): by default each is "
-                             "committed as MLflow's SQL store commits it, and one writer thread for all jobs then "
-                             "writes fewer than 100 values per second on a slow disk")
+                        help="the jobs' MLflow SQLite stores committed without fsync (PRAGMA synchronous=OFF): by "
+                             "default each value is committed as MLflow's SQL store commits it, and one writer thread "
+                             "for all jobs then writes fewer than 100 values per second on a slow disk")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="gml-latency-")
     server = None

@@ -93,7 +93,7 @@ def test_parallel_jobs_read_their_own_runs_from_the_server_while_they_run(tmp_pa
 def test_a_server_that_is_down_for_a_while_is_retried_and_said_so(tmp_path, mlflow_server, monkeypatch):
     import mlflow
     from gml.search.ingest import mlflow_server as server_source
-    monkeypatch.setattr(server_source, "RETRY_EVERY", 0.5)
+    monkeypatch.setattr(server_source, "RETRY_EVERY", 0.5)     # 5 s in the controller
     specs = parse_metrics_from({"mlflow": {"tracking_uri": mlflow_server.uri}})
     job_dir = tmp_path / "task" / "jobs" / "all" / "0"
     job_dir.mkdir(parents=True)

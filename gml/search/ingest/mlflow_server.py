@@ -14,8 +14,9 @@ new values (all runs at once, steps from the last read on), and, every :data:`DI
 while a running job has no run yet, else every :data:`DISCOVER_EVERY` seconds, one search for new runs. A value logged
 later at a step before the latest one read is not seen.
 
-A server that does not answer is retried every :data:`RETRY_EVERY` seconds; one warning says it is unreachable
-and one that it answers again; what was logged meanwhile is read then. No job is failed for it.
+A server that does not answer is tried again :data:`RETRY_EVERY` seconds after each failed attempt (an attempt
+costs the controller at most one request timeout, 2 s); one warning says it is unreachable and one that it
+answers again; what was logged meanwhile is read then. No job is failed for it.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ JOB_TAG = "gml.job_dir"
 RUN_CONTEXT_VARIABLE = "MLFLOW_RUN_CONTEXT"
 DISCOVER_EVERY = 5.0      # seconds between searches for further runs of jobs that have one
 DISCOVER_WAITING_EVERY = 1.0   # ... while a running job has no run yet (it is importing mlflow, loading data)
-RETRY_EVERY = 2.0         # seconds between attempts while the server does not answer
+RETRY_EVERY = 5.0         # seconds from a failed read of the server to the next attempt
 FIRST_STEP = -(2 ** 62)
 
 
@@ -89,7 +90,8 @@ class _Job:
         self.key, self.since_ms = key, since_ms
         self.runs = runs                    # run id -> metric key -> state
         self.rows: List[Row] = []
-        self.took = False                   # took the last read's rows (a new job waits for the next read)
+        self.took = False                   # took the last read's rows
+        self.covered = False                # a read of the server happened since it was registered
 
 
 class ServerPoll:
@@ -104,7 +106,7 @@ class ServerPoll:
         self._run_experiment: Dict[str, str] = {}
         self._last_discovery = -float("inf")
         self._down_since: Optional[float] = None
-        self._last_attempt = -float("inf")
+        self._last_failure = -float("inf")
 
     def register(self, key: str, since_ms: int, runs: Dict[str, Dict[str, _RunState]]) -> None:
         self._jobs[key] = _Job(key, since_ms, runs)
@@ -123,21 +125,23 @@ class ServerPoll:
 
     def take(self, key: str) -> List[Row]:
         """The rows of job ``key`` read since it last took them, reading the server first when this job took
-        the previous read's rows already (so one controller round over all jobs reads the server once)."""
+        the previous read's rows already (so one controller round over all jobs reads the server once) or was
+        registered since the last read (its first read is complete: a job may be read once only, when it ended
+        before the controller saw it running)."""
         job = self._jobs[key]
-        if job.took:
+        if job.took or not job.covered:
             self.refresh()
         rows, job.rows, job.took = job.rows, [], True
         return rows
 
     def refresh(self) -> None:
         now = time.monotonic()
-        if self._down_since is not None and now - self._last_attempt < RETRY_EVERY:
+        if self._down_since is not None and now - self._last_failure < RETRY_EVERY:
             return
-        self._last_attempt = now
         try:
             self._read(now)
         except ServerUnreachable as err:
+            self._last_failure = time.monotonic()      # an attempt may take a request timeout: count from its end
             if self._down_since is None and self.warn is not None:
                 self.warn(f"MLflow tracking server {self.client.uri} does not answer ({err}); retrying every "
                           f"{RETRY_EVERY:g}s, the jobs go on and what they log meanwhile is read then")
@@ -148,7 +152,7 @@ class ServerPoll:
                       f"{now - self._down_since:.0f}s; reading what the jobs logged meanwhile")
         self._down_since = None
         for job in self._jobs.values():
-            job.took = False
+            job.took, job.covered = False, True
 
     def _read(self, now: float) -> None:
         runs = []
@@ -158,8 +162,9 @@ class ServerPoll:
             runs.extend(self.client.search_runs(experiments, "attributes.run_id IN (" +
                                                 ", ".join(f"'{r}'" for r in known) + ")"))
         # a job without a run, or with runs from a cursor whose experiment is not known yet
-        waiting = any(not any(r in self._run_experiment for r in job.runs) for job in self._jobs.values())
-        if self._jobs and now - self._last_discovery >= (DISCOVER_WAITING_EVERY if waiting else DISCOVER_EVERY):
+        waiting = [job for job in self._jobs.values() if not any(r in self._run_experiment for r in job.runs)]
+        every = DISCOVER_WAITING_EVERY if waiting else DISCOVER_EVERY
+        if any(not job.covered for job in waiting) or (self._jobs and now - self._last_discovery >= every):
             runs.extend(self._discover())
             self._last_discovery = now
         wanted: Dict[str, List[Tuple[str, int, int]]] = {}     # metric key -> [(run id, from step, to step)]
