@@ -34,7 +34,7 @@ from .mlflow_rest import (MAX_RUNS_PER_HISTORY_CALL, MAX_VALUES_PER_RUN, ServerU
 JOB_TAG = "gml.job_dir"
 RUN_CONTEXT_VARIABLE = "MLFLOW_RUN_CONTEXT"
 DISCOVER_EVERY = 5.0      # seconds between searches for further runs of jobs that have one
-DISCOVER_WAITING_EVERY = 1.0   # ... while a running job has no run yet (it is importing mlflow, loading data)
+DISCOVER_WAITING_EVERY = 1.0   # ... for a job with no running run (importing mlflow, between two runs)
 RETRY_EVERY = 5.0         # seconds from a failed read of the server to the next attempt
 FIRST_STEP = -(2 ** 62)
 
@@ -104,6 +104,7 @@ class ServerPoll:
         self._jobs: Dict[str, _Job] = {}
         self._run_owner: Dict[str, str] = {}        # run id -> job key
         self._run_experiment: Dict[str, str] = {}
+        self._running_runs: Set[str] = set()           # runs whose status was RUNNING at the last search
         self._last_discovery = -float("inf")
         self._down_since: Optional[float] = None
         self._last_failure = -float("inf")
@@ -119,6 +120,7 @@ class ServerPoll:
             for run_id in job.runs:
                 self._run_owner.pop(run_id, None)
                 self._run_experiment.pop(run_id, None)
+                self._running_runs.discard(run_id)
 
     def runs_of(self, key: str) -> Dict[str, Dict[str, _RunState]]:
         return self._jobs[key].runs
@@ -161,8 +163,10 @@ class ServerPoll:
             experiments = sorted({self._run_experiment[r] for r in known})
             runs.extend(self.client.search_runs(experiments, "attributes.run_id IN (" +
                                                 ", ".join(f"'{r}'" for r in known) + ")"))
-        # a job without a run, or with runs from a cursor whose experiment is not known yet
-        waiting = [job for job in self._jobs.values() if not any(r in self._run_experiment for r in job.runs)]
+        # a job without a running run (not started one yet, or ended one and may start another before it ends),
+        # or with runs from a cursor whose experiment is not known yet
+        waiting = [job for job in self._jobs.values()
+                   if not any(r in self._run_experiment and r in self._running_runs for r in job.runs)]
         every = DISCOVER_WAITING_EVERY if waiting else DISCOVER_EVERY
         if any(not job.covered for job in waiting) or (self._jobs and now - self._last_discovery >= every):
             runs.extend(self._discover())
@@ -173,6 +177,10 @@ class ServerPoll:
             job = self._jobs.get(self._run_owner.get(run_id, ""))
             if job is None:
                 continue
+            if run["info"].get("status") == "RUNNING":
+                self._running_runs.add(run_id)
+            else:
+                self._running_runs.discard(run_id)
             states = job.runs.setdefault(run_id, {})
             for latest in run.get("data", {}).get("metrics", []):
                 state = states.setdefault(latest["key"], _RunState())
