@@ -13,7 +13,9 @@ values appended to the server's store with sqlite3 as the server's SQL store doe
 processes: what is timed is reading and judging, not process start-up). A MedianStopAssessor records the time it
 is first asked about each (job, step). Latency = that time - the time the value was written and flushed.
 
-Printed per source: median, 95th percentile and maximum latency, how many of the written steps were judged
+The controller's first round (sources opened: for the tracking server, each job's runs read once) is done
+before the first value is written; what a controller's first round costs is measured by
+``reingest_after_restart.py``. Printed per source: median, 95th percentile and maximum latency, how many of the written steps were judged
 (every one is expected), and the mean time of one watch round over all jobs.
 
     python benchmarks/assessor_latency.py [--jobs 100] [--interval 1.0] [--seconds 12] [--sources csv,stdout]
@@ -191,6 +193,7 @@ def measure(kind, args, workdir, mlflow_db, server=None):
     launcher = AllRunning()
     watching = Watching(paths, config, store, launcher, assessor, Progress(kind, "acc", sys.stderr, False),
                         None, None)
+    watching.watch()         # the controller's first round opens every job's sources (a steady state is measured)
     written, stop = {}, threading.Event()
 
     def play():

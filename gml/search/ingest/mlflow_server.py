@@ -105,14 +105,21 @@ class ServerPoll:
         self._run_owner: Dict[str, str] = {}        # run id -> job key
         self._run_experiment: Dict[str, str] = {}
         self._running_runs: Set[str] = set()           # runs whose status was RUNNING at the last search
+        # runs found under the task's jobs whose job has no source yet: job key -> run id -> (experiment, start)
+        self._unclaimed: Dict[str, Dict[str, Tuple[str, int]]] = {}
         self._last_discovery = -float("inf")
         self._down_since: Optional[float] = None
         self._last_failure = -float("inf")
 
     def register(self, key: str, since_ms: int, runs: Dict[str, Dict[str, _RunState]]) -> None:
-        self._jobs[key] = _Job(key, since_ms, runs)
+        job = self._jobs[key] = _Job(key, since_ms, runs)
         for run_id in runs:
             self._run_owner[run_id] = key
+        for run_id, (experiment, started) in self._unclaimed.pop(key, {}).items():
+            if started >= since_ms:
+                self._run_owner[run_id] = key
+                self._run_experiment[run_id] = experiment
+                job.runs.setdefault(run_id, {})
 
     def unregister(self, key: str) -> None:
         job = self._jobs.pop(key, None)
@@ -126,49 +133,59 @@ class ServerPoll:
         return self._jobs[key].runs
 
     def take(self, key: str) -> List[Row]:
-        """The rows of job ``key`` read since it last took them, reading the server first when this job took
-        the previous read's rows already (so one controller round over all jobs reads the server once) or was
-        registered since the last read (its first read is complete: a job may be read once only, when it ended
-        before the controller saw it running)."""
+        """The rows of job ``key`` read since it last took them. A job's first call reads its own runs at once
+        (complete: a job may be read only once, when it ended before the controller saw it running); later, a
+        call reads all jobs' runs when this job took the previous read's rows already, so one controller round
+        over all jobs reads the server once."""
         job = self._jobs[key]
-        if job.took or not job.covered:
-            self.refresh()
+        if not job.covered:
+            if self._attempt(lambda now: self._read_jobs([job], now, discover=not self._known_runs(job))):
+                job.covered = True
+        elif job.took and self._attempt(lambda now: self._read_jobs(list(self._jobs.values()), now)):
+            for other in self._jobs.values():
+                other.took = False
         rows, job.rows, job.took = job.rows, [], True
         return rows
 
-    def refresh(self) -> None:
+    def _known_runs(self, job: _Job) -> List[str]:
+        return [r for r in job.runs if r in self._run_experiment]
+
+    def _attempt(self, read) -> bool:
+        """``read(now)`` unless the server failed less than RETRY_EVERY ago; says when it fails first and when it
+        answers again. True when it read."""
         now = time.monotonic()
         if self._down_since is not None and now - self._last_failure < RETRY_EVERY:
-            return
+            return False
         try:
-            self._read(now)
+            read(now)
         except ServerUnreachable as err:
             self._last_failure = time.monotonic()      # an attempt may take a request timeout: count from its end
             if self._down_since is None and self.warn is not None:
                 self.warn(f"MLflow tracking server {self.client.uri} does not answer ({err}); retrying every "
                           f"{RETRY_EVERY:g}s, the jobs go on and what they log meanwhile is read then")
             self._down_since = self._down_since or now
-            return
+            return False
         if self._down_since is not None and self.warn is not None:
             self.warn(f"MLflow tracking server {self.client.uri} answers again after "
                       f"{now - self._down_since:.0f}s; reading what the jobs logged meanwhile")
         self._down_since = None
-        for job in self._jobs.values():
-            job.took, job.covered = False, True
+        return True
 
-    def _read(self, now: float) -> None:
+    def _read_jobs(self, jobs: List[_Job], now: float, discover: Optional[bool] = None) -> None:
+        """Read the known runs of ``jobs`` and, when due (or ``discover``), look for new runs."""
+        known = [r for job in jobs for r in self._known_runs(job)]
         runs = []
-        known = [r for r in self._run_owner if r in self._run_experiment]
         if known:
             experiments = sorted({self._run_experiment[r] for r in known})
             runs.extend(self.client.search_runs(experiments, "attributes.run_id IN (" +
                                                 ", ".join(f"'{r}'" for r in known) + ")"))
-        # a job without a running run (not started one yet, or ended one and may start another before it ends),
-        # or with runs from a cursor whose experiment is not known yet
-        waiting = [job for job in self._jobs.values()
-                   if not any(r in self._run_experiment and r in self._running_runs for r in job.runs)]
-        every = DISCOVER_WAITING_EVERY if waiting else DISCOVER_EVERY
-        if any(not job.covered for job in waiting) or (self._jobs and now - self._last_discovery >= every):
+        if discover is None:
+            # a job without a running run (not started one yet, or ended one and may start another before it
+            # ends), or with runs from a cursor whose experiment is not known yet: look more often
+            waiting = any(not any(r in self._running_runs for r in self._known_runs(job)) for job in jobs)
+            discover = bool(jobs) and now - self._last_discovery >= (DISCOVER_WAITING_EVERY if waiting
+                                                                     else DISCOVER_EVERY)
+        if discover:
             runs.extend(self._discover())
             self._last_discovery = now
         wanted: Dict[str, List[Tuple[str, int, int]]] = {}     # metric key -> [(run id, from step, to step)]
@@ -200,22 +217,29 @@ class ServerPoll:
                 self._fetch(key, ranges[i:i + MAX_RUNS_PER_HISTORY_CALL])
 
     def _discover(self) -> List[dict]:
-        """Runs with a registered job's tag not known yet, started since that job's attempt began."""
+        """Runs under the task's jobs not known yet: those of registered jobs (started since the job's attempt
+        began) are returned; those of jobs without a source yet are kept for when their source registers."""
         experiments = self.client.experiment_ids()
         if not experiments:
             return []
-        since = min(job.since_ms for job in self._jobs.values())
+        since = min((job.since_ms for job in self._jobs.values()), default=0)
         conditions = [f"tags.`{JOB_TAG}` LIKE {like_prefix(self.jobs_prefix)}"]
         if since:
             conditions.append(f"attributes.start_time >= {since}")
-        if self._run_experiment:
-            conditions.append("attributes.run_id NOT IN (" + ", ".join(f"'{r}'" for r in self._run_experiment) + ")")
+        seen = list(self._run_experiment) + [r for runs in self._unclaimed.values() for r in runs]
+        if seen:
+            conditions.append("attributes.run_id NOT IN (" + ", ".join(f"'{r}'" for r in seen) + ")")
         found = []
         for run in self.client.search_runs(experiments, " AND ".join(conditions)):
             info = run["info"]
             tags = {t["key"]: t.get("value") for t in run.get("data", {}).get("tags", [])}
-            job = self._jobs.get(tags.get(JOB_TAG, ""))
-            if job is None or int(info.get("start_time") or 0) < job.since_ms:
+            key, started = tags.get(JOB_TAG, ""), int(info.get("start_time") or 0)
+            job = self._jobs.get(key)
+            if job is None:
+                if key.startswith(self.jobs_prefix):
+                    self._unclaimed.setdefault(key, {})[info["run_id"]] = (info["experiment_id"], started)
+                continue
+            if started < job.since_ms:
                 continue
             self._run_owner[info["run_id"]] = job.key
             self._run_experiment[info["run_id"]] = info["experiment_id"]
