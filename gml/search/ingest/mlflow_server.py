@@ -11,8 +11,9 @@ Reading is shared by all jobs of one task on one server (:class:`ServerPoll`): o
 one ``runs/search`` over the known runs of the running jobs (which returns each metric's latest value: when it is
 at the step after the last one read, that is all there is to read), one history call per metric key with more
 new values (all runs at once, steps from the last read on), and, every :data:`DISCOVER_WAITING_EVERY` seconds
-while a running job has no run yet, else every :data:`DISCOVER_EVERY` seconds, one search for new runs. A value logged
-later at a step before the latest one read is not seen.
+while a job has no running run, else every :data:`DISCOVER_EVERY` seconds, one search for new runs. A job's
+first read (when its source opens) reads its own runs at once; runs of jobs whose source is not open yet are kept
+from the search that found them. A value logged later at a step before the latest one read is not seen.
 
 A server that does not answer is tried again :data:`RETRY_EVERY` seconds after each failed attempt (an attempt
 costs the controller at most one request timeout, 2 s); one warning says it is unreachable and one that it
@@ -91,7 +92,7 @@ class _Job:
         self.runs = runs                    # run id -> metric key -> state
         self.rows: List[Row] = []
         self.took = False                   # took the last read's rows
-        self.covered = False                # a read of the server happened since it was registered
+        self.covered = False                # its first read (of its own runs) happened
 
 
 class ServerPoll:
