@@ -46,6 +46,7 @@ def test_parallel_jobs_read_their_own_runs_from_the_server_while_they_run(tmp_pa
     for d in dirs:
         d.mkdir(parents=True)
     client = mlflow.MlflowClient(mlflow_server.uri)
+    client.create_experiment("digits")     # the user's experiment (two jobs creating it at once may race in MLflow)
     # job 2 is a rerun: a run of its earlier attempt, then the earlier attempt's log set aside (log.attempt1)
     old = client.create_run(client.create_experiment("old-attempt"), tags={JOB_TAG: str(dirs[2])})
     client.log_metric(old.info.run_id, "val_acc", 99.0, step=10)

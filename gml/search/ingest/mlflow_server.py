@@ -10,8 +10,9 @@ not read again). Any experiment, any number of runs per job.
 Reading is shared by all jobs of one task on one server (:class:`ServerPoll`): one round of the controller costs
 one ``runs/search`` over the known runs of the running jobs (which returns each metric's latest value: when it is
 at the step after the last one read, that is all there is to read), one history call per metric key with more
-new values (all runs at once, steps from the last read on), and, every :data:`DISCOVER_WAITING_EVERY` seconds
-while a job has no running run, else every :data:`DISCOVER_EVERY` seconds, one search for new runs. A job's
+new values (all runs at once, steps from the last read on), and a search for new runs (two requests) in every
+round while a job has no running run (it has not created one yet, or ended one and may create another before it
+ends: its last read must find it), else every :data:`DISCOVER_EVERY` seconds. A job's
 first read (when its source opens) reads its own runs at once; runs of jobs whose source is not open yet are kept
 from the search that found them. A value logged later at a step before the latest one read is not seen.
 
@@ -34,8 +35,7 @@ from .mlflow_rest import (MAX_RUNS_PER_HISTORY_CALL, MAX_VALUES_PER_RUN, ServerU
 
 JOB_TAG = "gml.job_dir"
 RUN_CONTEXT_VARIABLE = "MLFLOW_RUN_CONTEXT"
-DISCOVER_EVERY = 5.0      # seconds between searches for further runs of jobs that have one
-DISCOVER_WAITING_EVERY = 1.0   # ... for a job with no running run (importing mlflow, between two runs)
+DISCOVER_EVERY = 5.0      # seconds between searches for further runs while every job has a running run
 RETRY_EVERY = 5.0         # seconds from a failed read of the server to the next attempt
 FIRST_STEP = -(2 ** 62)
 
@@ -182,10 +182,9 @@ class ServerPoll:
                                                 ", ".join(f"'{r}'" for r in known) + ")"))
         if discover is None:
             # a job without a running run (not started one yet, or ended one and may start another before it
-            # ends), or with runs from a cursor whose experiment is not known yet: look more often
+            # ends: this may be its last read), or with runs from a cursor whose experiment is not known yet
             waiting = any(not any(r in self._running_runs for r in self._known_runs(job)) for job in jobs)
-            discover = bool(jobs) and now - self._last_discovery >= (DISCOVER_WAITING_EVERY if waiting
-                                                                     else DISCOVER_EVERY)
+            discover = bool(jobs) and (waiting or now - self._last_discovery >= DISCOVER_EVERY)
         if discover:
             runs.extend(self._discover())
             self._last_discovery = now
