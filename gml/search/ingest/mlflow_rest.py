@@ -10,7 +10,7 @@ import http.client
 import json
 import socket
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 from ...errors import GmlConfigError
 
