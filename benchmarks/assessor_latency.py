@@ -5,15 +5,23 @@ the real metric sources) watches ``--jobs`` running jobs, cycling as the control
 wait of the launcher's ``poll_interval``). The jobs are played by writer threads of this process, which append
 one value per job every ``--interval`` seconds (staggered) in each source's real format: ``gml.report``, a CSV
 file (csv.writer), JSON lines, console lines for a stdout pattern, TensorBoard event files (torch's
-SummaryWriter, flushed), and an MLflow SQLite store (created by mlflow's own client once, then copied per job;
-rows appended with sqlite3 as the client's SQL store does). The launcher reports every job RUNNING (no child
+SummaryWriter, flushed), an MLflow SQLite store (created by mlflow's own client once, then copied per job;
+rows appended with sqlite3 as the client's SQL store does), and a real MLflow tracking server (``mlflow server``
+started here, backend SQLite; one run per job created with mlflow's client, tagged as gml tags a job's runs;
+values appended to the server's store with sqlite3 as the server's SQL store does, to ``metrics`` and
+``latest_metrics``, so that 100 values per second can be written from one thread; gml reads them over the REST API). The launcher reports every job RUNNING (no child
 processes: what is timed is reading and judging, not process start-up). A MedianStopAssessor records the time it
 is first asked about each (job, step). Latency = that time - the time the value was written and flushed.
 
-Printed per source: median, 95th percentile and maximum latency, how many of the written steps were judged
+The controller's first round (sources opened: for the tracking server, each job's runs read once) is done
+before the first value is written; what a controller's first round costs is measured by
+``reingest_after_restart.py``. Printed per source: median, 95th percentile and maximum latency, how many of the written steps were judged
 (every one is expected), and the mean time of one watch round over all jobs.
 
     python benchmarks/assessor_latency.py [--jobs 100] [--interval 1.0] [--seconds 12] [--sources csv,stdout]
+                                          [--no-fsync]
+
+Every figure depends on the machine's load: print ``uptime`` with it.
 """
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ SOURCES = {
     "stdout": {"stdout": r"step=(?P<step>\d+) acc=(?P<acc>[0-9.]+)"},
     "tensorboard": {"tensorboard": True},
     "mlflow": {"mlflow": True},
+    "mlflow-server": {"mlflow": {"tracking_uri": None}},    # the URI of the server started in main()
 }
 
 
@@ -87,10 +96,17 @@ def mlflow_template(workdir):
     return path, run.info.run_id
 
 
+def mlflow_server_run(server, job_dir):
+    """A run on the tracking server with the tag gml gives the runs of the job in ``job_dir``; its id."""
+    import mlflow
+    from gml.search.ingest.mlflow_server import JOB_TAG
+    return mlflow.MlflowClient(server.uri).create_run("0", tags={JOB_TAG: job_dir}).info.run_id
+
+
 class Writer:
     """Appends one value per step for one job in one source's format; ``write(step)`` returns when it is on disk."""
 
-    def __init__(self, kind, job_dir, log_path, mlflow_db):
+    def __init__(self, kind, job_dir, log_path, mlflow_db, server=None, no_fsync=False):
         self.kind, self.job_dir, self.log_path = kind, job_dir, log_path
         if kind == "csv":
             self.file = open(os.path.join(job_dir, "history.csv"), "w", newline="")
@@ -109,6 +125,14 @@ class Writer:
             path, self.run_id = mlflow_db
             shutil.copy(path, os.path.join(job_dir, "mlflow.db"))
             self.db = sqlite3.connect(os.path.join(job_dir, "mlflow.db"), check_same_thread=False)
+        elif kind == "mlflow-server":
+            import sqlite3
+            self.run_id = mlflow_server_run(server, job_dir)
+            self.db = sqlite3.connect(server.db, check_same_thread=False, timeout=30)
+        # without fsync one writer thread keeps up with 100 jobs. The server's store always: committed with fsync,
+        # 100 values per second hold its SQLite write lock almost all the time and the server cannot answer reads
+        if kind == "mlflow-server" or (kind == "mlflow" and no_fsync):
+            self.db.execute("PRAGMA synchronous=OFF")
 
     def write(self, step, value):
         if self.kind == "gml.report":
@@ -131,9 +155,17 @@ class Writer:
                 self.db.execute("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
                                 "VALUES (?, ?, ?, ?, ?, 0)", ("acc", value, int(time.time() * 1000),
                                                               self.run_id, step))
+        elif self.kind == "mlflow-server":
+            now = int(time.time() * 1000)
+            with self.db:
+                self.db.execute("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                                "VALUES (?, ?, ?, ?, ?, 0)", ("acc", value, now, self.run_id, step))
+                self.db.execute("INSERT OR REPLACE INTO latest_metrics (key, value, timestamp, step, is_nan, "
+                                "run_uuid) VALUES (?, ?, ?, ?, 0, ?)", ("acc", value, now, step, self.run_id))
 
 
-def measure(kind, args, workdir, mlflow_db):
+def running_jobs(kind, args, workdir, mlflow_db, server=None):
+    """A task with ``args.jobs`` jobs recorded RUNNING, reading ``kind``; returns (paths, config, store, writers)."""
     raw = {"task": {"template": "python train.py {x}", "search_args": [
         {"type": "Categorical", "name": "x", "data": list(range(args.jobs))}]},
         "searcher": {"type": "GridSearcher", "reward_attribute": "acc"}}
@@ -151,11 +183,17 @@ def measure(kind, args, workdir, mlflow_db):
         job = store.add_job({"x": i}, {"x": i})
         store.update_job(job.id, status=JobStatus.RUNNING, external_id=str(i), log_path=log_path,
                          start_time=time.time(), submitted_at=time.time() - 5)
-        writers.append(Writer(kind, job_dir, log_path, mlflow_db))
+        writers.append(Writer(kind, job_dir, log_path, mlflow_db, server, args.no_fsync))
+    return paths, config, store, writers
+
+
+def measure(kind, args, workdir, mlflow_db, server=None):
+    paths, config, store, writers = running_jobs(kind, args, workdir, mlflow_db, server)
     assessor = TimedMedian()
     launcher = AllRunning()
     watching = Watching(paths, config, store, launcher, assessor, Progress(kind, "acc", sys.stderr, False),
                         None, None)
+    watching.watch()         # the controller's first round opens every job's sources (a steady state is measured)
     written, stop = {}, threading.Event()
 
     def play():
@@ -196,22 +234,35 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a job's steps")
     parser.add_argument("--seconds", type=float, default=12.0, help="how long each source is measured")
     parser.add_argument("--sources", default=",".join(SOURCES))
+    parser.add_argument("--no-fsync", action="store_true",
+                        help="the jobs' MLflow SQLite stores committed without fsync (PRAGMA synchronous=OFF): by "
+                             "default each value is committed as MLflow's SQL store commits it, and one writer thread "
+                             "for all jobs then writes fewer than 100 values per second on a slow disk")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="gml-latency-")
+    server = None
     try:
         kinds = args.sources.split(",")
         mlflow_db = mlflow_template(workdir) if "mlflow" in kinds else None
+        if "mlflow-server" in kinds:
+            from gml.testing.mlflow_server import MlflowTrackingServer
+            server = MlflowTrackingServer(workdir)
+            server.start()
+            SOURCES["mlflow-server"] = {"mlflow": {"tracking_uri": server.uri}}
         print(f"{args.jobs} running jobs, one value per job every {args.interval:g}s, {args.seconds:g}s per source; "
-              f"latency = first assess_job call on a step - the time the step was written")
-        header = f"{'source':12s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}"
+              f"latency = first assess_job call on a step - the time the step was written; load average "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+        header = f"{'source':14s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}"
         print(header)
         print("-" * len(header))
         for kind in kinds:
-            latencies, judged, written, round_time = measure(kind, args, workdir, mlflow_db)
+            latencies, judged, written, round_time = measure(kind, args, workdir, mlflow_db, server)
             p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-            print(f"{kind:12s} {statistics.median(latencies):7.3f}s {p95:7.3f}s {max(latencies):7.3f}s "
+            print(f"{kind:14s} {statistics.median(latencies):7.3f}s {p95:7.3f}s {max(latencies):7.3f}s "
                   f"{f'{judged}/{written}':>13s} {round_time:11.3f}s", flush=True)
     finally:
+        if server is not None:
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -40,3 +40,14 @@ def processes_of():
     """``processes_of(root)``: the pids of living processes of the jobs of the project at ``root`` (a test that
     ends a search asserts ``processes_of(root) == []``: nothing left behind)."""
     return _job_processes
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A running MLflow tracking server for the session (``gml.testing.mlflow_server.MlflowTrackingServer``)."""
+    pytest.importorskip("mlflow.server", reason="the full mlflow package (extra: test) runs the tracking server")
+    from gml.testing.mlflow_server import MlflowTrackingServer
+    server = MlflowTrackingServer(str(tmp_path_factory.mktemp("mlflow-server")))
+    server.start()
+    yield server
+    server.stop()

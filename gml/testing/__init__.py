@@ -8,6 +8,8 @@ subclassing it in a test file and naming the class in a fixture (see each module
 - :mod:`gml.testing.launchers`: the Launcher contract on real processes (``LauncherSuite``, fixture
   ``launcher_case``).
 
+:mod:`gml.testing.mlflow_server` starts a real MLflow tracking server for tests of ``metrics_from.mlflow``.
+
 These modules import pytest and are meant for test code only: ``import gml`` does not import them, and they need
 neither torch nor mmcv.
 """

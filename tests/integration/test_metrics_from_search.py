@@ -142,3 +142,21 @@ def test_lightning_tensorboard_logger_on_an_epoch_axis(project):
         assert job["status"] == "SUCCEEDED", job
         assert sorted(job["scalars"]["val_acc"]) == [0, 1]      # epochs, not Lightning's global steps
     assert jobs[0]["scalars"]["val_acc"] != jobs[1]["scalars"]["val_acc"]
+
+
+@pytest.mark.slow
+def test_mlflow_runs_of_parallel_jobs_on_a_tracking_server(project, mlflow_server):
+    import mlflow
+    (project.root / "train_mlflow.py").write_text(MLFLOW_TRAIN)
+    project.search("mlfsrv", "python train_mlflow.py {q}", "q", [0.9, 0.6], "val_acc",
+                   metrics_from={"mlflow": {"tracking_uri": mlflow_server.uri}})
+    jobs = project.jobs("mlfsrv")
+    assert [jobs[i]["status"] for i in (0, 1)] == ["SUCCEEDED", "SUCCEEDED"]
+    for i, q in ((0, 0.9), (1, 0.6)):
+        assert jobs[i]["scalars"]["val_acc"] == pytest.approx({s: q * s / 3 for s in (1, 2, 3)})
+        job_dir = project.root / ".search-run" / "tasks" / "mlfsrv" / "jobs" / "all" / str(i)
+        assert (job_dir / "log").exists() and not (job_dir / "mlflow.db").exists()     # logged to the server
+    client = mlflow.MlflowClient(mlflow_server.uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              f"tags.`gml.job_dir` LIKE '{project.root}%'")
+    assert len(runs) == 2          # each job's run, found by the tag gml gave it

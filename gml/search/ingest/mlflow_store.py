@@ -5,10 +5,14 @@ Two stores are read, whichever exist under the job's directory:
 
 - an SQLite store (``mlflow.db``, MLflow's default tracking URI ``sqlite:///mlflow.db`` since 3.x; the
   controller points ``MLFLOW_TRACKING_URI`` at ``sqlite:///$GML_JOB_DIR/mlflow.db`` for jobs read this way, so
-  parallel jobs never share a store): the ``metrics`` table, opened read-only, rows after the last row id read
-  (uncommitted rows are not visible yet and come with a later read);
+  parallel jobs never share a store): the ``metrics`` table, rows after the last row id read, in one query, only
+  when the store's files changed since the last read. The read-only connection stays open while the job runs
+  (opening one parses MLflow's schema of ~200 tables and indexes: milliseconds per read); a store locked by the
+  job's writer is not waited for (it is read in the next round, so one busy job never holds up the others);
+  uncommitted rows are not visible yet and come with a later read;
 - a file store (``mlruns/<experiment>/<run>/metrics/<key>``, lines ``timestamp value step``; MLflow writes it when
-  ``MLFLOW_TRACKING_URI=file:...`` and ``MLFLOW_ALLOW_FILE_STORE=true``): each metric file read as it grows.
+  ``MLFLOW_TRACKING_URI=file:...`` and ``MLFLOW_ALLOW_FILE_STORE=true``) in ``mlruns/`` of the job directory or of
+  its working directory (``cwd/``): each metric file read as it grows.
 
 A scalar's name is its MLflow key, its step the logged ``step`` (MLflow's default is 0 for every value: log with
 ``step=``), or, with ``step_attribute``, the value of that MLflow metric logged at the same or an earlier step.
@@ -18,12 +22,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.request
 from typing import Dict, List, Optional
 
+from ..task.workspace import WORK_DIR
 from .base import GrowingFile, Row, StepAxis, as_number, matching_files
 
 DB_FILE = "mlflow.db"
 FILE_STORE = "mlruns"
+BUSY_WAIT = 0.02          # seconds a read waits for the job's writer to release its lock before trying next round
 
 
 def _stat(path: str):
@@ -43,6 +50,11 @@ class MlflowMetrics:
             rel: GrowingFile(os.path.join(job_dir, rel), offset) for rel, offset in cursor.get("files", {}).items()}
         self._axis = StepAxis(step_attribute, cursor.get("axis")) if step_attribute else None
         self._db_seen = None            # (size, mtime) of the store and its WAL at the last query: unchanged, skip
+        self._connection: Optional[sqlite3.Connection] = None
+
+    def __del__(self):
+        if self._connection is not None:
+            self._connection.close()
 
     @property
     def cursor(self) -> dict:
@@ -59,17 +71,17 @@ class MlflowMetrics:
         if seen[0] is None or seen == self._db_seen:
             return []
         try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-        except sqlite3.Error:
-            return []
-        try:
-            found = connection.execute(
+            if self._connection is None:
+                self._connection = sqlite3.connect(f"file:{urllib.request.pathname2url(path)}?mode=ro", uri=True,
+                                                   timeout=BUSY_WAIT, check_same_thread=False)
+            found = self._connection.execute(
                 "SELECT rowid, key, value, is_nan, step, timestamp FROM metrics WHERE rowid > ? ORDER BY rowid",
                 (self._last_rowid,)).fetchall()
-        except sqlite3.Error:          # tables not created yet, or the writer holds a lock: next read
+        except sqlite3.Error:          # tables not created yet, or the writer holds a lock: next round
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
             return []
-        finally:
-            connection.close()
         self._db_seen = seen
         rows: List[Row] = []
         for rowid, key, value, is_nan, step, timestamp in found:
@@ -79,8 +91,14 @@ class MlflowMetrics:
 
     def _read_file_store(self) -> List[Row]:
         rows: List[Row] = []
-        # the job directory's mlruns/, or its working directory's (cwd/mlruns: MLflow's default place)
-        for path in matching_files(self.job_dir, f"**/{FILE_STORE}/*/*/metrics/**"):
+        # the job directory's mlruns/, or its working directory's (cwd/mlruns: MLflow's default place); two stats
+        # per read when neither exists
+        paths = []
+        for base in ("", WORK_DIR):
+            store = os.path.join(self.job_dir, base, FILE_STORE)
+            if os.path.isdir(store) and not os.path.islink(store):
+                paths.extend(matching_files(store, "*/*/metrics/**"))
+        for path in paths:
             rel = os.path.relpath(path, self.job_dir)
             parts = rel.split(os.sep)
             key = "/".join(parts[parts.index(FILE_STORE) + 4:])   # mlruns/<exp>/<run>/metrics/<key, / for nesting>

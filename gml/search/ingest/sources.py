@@ -7,7 +7,7 @@ YAML (top level of a search config; every entry optional, gml's own ``scalars.js
     metrics_from:
       csv: lightning_logs/*/metrics.csv   # a glob under $GML_JOB_DIR, or {path: ..., step_attribute: ...}
       jsonl: {path: 'logs/*.jsonl', step_attribute: iter}
-      mlflow: true                        # or {step_attribute: epoch}
+      mlflow: true                        # or {step_attribute: epoch, tracking_uri: 'http://host:5000'}
       stdout: 'val_acc=([0-9.]+)'         # or {patterns: {name: regex, ...}, step_attribute: ...}
       tensorboard: {step_attribute: epoch}
 
@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Optional
 from ...errors import GmlConfigError
 from .csv_file import DEFAULT_PATTERN as CSV_DEFAULT, CsvMetrics
 from .json_lines import DEFAULT_PATTERN as JSONL_DEFAULT, JsonLinesMetrics
+from .mlflow_rest import check_tracking_uri
+from .mlflow_server import MlflowServerMetrics, RUN_CONTEXT_VARIABLE, job_environment_for_server
 from .mlflow_store import DB_FILE, MlflowMetrics
 from .stdout_regex import StdoutRegexMetrics
 from .tensorboard import TensorBoardMetrics
@@ -44,6 +46,7 @@ class SourceSpec:
     step_attribute: Optional[str] = None
     path: Optional[str] = None                          # csv / jsonl: a glob under the job directory
     patterns: Dict[str, str] = dataclasses.field(default_factory=dict)   # stdout: scalar name -> regex
+    tracking_uri: Optional[str] = None                  # mlflow: a tracking server (else the job's own store)
 
 
 def _step_attribute(value: Any, where: str) -> Optional[str]:
@@ -117,6 +120,11 @@ def parse_metrics_from(raw: Any, default_step: Any = None, reward_attribute: Opt
             _keys(entry, ("patterns", "step_attribute"), at)
             specs.append(SourceSpec(kind, step, patterns=_patterns(entry.get("patterns"), f"{at}.patterns",
                                                                    reward_attribute)))
+        elif kind is SourceKind.MLFLOW:
+            _keys(entry, ("step_attribute", "tracking_uri"), at)
+            uri = entry.get("tracking_uri")
+            uri = None if uri is None else check_tracking_uri(uri, f"{at}.tracking_uri")
+            specs.append(SourceSpec(kind, step, tracking_uri=uri))
         else:
             _keys(entry, ("step_attribute",), at)
             specs.append(SourceSpec(kind, step))
@@ -149,6 +157,8 @@ def open_sources(specs: List[SourceSpec], job_dir: str, log_path: Optional[str],
             opened[key] = CsvMetrics(job_dir, spec.path, spec.step_attribute, cursor)
         elif spec.kind is SourceKind.JSONL:
             opened[key] = JsonLinesMetrics(job_dir, spec.path, spec.step_attribute, cursor)
+        elif spec.kind is SourceKind.MLFLOW and spec.tracking_uri:
+            opened[key] = MlflowServerMetrics(job_dir, spec.tracking_uri, spec.step_attribute, cursor, warn=warn)
         elif spec.kind is SourceKind.MLFLOW:
             opened[key] = MlflowMetrics(job_dir, spec.step_attribute, cursor)
         elif spec.kind is SourceKind.TENSORBOARD:
@@ -160,11 +170,14 @@ def open_sources(specs: List[SourceSpec], job_dir: str, log_path: Optional[str],
 
 def job_environment(specs: List[SourceSpec], job_dir: str) -> Dict[str, str]:
     """Environment variables a job needs so that its sources land where they are read: its own MLflow store,
-    unbuffered Python output for stdout patterns."""
+    unbuffered Python output for stdout patterns, or its runs on a tracking server tagged as its own."""
     env: Dict[str, str] = {}
     kinds = {s.kind for s in specs}
-    if SourceKind.MLFLOW in kinds:
-        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{os.path.join(os.path.abspath(job_dir), DB_FILE)}"
+    for spec in specs:
+        if spec.kind is SourceKind.MLFLOW and spec.tracking_uri:
+            env.update(job_environment_for_server(spec.tracking_uri, job_dir, os.environ.get(RUN_CONTEXT_VARIABLE)))
+        elif spec.kind is SourceKind.MLFLOW:
+            env["MLFLOW_TRACKING_URI"] = f"sqlite:///{os.path.join(os.path.abspath(job_dir), DB_FILE)}"
     if SourceKind.STDOUT in kinds:
         env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -74,6 +74,7 @@ class TensorBoardScalars:
         self._unavailable = False
         self._files: Dict[int, Dict[str, _FileState]] = {}
         self._last_read: Dict[int, float] = {}
+        self._last_sweep = -float("inf")
 
     def _tensorboard(self):
         if self._tb is None and not self._unavailable:
@@ -92,6 +93,9 @@ class TensorBoardScalars:
         self._last_read.pop(job_id, None)
 
     def _forget_idle(self, now: float) -> None:
+        if now - self._last_sweep < FORGET_AFTER / 10:     # a sweep looks at every job: not at every read
+            return
+        self._last_sweep = now
         for job_id in [j for j, t in self._last_read.items() if now - t > FORGET_AFTER]:
             self.forget(job_id)
 
