@@ -21,6 +21,7 @@ from ..config.file_args import write_config_copy
 from ..config.search_config import SearchConfig
 from ..config.template import render
 from ..criteria import Candidate, FilterCriterion
+from ..ingest.mlflow_store import DB_FILE as MLFLOW_DB_FILE
 from ..ingest.sources import SourceSpec, job_environment
 from ..progress import Progress
 from ..searchers.base import Searcher
@@ -32,7 +33,8 @@ from ..task.workspace import WORK_DIR, TaskPaths, make_work_dir
 from .clock import SYSTEM_CLOCK, Clock
 
 MAX_DUPLICATES = 1000          # consecutive duplicate suggestions before the searcher counts as exhausted
-RERUN_FILES = ("log", "scalars.jsonl", WORK_DIR)   # kept aside as <name>.attempt<N> when a job runs again
+# kept aside as <name>.attempt<N> when a job runs again: what the earlier attempt wrote is never read as this one's
+RERUN_FILES = ("log", "scalars.jsonl", WORK_DIR, MLFLOW_DB_FILE)
 
 
 def job_spec(paths: TaskPaths, job: Job, time_limit: Optional[float],

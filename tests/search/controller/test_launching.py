@@ -56,6 +56,9 @@ def test_a_rerun_is_a_new_attempt_with_the_old_log_kept_aside(harness):
     job = h.store.job(0)
     with open(job.log_path, "w") as f:
         f.write("attempt 1\n")
+    mlflow_db = os.path.join(h.paths.job_dir(0), "mlflow.db")     # the job's own MLflow store (metrics_from.mlflow)
+    with open(mlflow_db, "w") as f:
+        f.write("runs of attempt 1")
     h.report(0, 0, acc=0.5)
     h.watching.ingest(job)
     h.watching.finish(job, Status(JobState.FAILED, 1, "exited with code 1"))
@@ -68,3 +71,4 @@ def test_a_rerun_is_a_new_attempt_with_the_old_log_kept_aside(harness):
         (JobStatus.RUNNING, 2, "0.2", None, None)
     assert rerun.submitted_at == h.clock.time() and rerun.scalar_offset == 0 and h.store.scalars(0) == []
     assert open(job.log_path + ".attempt1").read() == "attempt 1\n" and not os.path.exists(job.log_path)
+    assert open(mlflow_db + ".attempt1").read() == "runs of attempt 1" and not os.path.exists(mlflow_db)
