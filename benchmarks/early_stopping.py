@@ -34,8 +34,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -156,8 +155,7 @@ def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], objec
     return table
 
 
-@dataclass
-class Result:
+class Result(NamedTuple):
     bank: str
     rule: str
     saved: float          # mean over orders
