@@ -129,7 +129,8 @@ def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], objec
     pruners = optuna.pruners
     table: Dict[str, Callable[[], object]] = {
         "gml GuardBandAssessor()": lambda: GuardBandAssessor(),
-        "gml GuardBandAssessor(tolerance=1, lag=0.5)": lambda: GuardBandAssessor(tolerance=1.0, lag=0.5),
+        "gml GuardBandAssessor(no median, fraction .75, lag .25)": lambda: GuardBandAssessor(
+            with_median=False, guard_fraction=0.75, lag=0.25),
         "gml TopKGuardAssessor()": lambda: TopKGuardAssessor(),
         "gml TopKGuardAssessor(margin=0.5)": lambda: TopKGuardAssessor(margin=0.5),
         "gml MedianStopAssessor(start_step=3)": lambda: MedianStopAssessor(start_step=3),

@@ -1,7 +1,7 @@
 """GuardBandAssessor's sensitivity to its parameters on the real learning-curve banks of early_stopping.py.
 
-Each parameter is moved alone around the defaults (top_k=10, start_step=1, guard_fraction=0.75, lag=0.25,
-tolerance=0.25, min_completed=3); every setting is replayed on every bank in the same job orders as
+Each parameter is moved alone around the defaults (top_k=10, start_step=1, guard_fraction=0.34, lag=0.5,
+tolerance=0.25, min_completed=3, with_median=True); every setting is replayed on every bank in the same job orders as
 early_stopping.py (4 workers). Printed per setting and bank: epochs saved (mean over orders) / the fewest of the
 bank's 10 best jobs that ran to the end / the same counting tied final values as one; last column: the least saved
 and the fewest kept over the banks.
@@ -27,11 +27,12 @@ from early_stopping import BANKS, TOP, replay, top_values_reached  # noqa: E402
 from gml.search.assessors import GuardBandAssessor  # noqa: E402
 
 SWEEP = {
-    "guard_fraction": [0.5, 0.6, 0.75, 0.9, 1.0],
+    "with_median": [False],
+    "guard_fraction": [0.2, 0.34, 0.5, 0.75, 1.0],
     "lag": [0.0, 0.25, 0.5, 1.0],
     "tolerance": [0.0, 0.25, 0.5, 1.0],
     "start_step": [1, 2, 3],
-    "top_k": [8, 10, 15],
+    "top_k": [5, 10, 15],
     "min_completed": [2, 3, 5],
 }
 

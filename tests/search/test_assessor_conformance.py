@@ -14,6 +14,7 @@ ASSESSOR_CASES = [
     AssessorCase(TopKGuardAssessor, {"top_k": 3, "start_step": 2}),
     AssessorCase(GuardBandAssessor, {"top_k": 3}),
     AssessorCase("GuardBandAssessor", {"top_k": 3, "start_step": 3, "lag": 1.0, "tolerance": 1.0}),
+    AssessorCase(GuardBandAssessor, {"top_k": 3, "with_median": False, "guard_fraction": 0.75}),
     # maximize only: it extrapolates rising curves
     AssessorCase(CurveFittingAssessor, {"epoch_num": 12, "start_step": 5, "gap": 2}, modes=("maximize",)),
 ]

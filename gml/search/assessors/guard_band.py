@@ -1,7 +1,7 @@
-"""GuardBandAssessor: stop a job that falls below the band the best completed jobs passed through.
+"""GuardBandAssessor: stop a job only when it is behind the band of the best completed jobs and behind the median.
 
 A refinement of :class:`~gml.search.assessors.top_k_guard.TopKGuardAssessor` (same promise: the jobs that would
-end among the ``top_k`` best run to the end, the rest stop as early as the evidence allows) with three changes, each
+end among the ``top_k`` best run to the end, the rest stop as early as the evidence allows) with four changes, each
 measured on real learning curves (docs/early-stopping.md):
 
 1. **Guard early in a search.** The guard is the ``top_k`` completed jobs with the best final values, but while
@@ -15,10 +15,16 @@ measured on real learning curves (docs/early-stopping.md):
    jobs, of how much each still improved after step ``t`` (its best value over the whole curve minus its best
    value up to ``t``). Early in training, where good jobs still gain a lot (a slow warm-up, a step schedule before
    its decay), the bar is lenient; near the end, where they gain nothing, it is the guard itself.
+4. **And the median.** With ``with_median`` (the default) a job must also be behind the median stopping rule's bar
+   (:class:`~gml.search.assessors.median.MedianStopAssessor`: the median of the completed jobs' running averages
+   up to ``t``). The two rules err on different jobs: the median rule stops slow starters at the first steps,
+   where the band's lag and tolerance protect them; the band stops late bloomers at middle steps by a hair, where
+   the running averages (which still carry the early, low values) are far below them.
 
-At step ``t >= start_step`` the bar is ``min over guard of value_at(t - lag) - tolerance x median gain(t)``
-(maximize; mirrored for minimize), and a running job whose best value so far is worse than the bar is stopped.
-Nothing is stopped before ``min_completed`` jobs completed. Only successful completions become guard jobs; NaN
+At step ``t >= start_step`` the band is ``min over guard of value_at(t - lag) - tolerance x median gain(t)``
+(maximize; mirrored for minimize), the bar is the more lenient of the band and the median (the band alone without
+``with_median``), and a running job whose best value so far is worse than the bar is stopped. Nothing is stopped
+before ``min_completed`` jobs completed, nor while no completed job reached step ``t`` (no median). Only successful completions become guard jobs; NaN
 values are left out, a running job whose values are all NaN is stopped once there is a bar (BarAssessor). Steps are
 the jobs' own step numbers. Pure Python; rebuilt on resume by ``replay``.
 """
@@ -30,8 +36,9 @@ import statistics
 from typing import Dict, List, Optional
 
 from ...registry import ASSESSORS
-from ...validation import Keyword, integer, number
+from ...validation import Keyword, boolean, integer, number
 from .base import BarAssessor, Curve
+from .median import MedianStopAssessor
 from .top_k_guard import _Completed
 
 
@@ -70,8 +77,10 @@ class GuardBandAssessor(BarAssessor):
     """See the module docstring. ``optimize_mode`` defaults to the searcher's."""
 
     def __init__(self, optimize_mode: str = "maximize", top_k: int = 10, start_step: int = 1,
-                 guard_fraction: float = 0.75, lag: float = 0.25, tolerance: float = 0.25, min_completed: int = 3):
+                 guard_fraction: float = 0.34, lag: float = 0.5, tolerance: float = 0.25, min_completed: int = 3,
+                 with_median: bool = True):
         super().__init__(optimize_mode, start_step)
+        boolean(Keyword("with_median"), with_median)
         integer(Keyword("top_k"), top_k, least=1)
         integer(Keyword("min_completed"), min_completed, least=1)
         number(Keyword("guard_fraction"), guard_fraction, least=0.01, most=1.0)
@@ -83,6 +92,7 @@ class GuardBandAssessor(BarAssessor):
         self._completed: Dict[int, _GuardJob] = {}
         self._guard: List[_GuardJob] = []
         self._worst_first: Optional[float] = None
+        self._median = MedianStopAssessor(optimize_mode) if with_median else None
 
     def guard_size(self, completed: int) -> int:
         """How many of the best completed jobs form the guard when ``completed`` jobs have completed."""
@@ -104,7 +114,13 @@ class GuardBandAssessor(BarAssessor):
         gains = [abs(c.overall_best - (c.best_up_to(step) if c.best_up_to(step) is not None else self._worst_first))
                  for c in self._guard]
         slack = self.tolerance * statistics.median(gains)
-        return min(band) - slack if self._maximize else max(band) + slack
+        bar = min(band) - slack if self._maximize else max(band) + slack
+        if self._median is None:
+            return bar
+        median = self._median.median_at(step)
+        if median is None:
+            return None
+        return min(bar, median) if self._maximize else max(bar, median)
 
     def job_end(self, job_id: int, success: bool) -> None:
         """The end of a job, with the curve last seen by ``assess_job`` (``replay`` passes the complete one)."""
@@ -112,6 +128,8 @@ class GuardBandAssessor(BarAssessor):
 
     def replay(self, job_id: int, history: Curve, success: bool) -> None:
         self._running.pop(job_id, None)
+        if self._median is not None:
+            self._median.replay(job_id, history, success)
         if success and history:
             job = _GuardJob(history, self._maximize)
             if job.final is not None:
