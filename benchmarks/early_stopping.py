@@ -125,8 +125,11 @@ def _end(rule, job, success, history):
 
 
 def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], object]]:
+    import warnings
+
     import optuna
     pruners = optuna.pruners
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)   # PatientPruner
     table: Dict[str, Callable[[], object]] = {
         "gml GuardBandAssessor()": lambda: GuardBandAssessor(),
         "gml GuardBandAssessor(no median, fraction .75, lag .25)": lambda: GuardBandAssessor(
@@ -206,11 +209,11 @@ def run_bank(path: str, args, table) -> List[Result]:
         order = list(range(len(curves)))
         random.Random(args.seed + i).shuffle(order)
         orders.append(order)
-    header = (f"{'rule':52s} {'epochs saved':>12s} {'top-10 kept':>11s} {'top-10 ties':>11s} {'best kept':>10s} "
+    header = (f"{'rule':56s} {'epochs saved':>12s} {'top-10 kept':>11s} {'top-10 ties':>11s} {'best kept':>10s} "
               f"{'time':>7s}")
     print(header)
     print("-" * len(header))
-    print(f"{'(reference) behind all 10 best, known in advance':52s} {known_top_bound(curves):12.1%} "
+    print(f"{'(reference) behind all 10 best, known in advance':56s} {known_top_bound(curves):12.1%} "
           f"{f'{TOP}/{TOP}':>11s} {f'{TOP}/{TOP}':>11s} {'-':>10s}")
     results = []
     for rule, make in table(epochs).items():
@@ -223,7 +226,7 @@ def run_bank(path: str, args, table) -> List[Result]:
             kept += max(finals[j] for j in completed) == best
         result = Result(name, rule, statistics.mean(saved), min(top_kept), min(values_kept), kept)
         results.append(result)
-        print(f"{rule:52s} {result.saved:12.1%} {f'{result.top_kept}/{TOP}':>11s} "
+        print(f"{rule:56s} {result.saved:12.1%} {f'{result.top_kept}/{TOP}':>11s} "
               f"{f'{result.top_values_kept}/{TOP}':>11s} {f'{kept}/{len(orders)}':>10s} "
               f"{time.perf_counter() - started:6.1f}s", flush=True)
     return results
