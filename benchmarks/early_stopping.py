@@ -3,8 +3,8 @@
 Banks (benchmarks/fixtures/*_curves.json) hold validation-accuracy curves of real training runs with random
 hyper-parameters on scikit-learn's digits: scikit-learn MLPs (make_curve_bank.py), a PyTorch CNN under four
 learning-rate schedules, a Lightning MLP trained by ``Trainer.fit``, mmcls's ResNet_CIFAR from the repo's config
-(make_torch_curve_banks.py) and real mmcls trainings by mmcv's runner on gml's DigitsDataset under five lr
-policies (make_mm_curve_bank.py). Each curve is replayed as a job of an asynchronous search: ``--workers`` jobs run at
+(make_torch_curve_banks.py) and real mmcls trainings by mmcv's runner on gml's DigitsDataset under four mmcv lr
+policies with or without warm-up, SGD or AdamW (make_mm_curve_bank.py). Each curve is replayed as a job of an asynchronous search: ``--workers`` jobs run at
 once, each advancing one epoch
 per tick, in a random job order (``--orders`` different orders). After every epoch the rule under test sees the
 job's curve so far and may stop it; a job that reaches the last epoch completes and informs the rule. gml's
