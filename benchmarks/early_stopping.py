@@ -143,7 +143,7 @@ def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], objec
                                                                             min_jobs_per_rung=0),
     }
     if with_curve_fitting:
-        table[f"gml CurveFittingAssessor(epoch_num={epochs}, start_step=6)"] = \
+        table["gml CurveFittingAssessor(epoch_num=E, start_step=6)"] = \
             lambda: MemoCurveFitting(epoch_num=epochs, start_step=6)
     table.update({
         "optuna MedianPruner()": lambda: OptunaRule(pruners.MedianPruner()),
