@@ -47,12 +47,13 @@ class _GuardJob(_Completed):
 
     def __init__(self, history: Curve, maximize: bool):
         super().__init__(history, maximize)
-        self.first: Optional[float] = None
-        for step, value in sorted(history, key=lambda p: p[0]):
-            if value is not None and not math.isnan(value):
-                self.first = float(value)
-                break
+        self.first: Optional[float] = self.best_so_far[0] if self.best_so_far else None    # its first finite value
         self.overall_best: Optional[float] = self.best_so_far[-1] if self.best_so_far else None
+
+    def gain_after(self, step: int, before_first: float) -> float:
+        """How much better its best value got after ``step`` (0 when it had reached its best by then)."""
+        so_far = self.best_up_to(step)
+        return abs(self.overall_best - (before_first if so_far is None else so_far))
 
     def value_at(self, step: float, before_first: float) -> float:
         """Best value up to ``step`` (a real number), interpolated linearly between reported steps; one step
@@ -111,9 +112,7 @@ class GuardBandAssessor(BarAssessor):
             return None
         at = step - self.lag
         band = [c.value_at(at, self._worst_first) for c in self._guard]
-        gains = [abs(c.overall_best - (c.best_up_to(step) if c.best_up_to(step) is not None else self._worst_first))
-                 for c in self._guard]
-        slack = self.tolerance * statistics.median(gains)
+        slack = self.tolerance * statistics.median(c.gain_after(step, self._worst_first) for c in self._guard)
         bar = min(band) - slack if self._maximize else max(band) + slack
         if self._median is None:
             return bar
