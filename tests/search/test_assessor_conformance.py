@@ -4,12 +4,17 @@ To add a built-in assessor, add an ``AssessorCase`` to ASSESSOR_CASES.
 """
 import pytest
 
-from gml.search.assessors import ASHAAssessor, CurveFittingAssessor, MedianStopAssessor
+from gml.search.assessors import (ASHAAssessor, CurveFittingAssessor, GuardBandAssessor, MedianStopAssessor,
+                                  TopKGuardAssessor)
 from gml.testing.assessors import AssessorCase, AssessorSuite
 
 ASSESSOR_CASES = [
     AssessorCase("MedianStopAssessor", {"start_step": 3}),
     AssessorCase(ASHAAssessor, {"min_step": 2, "reduction_factor": 2}),
+    AssessorCase(TopKGuardAssessor, {"top_k": 3, "start_step": 2}),
+    AssessorCase(GuardBandAssessor, {"top_k": 3}),
+    AssessorCase("GuardBandAssessor", {"top_k": 3, "start_step": 3, "lag": 1.0, "tolerance": 1.0}),
+    AssessorCase(GuardBandAssessor, {"top_k": 3, "with_median": False, "guard_fraction": 0.75}),
     # maximize only: it extrapolates rising curves
     AssessorCase(CurveFittingAssessor, {"epoch_num": 12, "start_step": 5, "gap": 2}, modes=("maximize",)),
 ]
