@@ -35,7 +35,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -47,6 +46,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from search_quality import SPACES as SINGLE_OBJECTIVE, _quartiles, digits  # noqa: E402
+from resumable_runs import done_keys, load_runs, run_missing  # noqa: E402
 
 REFERENCE = {"zdt1": (11.0, 11.0), "zdt2": (11.0, 11.0), "mixed": (11.0, 11.0), "digits": (1.0, 72.0)}
 BEST_HV = {"zdt1": 120 + 2 / 3, "zdt2": 120 + 1 / 3, "mixed": 120 + 2 / 3}    # digits: the best front found
@@ -231,33 +231,13 @@ def main(argv=None):
         unknown = [x for x in names if x not in valid]
         if unknown:
             parser.error(f"unknown {unknown}; valid: {', '.join(valid)}")
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    results = []
-    if os.path.exists(a.out):
-        with open(a.out) as f:
-            results = [json.loads(line) for line in f if line.strip()]
-    done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in results}
+    results = load_runs(a.out)
+    done = done_keys(results)
     todo = [(p, m, s, a.trials) for s in range(a.seeds) for p in problems for m in methods
             if (p, m, s, a.trials) not in done]
     if not a.table_only and todo:
-        print(f"{len(todo)} runs to do ({len(done)} already in {a.out}), {a.jobs} process(es)", flush=True)
-        t0 = time.time()
-        with open(a.out, "a") as out:
-            if a.jobs > 1:
-                import multiprocessing
-                pool = multiprocessing.get_context("spawn").Pool(a.jobs)
-                finished = pool.imap_unordered(run_one, todo)
-            else:
-                pool, finished = None, map(run_one, todo)
-            for i, r in enumerate(finished, 1):
-                out.write(json.dumps(r) + "\n")
-                out.flush()
-                results.append(r)
-                print(f"[{i}/{len(todo)} {time.time() - t0:.0f}s] {r['problem']} {r['method']} seed {r['seed']}: "
-                      f"hypervolume {r['hv']:.4f} ({r['seconds']:.1f}s)", flush=True)
-            if pool is not None:
-                pool.close()
-                pool.join()
+        run_missing(todo, run_one, a.out, a.jobs, results,
+                    lambda r: f"hypervolume {r['hv']:.4f} ({r['seconds']:.1f}s)")
     results = [r for r in results if r["trials"] == a.trials and r["seed"] < a.seeds]
     print(table(results, problems, methods))
 

@@ -42,13 +42,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import lru_cache  # noqa: E402
+from resumable_runs import done_keys, load_runs, run_missing  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -353,35 +353,14 @@ def main(argv=None):
         unknown = [x for x in name if x not in valid]
         if unknown:
             parser.error(f"unknown {unknown}; valid: {', '.join(valid)}")
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    results = []
-    if os.path.exists(a.out):
-        with open(a.out) as f:
-            results = [json.loads(line) for line in f if line.strip()]
-    done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in results}
+    results = load_runs(a.out)
+    done = done_keys(results)
     todo = [(p, m, s, a.trials) for s in range(a.first_seed, a.first_seed + a.seeds) for p in problems
             for m in methods if (p, m, s, a.trials) not in done]
     if a.latency_only:
         todo, problems = [], []
     if not a.table_only and todo:
-        print(f"{len(todo)} runs to do ({len(done)} already in {a.out}), {a.jobs} process(es)", flush=True)
-        t0 = time.time()
-        with open(a.out, "a") as out:
-            if a.jobs > 1:
-                import multiprocessing
-                pool = multiprocessing.get_context("spawn").Pool(a.jobs)
-                finished = pool.imap_unordered(run_one, todo)
-            else:
-                pool, finished = None, map(run_one, todo)
-            for i, r in enumerate(finished, 1):
-                out.write(json.dumps(r) + "\n")
-                out.flush()
-                results.append(r)
-                print(f"[{i}/{len(todo)} {time.time() - t0:.0f}s] {r['problem']} {r['method']} seed {r['seed']}: "
-                      f"{r['final']:.4f} ({r['seconds']:.1f}s)", flush=True)
-            if pool is not None:
-                pool.close()
-                pool.join()
+        run_missing(todo, run_one, a.out, a.jobs, results, lambda r: f"{r['final']:.4f} ({r['seconds']:.1f}s)")
     results = [r for r in results if r["trials"] == a.trials and a.first_seed <= r["seed"] < a.first_seed + a.seeds]
     if problems:
         print(table(results, problems, methods))
