@@ -169,8 +169,9 @@ def build_loaders(cfg):
     calib_cfg = copy.deepcopy(cfg.data.train)
     calib_cfg["pipeline"] = copy.deepcopy(cfg.data.val.pipeline)
     calib_set = build_dataset(calib_cfg)
+    pin_memory = cfg.data.get("pin_memory", torch.cuda.is_available())    # pinning only helps copies to a GPU
     make = lambda ds: build_dataloader(ds, samples_per_gpu=batch, workers_per_gpu=workers, dist=False,  # noqa
-                                       shuffle=False, round_up=False, persistent_workers=False)
+                                       shuffle=False, round_up=False, persistent_workers=False, pin_memory=pin_memory)
     return make(val_set), make(calib_set)
 
 

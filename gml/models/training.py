@@ -71,7 +71,8 @@ def add_report_hook(cfg) -> bool:
 
 
 def _loader_cfg(cfg, distributed: bool) -> dict:
-    common = dict(num_gpus=1, dist=True, round_up=True, seed=cfg.get("seed"), sampler_cfg=cfg.get("sampler"))
+    common = dict(num_gpus=1, dist=True, round_up=True, seed=cfg.get("seed"), sampler_cfg=cfg.get("sampler"),
+                  pin_memory=torch.cuda.is_available())     # mmcls pins by default; that only helps copies to a GPU
     common.update({k: v for k, v in cfg.data.items()
                    if k not in ("train", "val", "test", "train_dataloader", "val_dataloader", "test_dataloader")})
     if common.get("workers_per_gpu", 0) == 0:
