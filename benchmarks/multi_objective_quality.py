@@ -45,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from search_quality import SPACES as SINGLE_OBJECTIVE, _quartiles, digits  # noqa: E402
+from search_quality import SPACES as SINGLE_OBJECTIVE, _quartiles, digits, suggest_args  # noqa: E402
 from resumable_runs import done_keys, load_runs, run_missing  # noqa: E402
 
 REFERENCE = {"zdt1": (11.0, 11.0), "zdt2": (11.0, 11.0), "mixed": (11.0, 11.0), "digits": (1.0, 72.0)}
@@ -117,15 +117,7 @@ def run_optuna(name, problem, seed, trials):
     values = []
 
     def objective(trial):
-        p = {}
-        for a in args:
-            if a["type"] == "Real":
-                p[a["name"]] = trial.suggest_float(a["name"], *a["data"], log=a.get("log", False))
-            elif a["type"] == "Int":
-                p[a["name"]] = trial.suggest_int(a["name"], *a["data"], step=a.get("step", 1))
-            else:
-                p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
-        values.append(f(p))
+        values.append(f(suggest_args(trial, args)))
         return tuple(values[-1])
 
     kind, kwargs = OPTUNA[name]

@@ -185,6 +185,19 @@ def run_gp_minimize(problem, seed, trials):
 OPTUNA = {"optuna-tpe": "TPESampler", "optuna-gp": "GPSampler", "optuna-cmaes": "CmaEsSampler"}
 
 
+def suggest_args(trial, args) -> dict:
+    """One point of the benchmark's search_args (gml's arg dicts) asked from an Optuna trial."""
+    p = {}
+    for a in args:
+        if a["type"] == "Real":
+            p[a["name"]] = trial.suggest_float(a["name"], *a["data"], log=a.get("log", False))
+        elif a["type"] == "Int":
+            p[a["name"]] = trial.suggest_int(a["name"], *a["data"], step=a.get("step", 1))
+        else:
+            p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
+    return p
+
+
 def run_optuna(name, problem, seed, trials):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.ERROR)   # CmaEsSampler logs each independently sampled categorical
@@ -192,15 +205,7 @@ def run_optuna(name, problem, seed, trials):
     values = []
 
     def objective(trial):
-        p = {}
-        for a in args:
-            if a["type"] == "Real":
-                p[a["name"]] = trial.suggest_float(a["name"], *a["data"], log=a.get("log", False))
-            elif a["type"] == "Int":
-                p[a["name"]] = trial.suggest_int(a["name"], *a["data"], step=a.get("step", 1))
-            else:
-                p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
-        values.append(f(p))
+        values.append(f(suggest_args(trial, args)))
         return values[-1]
 
     sampler = getattr(optuna.samplers, OPTUNA[name])(seed=seed)
