@@ -3,7 +3,7 @@
 student training step plus one no-grad forward of the teacher, on the same batch, in one run.
 
     python benchmarks/distill_step.py [--config configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py]
-        [--batch 64] [--repeats 20] [--threads 1]
+        [--batch 64] [--repeats 20] [--threads 1] [--device cpu|cuda]
 
 Measured (median over ``--repeats`` rounds, interleaved so machine load hits all alike, after warm-up):
 - ``kd``: ``algorithm.train_step`` (teacher forward under no_grad with its forward hooks, student forward with its
@@ -13,7 +13,9 @@ Measured (median over ``--repeats`` rounds, interleaved so machine load hits all
 Prints ``kd / reference`` of the median wall time and of the median CPU time of this process (with one thread, the
 CPU time is what the step costs even when other jobs load the machine) (goal: <= 1.10, i.e. hooks, connectors and
 losses add at most 10%). The teacher's weights
-do not change the timing, so the teacher keeps random weights here (no checkpoint needed).
+do not change the timing, so the teacher keeps random weights here (no checkpoint needed). With ``--device cuda``
+every step ends with ``torch.cuda.synchronize()`` so the wall time covers the GPU's work; the CPU column then only
+shows the host's share (launching kernels, waiting).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def parse_args():
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
     return p.parse_args()
 
 
@@ -59,11 +62,13 @@ def main() -> int:
         warnings.simplefilter("ignore", TeacherCheckpointWarning)
         alg = build_algorithm(algorithm_cfg)
     alg.init_weights()
-    alg.train()
+    device = torch.device(args.device)
+    alg.to(device).train()
     student = copy.deepcopy(alg.model).train()
     teacher_models = [copy.deepcopy(t.model).eval() for t in alg.distiller.teachers]
-    img = torch.randn(args.batch, 3, args.size, args.size)
-    label = torch.randint(0, 10, (args.batch, ))
+    img = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    label = torch.randint(0, 10, (args.batch, ), device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     data = dict(img=img, gt_label=label)
     kd_opt = torch.optim.SGD(alg.parameters(), lr=0.01, momentum=0.9)
     ref_opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
@@ -82,8 +87,10 @@ def main() -> int:
         ref_opt.step()
 
     def timed(fn):
+        sync()
         start, cpu = time.perf_counter(), time.process_time()
         fn()
+        sync()
         return time.perf_counter() - start, time.process_time() - cpu
 
     for _ in range(args.warmup):
@@ -97,7 +104,7 @@ def main() -> int:
     cpu = {k: statistics.median(c for _, c in v) for k, v in rounds.items()}
     heads = ", ".join(f"{s.head.name}({type(s.head.loss).__name__})" for s in alg.distiller.supervisions) or "-"
     print(f"config={args.config}")
-    print(f"threads={args.threads} batch={args.batch}x3x{args.size}x{args.size} repeats={args.repeats} "
+    print(f"device={device.type} threads={args.threads} batch={args.batch}x3x{args.size}x{args.size} repeats={args.repeats} "
           f"teachers={len(teacher_models)} heads: {heads}" + (" + MEAL V2" if alg.use_meal else ""))
     print(f"{'':42s} {'wall':>9s} {'CPU':>9s}")
     print(f"distillation step                          {med['kd'] * 1e3:6.1f} ms {cpu['kd'] * 1e3:6.1f} ms")

@@ -4,6 +4,7 @@
     python benchmarks/qat_step.py [--config configs/quantization/qat_resnet18_digits.py] [--backend fbgemm]
         [--batches 1 64] [--repeats 20] [--threads 1] [--qat-checkpoint work_dirs/.../latest.pth]
         [--cfg-options algorithm.model.backbone.base_channels=16 ...]
+    python benchmarks/qat_step.py --device cuda --train-only
 
 The float model is the config's ``algorithm.model`` built by mmcls; the QAT model is ``cfg.algorithm`` (the same
 weights: the float state dict is loaded into it); the int8 model is that QAT model converted. Measures (median over
@@ -22,6 +23,10 @@ representation (quantize/dequantize around float operators); its int8 kernels co
 frozen weights; compiled during warm-up), head and softmax eager in both, float vs int8.
 Without ``--qat-checkpoint`` the fake-quantizers are calibrated by a few QAT steps on random images first (latency
 does not depend on the values; accuracy is benchmarks/qat_digits.py's job).
+
+``--device cuda`` runs the training step (float vs fake-quantized QAT) on the GPU, each step ending with
+``torch.cuda.synchronize()``; int8 conversion and int8 kernels are CPU-only, so it implies ``--train-only``, which
+measures the training row alone (no conversion, no inference rows, no sizes).
 """
 from __future__ import annotations
 
@@ -47,20 +52,27 @@ def parse_args():
     p.add_argument("--qat-checkpoint", default=None)
     p.add_argument("--cfg-options", nargs="+", default=[],
                    help="KEY=VALUE config overrides, e.g. algorithm.model.backbone.base_channels=16")
-    return p.parse_args()
+    p.add_argument("--device", default="cpu", help="where the training step runs (int8 inference: CPU only)")
+    p.add_argument("--train-only", action="store_true",
+                   help="measure the training step only (implied by a device other than cpu)")
+    args = p.parse_args()
+    args.train_only = args.train_only or args.device != "cpu"
+    return args
 
 
-def paired_medians(first, second, repeats: int, warmup: int):
+def paired_medians(first, second, repeats: int, warmup: int, sync=lambda: None):
     """Median seconds of ``first()`` and of ``second()``, timed alternately so that a change in the machine's load
-    (shared CPUs) affects both alike."""
+    (shared CPUs) affects both alike; ``sync()`` waits for queued device work before and after each call."""
     for _ in range(warmup):
         first()
         second()
     times_first, times_second = [], []
     for _ in range(repeats):
         for fn, times in ((first, times_first), (second, times_second)):
+            sync()
             start = time.perf_counter()
             fn()
+            sync()
             times.append(time.perf_counter() - start)
     return statistics.median(times_first), statistics.median(times_second)
 
@@ -88,10 +100,10 @@ def compiled_rows(float_model, int8, args):
 
 def main() -> int:
     import torch
+
+    import gml.models  # noqa: F401  (first: where torchvision is missing, it installs gml's stand-in for mmcv)
     from mmcv import Config
     from mmcv.runner import load_checkpoint
-
-    import gml.models  # noqa: F401
     from gml.cli.common import table
     from gml.models import build_algorithm, build_model
     from gml.models.quantization import PT2EQuantizer, export
@@ -114,9 +126,13 @@ def main() -> int:
         load_checkpoint(qat, args.qat_checkpoint, map_location="cpu", logger="silent")
     else:
         qat.load_state_dict(float_model.state_dict(), strict=True)
+    device = torch.device(args.device)
+    float_model.to(device)
+    qat.to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     train_batch = cfg.data.samples_per_gpu
-    img = torch.randn(train_batch, 3, args.size, args.size)
-    label = torch.randint(0, 10, (train_batch, ))
+    img = torch.randn(train_batch, 3, args.size, args.size, device=device)
+    label = torch.randint(0, 10, (train_batch, ), device=device)
 
     def step(module, optimizer):
         def run():
@@ -131,13 +147,20 @@ def main() -> int:
     qat.train()
     float_train, qat_train = paired_medians(step(float_model, torch.optim.SGD(float_model.parameters(), lr=1e-4)),
                                             step(qat, torch.optim.SGD(qat.parameters(), lr=1e-4)),
-                                            args.repeats, args.warmup)
+                                            args.repeats, args.warmup, sync)
+    train_row = ["train step (batch %d)" % train_batch, float_train * 1e3, qat_train * 1e3, qat_train / float_train]
+    if args.train_only:
+        print(f"{osp.basename(args.config)}, backend {qat.quantizer.backend}, device {device.type}, "
+              f"{args.threads} thread(s), {args.size}x{args.size} images, median of {args.repeats}, training only")
+        print(table([train_row], ["what", "float ms", "qat ms", "ratio"]))
+        print("ratio: train = qat_step / float_step (fake-quantized forward/backward vs float)")
+        return 0
 
     float_model.eval()
     int8 = qat.convert()
     float_bytes = export.serialized_bytes(float_model.state_dict())
     int8_bytes = export.serialized_bytes(int8.model.state_dict())
-    rows = [["train step (batch %d)" % train_batch, float_train * 1e3, qat_train * 1e3, qat_train / float_train]]
+    rows = [train_row]
     for batch in args.batches:
         x = torch.randn(batch, 3, args.size, args.size)
         with torch.no_grad():
