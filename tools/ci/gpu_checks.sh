@@ -66,7 +66,7 @@ bench() {
   local rc=$?
   cat "$log"
   # without warnings and mmcv's weight-initialisation notices (gpu_checks.log has all)
-  { echo "### $name: $*"; grep -v -E "Warning|warn\(| - mmcv - INFO - |torch\.Size\(|Init: |value is the same|^\s*$" \
+  { echo "### $name: $*"; grep -v -E "Warning|warn\(| - mmcv - INFO - |torch\.Size\(|Init: |value is the same|Initialized by |^\s*$" \
       "$log"; echo; } >> "$OUT/benchmarks.txt"
   return "$rc"
 }
