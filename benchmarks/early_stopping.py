@@ -139,6 +139,8 @@ def rules(epochs: int, with_curve_fitting: bool) -> Dict[str, Callable[[], objec
         "gml MedianStopAssessor(start_step=3)": lambda: MedianStopAssessor(start_step=3),
         "gml MedianStopAssessor(start_step=6)": lambda: MedianStopAssessor(start_step=6),
         "gml ASHAAssessor() (defaults)": lambda: ASHAAssessor(),
+        "gml ASHAAssessor(min_step=4)": lambda: ASHAAssessor(min_step=4),
+        "gml ASHAAssessor(min_jobs_per_rung=20)": lambda: ASHAAssessor(min_jobs_per_rung=20),
         "gml ASHAAssessor(min_step=1, rf=3, grace=0)": lambda: ASHAAssessor(min_step=1, reduction_factor=3,
                                                                             min_jobs_per_rung=0),
     }
