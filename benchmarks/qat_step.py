@@ -33,6 +33,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from step_benchmark import seeded_config  # noqa: E402
 
 
 def parse_args():
@@ -88,18 +91,14 @@ def compiled_rows(float_model, int8, args):
 
 def main() -> int:
     import torch
-    from mmcv import Config
     from mmcv.runner import load_checkpoint
 
-    import gml.models  # noqa: F401
     from gml.cli.common import table
     from gml.models import build_algorithm, build_model
     from gml.models.quantization import PT2EQuantizer, export
 
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    cfg = Config.fromfile(args.config)
+    cfg = seeded_config(args)
     if args.cfg_options:
         from mmcv import DictAction
 
