@@ -39,7 +39,6 @@ import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -47,7 +46,7 @@ sys.path.insert(0, HERE)
 
 from search_quality import SPACES as SINGLE_OBJECTIVE, digits  # noqa: E402
 from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
-from searcher_runs import gml_values, quartiles, random_values, suggest_args  # noqa: E402
+from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
 
 REFERENCE = {"zdt1": (11.0, 11.0), "zdt2": (11.0, 11.0), "mixed": (11.0, 11.0), "digits": (1.0, 72.0)}
 BEST_HV = {"zdt1": 120 + 2 / 3, "zdt2": 120 + 1 / 3, "mixed": 120 + 2 / 3}    # digits: the best front found
@@ -102,22 +101,8 @@ def run_gml(name, problem, seed, trials):
 
 
 def run_optuna(name, problem, seed, trials):
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    args, f = SPACES[problem]
-    values = []
-
-    def objective(trial):
-        values.append(f(suggest_args(trial, args)))
-        return tuple(values[-1])
-
     kind, kwargs = OPTUNA[name]
-    study = optuna.create_study(directions=["minimize", "minimize"],
-                                sampler=getattr(optuna.samplers, kind)(seed=seed, **kwargs))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study.optimize(objective, n_trials=trials)
-    return values
+    return optuna_values(kind, kwargs, seed, *SPACES[problem], trials, directions=["minimize", "minimize"])
 
 
 def run_one(job):

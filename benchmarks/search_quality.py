@@ -49,7 +49,7 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
-from searcher_runs import gml_values, quartiles, random_values, suggest_args  # noqa: E402
+from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -176,21 +176,8 @@ OPTUNA = {"optuna-tpe": "TPESampler", "optuna-gp": "GPSampler", "optuna-cmaes": 
 
 
 def run_optuna(name, problem, seed, trials):
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.ERROR)   # CmaEsSampler logs each independently sampled categorical
     args, f, mode = SPACES[problem]
-    values = []
-
-    def objective(trial):
-        values.append(f(suggest_args(trial, args)))
-        return values[-1]
-
-    sampler = getattr(optuna.samplers, OPTUNA[name])(seed=seed)
-    study = optuna.create_study(direction=mode, sampler=sampler)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # CmaEsSampler: categorical args are sampled independently
-        study.optimize(objective, n_trials=trials)
-    return values
+    return optuna_values(OPTUNA[name], {}, seed, args, f, trials, direction=mode)
 
 
 def run_one(job):

@@ -4,13 +4,14 @@ Categorical), for search_quality.py and multi_objective_quality.py.
 
 Each ``*_values`` function evaluates ``f(params)`` once per trial and returns the values in the order evaluated
 (a float per trial, or a list of floats with several objectives): gml's searchers driven through the controller's
-protocol, Optuna's trials through ``suggest_args``, and the independent uniform / log-uniform draws of the
+protocol, Optuna's samplers through ``study.optimize`` and ``suggest_args``, and the independent uniform / log-uniform draws of the
 ``random`` baseline.
 """
 from __future__ import annotations
 
 import math
 import statistics
+import warnings
 
 
 def gml_values(kind: str, kwargs: dict, seed: int, args, f, trials: int, **build_kwargs) -> list:
@@ -42,6 +43,27 @@ def suggest_args(trial, args) -> dict:
         else:
             p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
     return p
+
+
+def optuna_values(sampler: str, sampler_kwargs: dict, seed: int, args, f, trials: int, **study_kwargs) -> list:
+    """Optuna's ``study.optimize`` with ``optuna.samplers.<sampler>(seed=seed, **sampler_kwargs)`` for ``trials``
+    evaluations of ``f`` at points asked through ``suggest_args``; ``study_kwargs`` (``direction`` or
+    ``directions``) go to ``optuna.create_study``. Optuna's log is cut to errors and its warnings are silenced
+    (CmaEsSampler logs and warns for each categorical arg it samples independently)."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    values = []
+
+    def objective(trial):
+        values.append(f(suggest_args(trial, args)))
+        return tuple(values[-1]) if isinstance(values[-1], list) else values[-1]
+
+    study = optuna.create_study(sampler=getattr(optuna.samplers, sampler)(seed=seed, **sampler_kwargs),
+                                **study_kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=trials)
+    return values
 
 
 def random_values(args, f, seed: int, trials: int) -> list:
