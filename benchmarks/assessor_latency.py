@@ -119,6 +119,14 @@ def sources_workdir(kinds, prefix):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def print_table_start(intro: str, header: str) -> None:
+    """Print ``intro`` with the machine's load average and CPU count (every figure here depends on them), then the
+    table's ``header`` and a rule under it."""
+    print(f"{intro}; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(header)
+    print("-" * len(header))
+
+
 def mlflow_server_run(server, job_dir):
     """A run on the tracking server with the tag gml gives the runs of the job in ``job_dir``; its id."""
     import mlflow
@@ -264,12 +272,9 @@ def main() -> int:
     args = parser.parse_args()
     kinds = args.sources.split(",")
     with sources_workdir(kinds, "gml-latency-") as (workdir, mlflow_db, server):
-        print(f"{args.jobs} running jobs, one value per job every {args.interval:g}s, {args.seconds:g}s per source; "
-              f"latency = first assess_job call on a step - the time the step was written; load average "
-              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-        header = f"{'source':14s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}"
-        print(header)
-        print("-" * len(header))
+        print_table_start(f"{args.jobs} running jobs, one value per job every {args.interval:g}s, {args.seconds:g}s per "
+                          f"source; latency = first assess_job call on a step - the time the step was written",
+                          f"{'source':14s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}")
         for kind in kinds:
             latencies, judged, written, round_time = measure(kind, args, workdir, mlflow_db, server)
             p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")

@@ -65,11 +65,9 @@ def main() -> int:
     args.no_fsync = True                  # the writing is not what is measured here
     kinds = args.sources.split(",")
     with latency.sources_workdir(kinds, "gml-reingest-") as (workdir, mlflow_db, server):
-        print(f"{args.jobs} running jobs with {args.steps} values each; a controller restart reads them all again; "
-              f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-        header = f"{'source':14s} {'first round':>12s} {'next round':>11s} {'values before/after restart':>28s}"
-        print(header)
-        print("-" * len(header))
+        latency.print_table_start(
+            f"{args.jobs} running jobs with {args.steps} values each; a controller restart reads them all again",
+            f"{'source':14s} {'first round':>12s} {'next round':>11s} {'values before/after restart':>28s}")
         for kind in kinds:
             first, second, before, after = measure(kind, args, workdir, mlflow_db, server)
             print(f"{kind:14s} {first:11.2f}s {second:10.3f}s {f'{before}/{after}':>28s}", flush=True)
