@@ -26,6 +26,7 @@ Every figure depends on the machine's load: print ``uptime`` with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -94,6 +95,36 @@ def mlflow_template(workdir):
     with mlflow.start_run() as run:
         pass
     return path, run.info.run_id
+
+
+@contextlib.contextmanager
+def sources_workdir(kinds, prefix):
+    """A temporary folder for measuring the sources named in ``kinds``; yields ``(workdir, mlflow_db, server)``:
+    the MLflow template store (``mlflow_template``) when ``mlflow`` is measured, else None, and a started MLflow
+    tracking server, whose URI ``SOURCES["mlflow-server"]`` then reads from, when ``mlflow-server`` is, else None.
+    The server is stopped and the folder removed on the way out."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    server = None
+    try:
+        mlflow_db = mlflow_template(workdir) if "mlflow" in kinds else None
+        if "mlflow-server" in kinds:
+            from gml.testing.mlflow_server import MlflowTrackingServer
+            server = MlflowTrackingServer(workdir)
+            server.start()
+            SOURCES["mlflow-server"] = {"mlflow": {"tracking_uri": server.uri}}
+        yield workdir, mlflow_db, server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_table_start(intro: str, header: str) -> None:
+    """Print ``intro`` with the machine's load average and CPU count (every figure here depends on them), then the
+    table's ``header`` and a rule under it."""
+    print(f"{intro}; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(header)
+    print("-" * len(header))
 
 
 def mlflow_server_run(server, job_dir):
@@ -239,31 +270,16 @@ def main() -> int:
                              "default each value is committed as MLflow's SQL store commits it, and one writer thread "
                              "for all jobs then writes fewer than 100 values per second on a slow disk")
     args = parser.parse_args()
-    workdir = tempfile.mkdtemp(prefix="gml-latency-")
-    server = None
-    try:
-        kinds = args.sources.split(",")
-        mlflow_db = mlflow_template(workdir) if "mlflow" in kinds else None
-        if "mlflow-server" in kinds:
-            from gml.testing.mlflow_server import MlflowTrackingServer
-            server = MlflowTrackingServer(workdir)
-            server.start()
-            SOURCES["mlflow-server"] = {"mlflow": {"tracking_uri": server.uri}}
-        print(f"{args.jobs} running jobs, one value per job every {args.interval:g}s, {args.seconds:g}s per source; "
-              f"latency = first assess_job call on a step - the time the step was written; load average "
-              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-        header = f"{'source':14s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}"
-        print(header)
-        print("-" * len(header))
+    kinds = args.sources.split(",")
+    with sources_workdir(kinds, "gml-latency-") as (workdir, mlflow_db, server):
+        print_table_start(f"{args.jobs} running jobs, one value per job every {args.interval:g}s, {args.seconds:g}s per "
+                          f"source; latency = first assess_job call on a step - the time the step was written",
+                          f"{'source':14s} {'median':>8s} {'p95':>8s} {'max':>8s} {'judged':>13s} {'watch round':>12s}")
         for kind in kinds:
             latencies, judged, written, round_time = measure(kind, args, workdir, mlflow_db, server)
             p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
             print(f"{kind:14s} {statistics.median(latencies):7.3f}s {p95:7.3f}s {max(latencies):7.3f}s "
                   f"{f'{judged}/{written}':>13s} {round_time:11.3f}s", flush=True)
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -16,7 +16,6 @@ Prints ``sandwich_all_max / static_max`` (approaches 4: four passes, one optimiz
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import os.path as osp
 import random
@@ -25,35 +24,27 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from step_benchmark import seeded_config, step_parser  # noqa: E402
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="configs/nas/bignas/bignas_mobilenetv3_digits.py")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--size", type=int, default=32)
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    return p.parse_args()
+    return step_parser(__doc__.splitlines()[0], "configs/nas/bignas/bignas_mobilenetv3_digits.py", repeats=10,
+                       warmup=2, device=True).parse_args()
 
 
 def main() -> int:
     import torch
-    from mmcv import Config
 
-    import gml.models  # noqa: F401
     from gml.models import build_algorithm
     from gml.models.ops import to_static_model
     from gml.models.space import random_choice
     from gml.models.subnet import TestForward
 
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    cfg = seeded_config(args)
     device = torch.device(args.device)
-    cfg = Config.fromfile(args.config)
     algorithm_cfg = copy.deepcopy(cfg.algorithm)
     algorithm_cfg["strategy"] = "sandwich4"
     alg = build_algorithm(algorithm_cfg).to(device).train()

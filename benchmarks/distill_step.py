@@ -19,7 +19,6 @@ shows the host's share (launching kernels, waiting).
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import os.path as osp
 import statistics
@@ -28,32 +27,24 @@ import time
 import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from step_benchmark import seeded_config, step_parser  # noqa: E402
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--size", type=int, default=32)
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    return p.parse_args()
+    return step_parser(__doc__.splitlines()[0], "configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py",
+                       repeats=20, warmup=3, device=True).parse_args()
 
 
 def main() -> int:
     import torch
 
-    import gml.models  # noqa: F401  (first: it silences mmcv's import notices)
-    from mmcv import Config
     from gml.models import build_algorithm
     from gml.models.distill import TeacherCheckpointWarning, classifier_logits
 
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    cfg = Config.fromfile(args.config)
+    cfg = seeded_config(args)
     algorithm_cfg = copy.deepcopy(cfg.algorithm)
     teachers = algorithm_cfg.distiller.distill_cfg
     for teacher in teachers if isinstance(teachers, list) else [teachers]:

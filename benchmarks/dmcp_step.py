@@ -35,6 +35,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from step_benchmark import seeded_config, step_parser  # noqa: E402
 
 
 def _imagenet_model(backbone: dict, channels: int) -> dict:
@@ -52,14 +55,8 @@ IMAGENET_MODELS = {
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="configs/pruning/dmcp/dmcp_resnet_digits16.py")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--size", type=int, default=16, help="image size (the config's mutator.input_shape is set to it)")
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
+    p = step_parser(__doc__.splitlines()[0], "configs/pruning/dmcp/dmcp_resnet_digits16.py", repeats=10, warmup=2,
+                    size=16, size_help="image size (the config's mutator.input_shape is set to it)", device=True)
     p.add_argument("--imagenet", choices=["resnet18", "resnet50", "mobilenet_v2"],
                    help="replace the config's model by this mmcls ImageNet model (1000 classes; use --size 224)")
     p.add_argument("--memory", action="store_true", help="also measure peak memory (child processes on CPU)")
@@ -76,16 +73,12 @@ def parse_args(argv=None):
 
 def setup(args):
     import torch
-    from mmcv import Config
 
-    import gml.models  # noqa: F401
     from gml.models import build_algorithm, build_model
     from gml.models.mutators.dmcp import supernet_flops_range
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    cfg = seeded_config(args)
     device = torch.device(args.device)
-    cfg = Config.fromfile(args.config)
     algorithm_cfg = copy.deepcopy(cfg.algorithm)
     if args.imagenet:
         algorithm_cfg["model"] = IMAGENET_MODELS[args.imagenet]

@@ -34,7 +34,7 @@ import random
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, NamedTuple
+from typing import Callable, Dict, List, NamedTuple, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -86,6 +86,38 @@ class MemoCurveFitting(CurveFittingAssessor):
         if key not in self.cache:
             self.cache[key] = super()._predict(job_id, points)
         return self.cache[key]
+
+
+def add_replay_arguments(parser) -> None:
+    """The options of a replay: ``--bank`` (repeatable), ``--workers``, ``--orders``, ``--seed``."""
+    parser.add_argument("--bank", action="append", help="a curve bank (JSON); default: every bank in fixtures/")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--orders", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def load_bank(path: str) -> Tuple[str, List[List[float]]]:
+    """``(name, curves)`` of the bank in ``path``: its file name less ``_curves.json``, and its validation-accuracy
+    curves cut to the shortest one's length."""
+    with open(path) as f:
+        curves = [c["val_acc"] for c in json.load(f)["curves"]]
+    epochs = min(len(c) for c in curves)
+    return os.path.basename(path).replace("_curves.json", ""), [c[:epochs] for c in curves]
+
+
+def job_orders(jobs: int, count: int, seed: int) -> List[List[int]]:
+    """``count`` random orders of the job ids ``0 .. jobs - 1``, the i-th shuffled by ``random.Random(seed + i)``."""
+    orders = []
+    for i in range(count):
+        order = list(range(jobs))
+        random.Random(seed + i).shuffle(order)
+        orders.append(order)
+    return orders
+
+
+def top_jobs(finals: List[float]) -> Set[int]:
+    """The ids of the TOP jobs with the best final values (ties broken by the lower id)."""
+    return set(sorted(range(len(finals)), key=lambda j: -finals[j])[:TOP])
 
 
 def replay(curves: List[List[float]], order: List[int], rule, workers: int):
@@ -192,25 +224,17 @@ def known_top_bound(curves: List[List[float]]) -> float:
 
 
 def run_bank(path: str, args, table) -> List[Result]:
-    with open(path) as f:
-        bank = json.load(f)
-    curves = [c["val_acc"] for c in bank["curves"]]
-    epochs = min(len(c) for c in curves)
-    curves = [c[:epochs] for c in curves]
+    name, curves = load_bank(path)
+    epochs = len(curves[0])
     finals = [c[-1] for c in curves]
-    top = set(sorted(range(len(curves)), key=lambda j: -finals[j])[:TOP])
+    top = top_jobs(finals)
     best = max(finals)
     total = len(curves) * epochs
-    name = os.path.basename(path).replace("_curves.json", "")
     cut = sorted(finals)[-TOP]
     print(f"\nbank {name}: {len(curves)} real curves x {epochs} epochs; best final acc {best:.4f}, 10th "
           f"{cut:.4f} (reached by {sum(f == cut for f in finals)} jobs), median {statistics.median(finals):.4f}; "
           f"{args.workers} workers, {args.orders} job orders")
-    orders = []
-    for i in range(args.orders):
-        order = list(range(len(curves)))
-        random.Random(args.seed + i).shuffle(order)
-        orders.append(order)
+    orders = job_orders(len(curves), args.orders, args.seed)
     header = (f"{'rule':56s} {'epochs saved':>12s} {'top-10 kept':>11s} {'top-10 ties':>11s} {'best kept':>10s} "
               f"{'time':>7s}")
     print(header)
@@ -253,10 +277,7 @@ def goal_lines(results: List[Result]) -> List[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bank", action="append", help="a curve bank (JSON); default: every bank in fixtures/")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--orders", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    add_replay_arguments(parser)
     parser.add_argument("--skip-curve-fitting", action="store_true", help="leave out the slowest rule")
     parser.add_argument("--only", help="run only the rules whose name contains this")
     args = parser.parse_args()

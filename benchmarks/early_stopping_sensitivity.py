@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import os
-import random
 import statistics
 import sys
 
@@ -22,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from early_stopping import BANKS, TOP, replay, top_values_reached  # noqa: E402
+from early_stopping import (BANKS, TOP, add_replay_arguments, job_orders, load_bank, replay,  # noqa: E402
+                            top_jobs, top_values_reached)
 
 from gml.search.assessors import GuardBandAssessor  # noqa: E402
 
@@ -48,17 +47,9 @@ def settings():
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bank", action="append", help="a curve bank (JSON); default: every bank in fixtures/")
-    parser.add_argument("--orders", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
+    add_replay_arguments(parser)
     args = parser.parse_args()
-    banks = {}
-    for path in args.bank or BANKS:
-        with open(path) as f:
-            curves = [c["val_acc"] for c in json.load(f)["curves"]]
-        epochs = min(len(c) for c in curves)
-        banks[os.path.basename(path).replace("_curves.json", "")] = [c[:epochs] for c in curves]
+    banks = dict(load_bank(path) for path in args.bank or BANKS)
     print(f"cells: epochs saved / top-{TOP} kept / top-{TOP} kept counting ties; {args.orders} orders, "
           f"{args.workers} workers")
     print(f"{'setting':22s}" + "".join(f"{name[:18]:>20s}" for name in banks) + f"{'worst':>20s}")
@@ -66,11 +57,9 @@ def main() -> int:
         cells, worst_saved, worst_kept = [], 1.0, TOP
         for curves in banks.values():
             finals = [c[-1] for c in curves]
-            top = set(sorted(range(len(curves)), key=lambda j: -finals[j])[:TOP])
+            top = top_jobs(finals)
             saved, kept, tied = [], [], []
-            for i in range(args.orders):
-                order = list(range(len(curves)))
-                random.Random(args.seed + i).shuffle(order)
+            for order in job_orders(len(curves), args.orders, args.seed):
                 run, completed = replay(curves, order, GuardBandAssessor(**kwargs), args.workers)
                 saved.append(1 - run / (len(curves) * len(curves[0])))
                 kept.append(len(top & set(completed)))

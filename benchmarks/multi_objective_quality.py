@@ -39,14 +39,14 @@ import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from search_quality import SPACES as SINGLE_OBJECTIVE, _quartiles, digits, suggest_args  # noqa: E402
-from resumable_runs import done_keys, load_runs, run_missing  # noqa: E402
+from search_quality import SPACES as SINGLE_OBJECTIVE, digits  # noqa: E402
+from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
+from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
 
 REFERENCE = {"zdt1": (11.0, 11.0), "zdt2": (11.0, 11.0), "mixed": (11.0, 11.0), "digits": (1.0, 72.0)}
 BEST_HV = {"zdt1": 120 + 2 / 3, "zdt2": 120 + 1 / 3, "mixed": 120 + 2 / 3}    # digits: the best front found
@@ -94,60 +94,15 @@ def hypervolume(points, reference) -> float:
 
 
 def run_gml(name, problem, seed, trials):
-    from gml.registry import SEARCHERS
-    from gml.search import searchers  # noqa: F401
-    from gml.search.space.parse import parse_search_args
     args, f = SPACES[problem]
     kind, kwargs = GML[name]
-    defaults = dict(space=parse_search_args(args), optimize_mode="minimize", directions=["minimize", "minimize"])
-    searcher = SEARCHERS.build({"type": kind, "seed": seed, **kwargs}, "searcher", **defaults)
-    values = []
-    for _ in range(trials):
-        point = searcher.suggest()
-        searcher.mark_issued(point)
-        values.append(f(point))
-        searcher.observe(point, values[-1])
-    return values
+    return gml_values(kind, kwargs, seed, args, f, trials, optimize_mode="minimize",
+                      directions=["minimize", "minimize"])
 
 
 def run_optuna(name, problem, seed, trials):
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    args, f = SPACES[problem]
-    values = []
-
-    def objective(trial):
-        values.append(f(suggest_args(trial, args)))
-        return tuple(values[-1])
-
     kind, kwargs = OPTUNA[name]
-    study = optuna.create_study(directions=["minimize", "minimize"],
-                                sampler=getattr(optuna.samplers, kind)(seed=seed, **kwargs))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study.optimize(objective, n_trials=trials)
-    return values
-
-
-def run_random(problem, seed, trials):
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    args, f = SPACES[problem]
-    values = []
-    for _ in range(trials):
-        p = {}
-        for a in args:
-            lo, hi = a["data"][0], a["data"][-1]
-            if a["type"] == "Real":
-                p[a["name"]] = float(10 ** rng.uniform(math.log10(lo), math.log10(hi)) if a.get("log")
-                                     else rng.uniform(lo, hi))
-            elif a["type"] == "Int":
-                step = a.get("step", 1)
-                p[a["name"]] = int(lo + step * rng.integers(0, (hi - lo) // step + 1))
-            else:
-                p[a["name"]] = a["data"][int(rng.integers(len(a["data"])))]
-        values.append(f(p))
-    return values
+    return optuna_values(kind, kwargs, seed, *SPACES[problem], trials, directions=["minimize", "minimize"])
 
 
 def run_one(job):
@@ -158,7 +113,7 @@ def run_one(job):
     elif method in OPTUNA:
         values = run_optuna(method, problem, seed, trials)
     else:
-        values = run_random(problem, seed, trials)
+        values = random_values(*SPACES[problem], seed, trials)
     return dict(problem=problem, method=method, seed=seed, trials=trials,
                 hv=hypervolume(values, REFERENCE[problem]),
                 values=[[float(f"{v:.6g}") for v in pair] for pair in values], seconds=time.time() - start)
@@ -195,7 +150,7 @@ def table(results, problems, methods):
             return f"{mannwhitneyu(final[m], final[best_peer], alternative=alternative).pvalue:.3f}"
 
         for m, v in rows.items():
-            q1, med, q3 = _quartiles(final[m])
+            q1, med, q3 = quartiles(final[m])
             lines.append(f"| {m} | {len(v)} | {med:.4g} | {q1:.4g} | {q3:.4g} | "
                          f"{statistics.median(r['half'] for r in v):.4g} | "
                          f"{statistics.mean(r['seconds'] for r in v):.1f} | {pvalue(m, 'less')} | "
@@ -210,23 +165,11 @@ def table(results, problems, methods):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--trials", type=int, default=80)
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel (processes)")
-    parser.add_argument("--out", default=os.path.join(HERE, "results", "multi_objective_quality.jsonl"))
+    add_run_arguments(parser, PROBLEMS, METHODS, trials=80,
+                      out=os.path.join(HERE, "results", "multi_objective_quality.jsonl"))
     parser.add_argument("--table-only", action="store_true", help="print the tables of --out, run nothing")
     a = parser.parse_args(argv)
-    problems, methods = a.problems.split(","), a.methods.split(",")
-    for names, valid in ((problems, PROBLEMS), (methods, METHODS)):
-        unknown = [x for x in names if x not in valid]
-        if unknown:
-            parser.error(f"unknown {unknown}; valid: {', '.join(valid)}")
-    results = load_runs(a.out)
-    done = done_keys(results)
-    todo = [(p, m, s, a.trials) for s in range(a.seeds) for p in problems for m in methods
-            if (p, m, s, a.trials) not in done]
+    problems, methods, results, todo = chosen_runs(parser, a, PROBLEMS, METHODS, range(a.seeds))
     if not a.table_only and todo:
         run_missing(todo, run_one, a.out, a.jobs, results,
                     lambda r: f"hypervolume {r['hv']:.4f} ({r['seconds']:.1f}s)")

@@ -38,6 +38,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from step_benchmark import seeded_config  # noqa: E402
 
 
 def parse_args():
@@ -101,17 +104,13 @@ def compiled_rows(float_model, int8, args):
 def main() -> int:
     import torch
 
-    import gml.models  # noqa: F401  (first: where torchvision is missing, it installs gml's stand-in for mmcv)
-    from mmcv import Config
-    from mmcv.runner import load_checkpoint
     from gml.cli.common import table
-    from gml.models import build_algorithm, build_model
+    from gml.models import build_algorithm, build_model  # first: where torchvision is missing, gml's stand-in
+    from mmcv.runner import load_checkpoint  # noqa: I100  (... must be in place before mmcv.runner imports)
     from gml.models.quantization import PT2EQuantizer, export
 
     args = parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    cfg = Config.fromfile(args.config)
+    cfg = seeded_config(args)
     if args.cfg_options:
         from mmcv import DictAction
 

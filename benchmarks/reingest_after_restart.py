@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,28 +63,14 @@ def main() -> int:
     parser.add_argument("--sources", default=",".join(latency.SOURCES))
     args = parser.parse_args()
     args.no_fsync = True                  # the writing is not what is measured here
-    workdir = tempfile.mkdtemp(prefix="gml-reingest-")
-    server = None
-    try:
-        kinds = args.sources.split(",")
-        mlflow_db = latency.mlflow_template(workdir) if "mlflow" in kinds else None
-        if "mlflow-server" in kinds:
-            from gml.testing.mlflow_server import MlflowTrackingServer
-            server = MlflowTrackingServer(workdir)
-            server.start()
-            latency.SOURCES["mlflow-server"] = {"mlflow": {"tracking_uri": server.uri}}
-        print(f"{args.jobs} running jobs with {args.steps} values each; a controller restart reads them all again; "
-              f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-        header = f"{'source':14s} {'first round':>12s} {'next round':>11s} {'values before/after restart':>28s}"
-        print(header)
-        print("-" * len(header))
+    kinds = args.sources.split(",")
+    with latency.sources_workdir(kinds, "gml-reingest-") as (workdir, mlflow_db, server):
+        latency.print_table_start(
+            f"{args.jobs} running jobs with {args.steps} values each; a controller restart reads them all again",
+            f"{'source':14s} {'first round':>12s} {'next round':>11s} {'values before/after restart':>28s}")
         for kind in kinds:
             first, second, before, after = measure(kind, args, workdir, mlflow_db, server)
             print(f"{kind:14s} {first:11.2f}s {second:10.3f}s {f'{before}/{after}':>28s}", flush=True)
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

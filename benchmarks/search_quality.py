@@ -48,7 +48,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import lru_cache  # noqa: E402
-from resumable_runs import done_keys, load_runs, run_missing  # noqa: E402
+from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
+from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -131,20 +132,9 @@ GML = {"gml-random": ("RandomSearcher", {}), "gml-skopt": ("SkoptSearcher", {}),
 
 
 def run_gml(name, problem, seed, trials):
-    from gml.registry import SEARCHERS
-    from gml.search import searchers  # noqa: F401
-    from gml.search.space.parse import parse_search_args
     args, f, mode = SPACES[problem]
     kind, kwargs = GML[name]
-    searcher = SEARCHERS.build({"type": kind, "seed": seed, **kwargs}, "searcher", space=parse_search_args(args),
-                               optimize_mode=mode)
-    values = []
-    for _ in range(trials):
-        point = searcher.suggest()
-        searcher.mark_issued(point)
-        values.append(f(point))
-        searcher.observe(point, values[-1])
-    return values
+    return gml_values(kind, kwargs, seed, args, f, trials, optimize_mode=mode)
 
 
 def _skopt_dims(problem):
@@ -185,56 +175,9 @@ def run_gp_minimize(problem, seed, trials):
 OPTUNA = {"optuna-tpe": "TPESampler", "optuna-gp": "GPSampler", "optuna-cmaes": "CmaEsSampler"}
 
 
-def suggest_args(trial, args) -> dict:
-    """One point of the benchmark's search_args (gml's arg dicts) asked from an Optuna trial."""
-    p = {}
-    for a in args:
-        if a["type"] == "Real":
-            p[a["name"]] = trial.suggest_float(a["name"], *a["data"], log=a.get("log", False))
-        elif a["type"] == "Int":
-            p[a["name"]] = trial.suggest_int(a["name"], *a["data"], step=a.get("step", 1))
-        else:
-            p[a["name"]] = trial.suggest_categorical(a["name"], a["data"])
-    return p
-
-
 def run_optuna(name, problem, seed, trials):
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.ERROR)   # CmaEsSampler logs each independently sampled categorical
     args, f, mode = SPACES[problem]
-    values = []
-
-    def objective(trial):
-        values.append(f(suggest_args(trial, args)))
-        return values[-1]
-
-    sampler = getattr(optuna.samplers, OPTUNA[name])(seed=seed)
-    study = optuna.create_study(direction=mode, sampler=sampler)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # CmaEsSampler: categorical args are sampled independently
-        study.optimize(objective, n_trials=trials)
-    return values
-
-
-def run_random(problem, seed, trials):
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    args, f, _ = SPACES[problem]
-    values = []
-    for _ in range(trials):
-        p = {}
-        for a in args:
-            if a["type"] == "Real":
-                lo, hi = a["data"]
-                p[a["name"]] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if a.get("log")
-                                     else rng.uniform(lo, hi))
-            elif a["type"] == "Int":
-                lo, hi = a["data"]
-                p[a["name"]] = int(lo + a.get("step", 1) * rng.integers(0, (hi - lo) // a.get("step", 1) + 1))
-            else:
-                p[a["name"]] = a["data"][int(rng.integers(len(a["data"])))]
-        values.append(f(p))
-    return values
+    return optuna_values(OPTUNA[name], {}, seed, args, f, trials, direction=mode)
 
 
 def run_one(job):
@@ -247,7 +190,7 @@ def run_one(job):
     elif method in OPTUNA:
         values = run_optuna(method, problem, seed, trials)
     else:
-        values = run_random(problem, seed, trials)
+        values = random_values(SPACES[problem][0], SPACES[problem][1], seed, trials)
     mode = SPACES[problem][2]
     best = min(values) if mode == "minimize" else max(values)
     final = best - OPTIMA[problem] if problem in OPTIMA else best
@@ -289,14 +232,6 @@ def latency(n_history=1000, repeats=5, problem="hartmann6"):
 
 
 # -- table -----------------------------------------------------------------------------------------------------------
-def _quartiles(xs):
-    xs = sorted(xs)
-    if len(xs) == 1:
-        return xs[0], xs[0], xs[0]
-    q = statistics.quantiles(xs, n=4, method="inclusive")
-    return q[0], q[1], q[2]
-
-
 def table(results, problems, methods):
     from scipy.stats import mannwhitneyu
     lines = []
@@ -324,7 +259,7 @@ def table(results, problems, methods):
             return f"{mannwhitneyu(by[m], by[other], alternative=alternative).pvalue:.3f}"
 
         for m, v in by.items():
-            q1, med, q3 = _quartiles(v)
+            q1, med, q3 = quartiles(v)
             lines.append(f"| {m} | {len(v)} | {med:.4g} | {q1:.4g} | {q3:.4g} | {statistics.mean(secs[m]):.1f} | "
                          f"{pvalue(m, best_peer, True)} | {pvalue(m, best_peer, False)} |")
         ours = [m for m in by if m in GML]
@@ -340,28 +275,16 @@ def table(results, problems, methods):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=20)
+    add_run_arguments(parser, PROBLEMS, METHODS, trials=50, out="benchmarks/results/search_quality.jsonl")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel (processes)")
-    parser.add_argument("--out", default="benchmarks/results/search_quality.jsonl")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--table-only", action="store_true", help="print the table of --out, run nothing")
     parser.add_argument("--latency-only", action="store_true", help="only the latency section")
     parser.add_argument("--latency-repeats", type=int, default=5, help="suggestions timed per searcher")
     parser.add_argument("--latency-problem", default="hartmann6", choices=("hartmann6", "mixed9"))
     a = parser.parse_args(argv)
-    problems, methods = a.problems.split(","), a.methods.split(",")
-    for name, valid in ((problems, PROBLEMS), (methods, METHODS)):
-        unknown = [x for x in name if x not in valid]
-        if unknown:
-            parser.error(f"unknown {unknown}; valid: {', '.join(valid)}")
-    results = load_runs(a.out)
-    done = done_keys(results)
-    todo = [(p, m, s, a.trials) for s in range(a.first_seed, a.first_seed + a.seeds) for p in problems
-            for m in methods if (p, m, s, a.trials) not in done]
+    problems, methods, results, todo = chosen_runs(parser, a, PROBLEMS, METHODS,
+                                                   range(a.first_seed, a.first_seed + a.seeds))
     if a.latency_only:
         todo, problems = [], []
     if not a.table_only and todo:

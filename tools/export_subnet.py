@@ -66,16 +66,14 @@ def evaluate_plain(config_path: str, checkpoint: str) -> dict:
 
 def main(argv=None) -> int:
     import torch
-    from mmcv import Config
 
+    from gml.models.builder import load_config
     from gml.models.mutators import load_choice
     from gml.models.subnet import (build_loaders, calibrate, evaluator_from_cfg, export_subnet, load_supernet,
                                    score_subnet)
 
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     algorithm = load_supernet(cfg, args.checkpoint)
     evaluator = evaluator_from_cfg(cfg)
     val_loader, calib_loader = build_loaders(cfg)

@@ -108,17 +108,15 @@ def _save_program(algorithm, args, example):
 def main(argv=None) -> int:
     import mmcv
     import torch
-    from mmcv import Config
     from mmcv.runner import load_checkpoint
 
     from gml.models import build_algorithm
+    from gml.models.builder import load_config
     from gml.models.algorithms.qat import QuantizationAwareTraining
     from gml.models.quantization import export
 
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if cfg.get("algorithm") is None:
         raise GmlConfigError("algorithm", "tools/quantize.py needs algorithm=dict(type="
                                           "'gml.QuantizationAwareTraining', ...) in the config")

@@ -115,14 +115,11 @@ def check_args(args) -> None:
 
 
 def _setup(args):
-    from mmcv import Config
-
     from gml.errors import GmlConfigError
+    from gml.models.builder import load_config
     from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if (cfg.get("algorithm") or {}).get("retraining"):
         raise GmlConfigError("algorithm.retraining", "a retrained pruned network has one structure, nothing to "
                                                      "search: give the supernet's config and checkpoint")

@@ -27,6 +27,8 @@ OUT_ITEMS = ("none", "class_scores", "pred_label")
 def parse_args(argv=None):
     from mmcv import DictAction
 
+    from gml.models.dist import add_launcher_arguments
+
     parser = argparse.ArgumentParser(description="Test (evaluate) a model or a gml algorithm")
     parser.add_argument("config", help="test config file path")
     parser.add_argument("checkpoint", help="checkpoint file")
@@ -43,8 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--gpu-id", type=int, default=0, help="id of the GPU to use (non-distributed runs)")
     parser.add_argument("--gpu-collect", action="store_true", help="collect distributed results over GPU")
     parser.add_argument("--tmpdir", help="directory for collecting distributed results (without --gpu-collect)")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_launcher_arguments(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
@@ -61,24 +62,19 @@ def _metric_options(options: dict) -> dict:
 def main(argv=None) -> int:
     import mmcv
     import numpy as np
-    import torch
-    from mmcv import Config
     from mmcv.runner import get_dist_info, load_checkpoint
 
     from gml.models import build_model_from_config
-    from gml.models.dist import default_device, init_distributed, wrap_model
+    from gml.models.builder import load_config
+    from gml.models.dist import init_distributed, select_device, wrap_model
     from gml.models.testing import run_test
     from gml.models.training import build_val_loader
 
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if "test" not in cfg.get("data", {}):
         raise GmlConfigError("data.test", "the config has no test dataset")
-    device = args.device or cfg.get("device") or default_device()
-    if device == "cuda" and args.launcher == "none":
-        torch.cuda.set_device(args.gpu_id)
+    device = select_device(args, cfg)
     distributed = init_distributed(args.launcher, **cfg.get("dist_params", {}))
     rank, _ = get_dist_info()
     if args.work_dir and rank == 0:

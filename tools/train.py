@@ -25,6 +25,8 @@ from gml.cli.common import user_errors  # noqa: E402
 def parse_args(argv=None):
     from mmcv import DictAction
 
+    from gml.models.dist import add_launcher_arguments
+
     parser = argparse.ArgumentParser(description="Train a model or a gml algorithm from an mm config")
     parser.add_argument("config", help="train config file path")
     parser.add_argument("--work-dir", help="the dir to save logs and models (default ./work_dirs/<config name>)")
@@ -38,8 +40,7 @@ def parse_args(argv=None):
     parser.add_argument("--deterministic", action="store_true", help="deterministic cuDNN / torch algorithms")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
                         help="override config keys, e.g. optimizer.lr=0.1 model.backbone.depth=34")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_launcher_arguments(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
@@ -52,17 +53,15 @@ def main(argv=None) -> int:
     from mmcls.apis import init_random_seed, set_random_seed
     from mmcls.datasets import build_dataset
     from mmcls.utils import collect_env, get_root_logger
-    from mmcv import Config
     from mmcv.runner import get_dist_info
 
     from gml.models import build_model_from_config
-    from gml.models.dist import default_device, init_distributed
+    from gml.models.builder import load_config
+    from gml.models.dist import init_distributed, select_device
     from gml.models.training import add_report_hook, train_model
 
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if cfg.get("cudnn_benchmark", False):
         torch.backends.cudnn.benchmark = True
 
@@ -72,9 +71,7 @@ def main(argv=None) -> int:
         cfg.resume_from = args.resume_from
     if args.load_from:
         cfg.load_from = args.load_from
-    cfg.device = args.device or cfg.get("device") or default_device()
-    if cfg.device == "cuda" and args.launcher == "none":
-        torch.cuda.set_device(args.gpu_id)
+    cfg.device = select_device(args, cfg)
     cfg.gpu_ids = [args.gpu_id]
 
     distributed = init_distributed(args.launcher, **cfg.get("dist_params", {}))

@@ -57,6 +57,17 @@ def build_mutator(cfg: Mapping, default_args: Optional[dict] = None):
     return _build(MUTATORS, cfg, default_args)
 
 
+def load_config(path: str, cfg_options: Optional[Mapping] = None):
+    """The ``mmcv.Config`` of the config file ``path`` with ``cfg_options`` (a tool's ``--cfg-options``, dotted key
+    paths to values, as mmcv's ``DictAction`` parses them) merged in when given."""
+    from mmcv import Config
+
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def build_model_from_config(cfg) -> Any:
     """The module a training/testing tool runs: ``cfg.algorithm`` when present (not None), else ``cfg.model``.
 

@@ -218,3 +218,19 @@ def wrap_model(model: torch.nn.Module, device: str, distributed: bool, find_unus
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def add_launcher_arguments(parser) -> None:
+    """A tool's ``--launcher`` (none, pytorch: under torchrun, slurm: under srun) and ``--local_rank`` (also
+    ``--local-rank``, as older launchers pass it; the tool exports it as ``LOCAL_RANK`` unless the launcher did)."""
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+
+
+def select_device(args, cfg) -> str:
+    """The device a tool runs on: ``args.device``, else the config's ``device``, else :func:`default_device`; on
+    CUDA without a launcher (``args.launcher`` none) the GPU ``args.gpu_id`` is made current."""
+    device = args.device or cfg.get("device") or default_device()
+    if device == "cuda" and args.launcher == "none":
+        torch.cuda.set_device(args.gpu_id)
+    return device

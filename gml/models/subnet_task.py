@@ -75,11 +75,9 @@ class SubnetCostLimit(FilterCriterion):
 
     def cost(self, point: Dict[str, Any]) -> float:
         if self._algorithm is None:
-            from mmcv import Config
-
+            from .builder import load_config
             from .subnet import evaluator_from_cfg, load_supernet
-            cfg = Config.fromfile(self.config)
-            cfg.merge_from_dict(self.cfg_options)
+            cfg = load_config(self.config, self.cfg_options)
             self._algorithm, self._evaluator = load_supernet(cfg, None), evaluator_from_cfg(cfg)
         mutator = self._algorithm.mutator
         mutator.set_choice(choice_of(mutator.search_space, point), "candidate")

@@ -2,47 +2,16 @@
 Lightning's CSV logger on an epoch axis, MLflow's client, plain CSV / JSON lines / console output; parallel jobs
 never mix their logs (each writes under its own $GML_JOB_DIR); the assessor judges every step."""
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
-import yaml
 
-BIN = os.path.dirname(sys.executable)
 JOBS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "search", "ingest_jobs")
 
 
-class Project:
-    def __init__(self, root):
-        self.root = root
-        self.env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), OMP_NUM_THREADS="1",
-                        PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.cli("search-init")
-
-    def cli(self, *args, timeout=600):
-        proc = subprocess.run([os.path.join(BIN, args[0]), *args[1:]], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
-        assert proc.returncode == 0, f"{args}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def search(self, task, template, name, values, reward, parallel=2, **top):
-        config = {"task": {"template": template,
-                           "search_args": [{"type": "Categorical", "name": name, "data": values}]},
-                  "searcher": {"type": "GridSearcher", "reward_attribute": reward},
-                  "scheduler": {"parallel_size": parallel}, **top}
-        (self.root / f"{task}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        return self.cli("search-run", f"{task}.yaml", "-t", task)
-
-    def jobs(self, task):
-        out = self.root / f"{task}-jobs.yaml"
-        self.cli("search-ctl", "show", "-t", task, "--scalar", "--out", str(out))
-        return {j["id"]: j for j in yaml.safe_load(out.read_text())["jobs"]}
-
-
 @pytest.fixture
-def project(tmp_path):
-    return Project(tmp_path)
+def project(tmp_path, search_project):
+    return search_project(tmp_path)
 
 
 @pytest.mark.slow
@@ -154,7 +123,7 @@ def test_mlflow_runs_of_parallel_jobs_on_a_tracking_server(project, mlflow_serve
     assert [jobs[i]["status"] for i in (0, 1)] == ["SUCCEEDED", "SUCCEEDED"]
     for i, q in ((0, 0.9), (1, 0.6)):
         assert jobs[i]["scalars"]["val_acc"] == pytest.approx({s: q * s / 3 for s in (1, 2, 3)})
-        job_dir = project.root / ".search-run" / "tasks" / "mlfsrv" / "jobs" / "all" / str(i)
+        job_dir = project.job_dir("mlfsrv", i)
         assert (job_dir / "log").exists() and not (job_dir / "mlflow.db").exists()     # logged to the server
     client = mlflow.MlflowClient(mlflow_server.uri)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()],

@@ -18,6 +18,29 @@ def config(tmp_path, reward_attribute, optimize_mode, searcher="NSGA2Searcher", 
     return parse_search_config(raw, str(tmp_path))
 
 
+def drive_two_objectives(searcher, cfg, trials):
+    """Ask ``searcher`` for ``trials`` points, each new, in the space and with an int ``w``, and tell it
+    acc = x (1 - 1 / (1 + w)) and params = 10 w, or None (a failed job) for every 7th; returns (points, values
+    told)."""
+    seen, told = [], []
+    for i in range(trials):
+        point = searcher.suggest()
+        assert point is not None and cfg.space.contains(point) and isinstance(point["w"], int)
+        assert point not in seen
+        seen.append(point)
+        searcher.mark_issued(point)
+        told.append(None if i % 7 == 6 else [point["x"] * (1 - 1 / (1 + point["w"])), point["w"] * 10.0])
+        searcher.observe(point, told[-1])
+    return seen, told
+
+
+def assert_front_is_optunas(trials, study):
+    """gml's Pareto front of the (acc max, params min) values of ``trials`` is Optuna's ``best_trials``."""
+    objectives = [Objective("acc", "maximize"), Objective("params", "minimize")]
+    ours = pareto_front([(t.number, t.values) for t in trials], objectives)
+    assert sorted(k for k, _ in ours) == sorted(t.number for t in study.best_trials)
+
+
 def test_objectives_parse_and_the_first_is_the_reward(tmp_path):
     cfg = config(tmp_path, ["acc", "params"], ["maximize", "minimize"], scalars=None)
     assert cfg.searcher.objectives == [Objective("acc", "maximize"), Objective("params", "minimize")]
@@ -62,22 +85,12 @@ def test_nsga2_searches_two_objectives_with_typed_unique_points(tmp_path):
     cfg = config(tmp_path, ["acc", "params"], ["maximize", "minimize"], seed=3, population_size=6)
     searcher = build_searcher(cfg)
     assert searcher.directions == ["maximize", "minimize"] and searcher.multi_objective
-    seen = []
-    for i in range(36):
-        point = searcher.suggest()
-        assert point is not None and cfg.space.contains(point) and isinstance(point["w"], int)
-        assert point not in seen
-        seen.append(point)
-        searcher.mark_issued(point)
-        # acc grows with x and w, params grow with w; every 7th job fails
-        searcher.observe(point, None if i % 7 == 6 else [point["x"] * (1 - 1 / (1 + point["w"])), point["w"] * 10])
+    drive_two_objectives(searcher, cfg, 36)          # acc grows with x and w, params grow with w; every 7th fails
     complete = [t for t in searcher.study.trials if t.state.name == "COMPLETE"]
     assert len(complete) == 31 and all(len(t.values) == 2 for t in complete)
     # NSGA-II bred generations (population 6), and its front is gml's Pareto front of the same values
     assert max(t.system_attrs.get("NSGAIISampler:generation", 0) for t in complete) >= 4
-    objectives = [Objective("acc", "maximize"), Objective("params", "minimize")]
-    ours = pareto_front([(t.number, t.values) for t in complete], objectives)
-    assert sorted(k for k, _ in ours) == sorted(t.number for t in searcher.study.best_trials)
+    assert_front_is_optunas(complete, searcher.study)
 
 
 def test_nsga2_replays_a_resume_with_lists_and_single_objective_numbers(tmp_path):
@@ -100,23 +113,14 @@ def test_motpe_searches_two_objectives_and_tells_a_failed_job_the_nadir(tmp_path
                  n_startup_trials=5)
     searcher = build_searcher(cfg)
     assert searcher.directions == ["maximize", "minimize"] and searcher.multi_objective
-    told, seen = [], []
-    for i in range(30):
-        point = searcher.suggest()
-        assert point is not None and cfg.space.contains(point) and isinstance(point["w"], int)
-        assert point not in seen
-        seen.append(point)
-        searcher.mark_issued(point)
-        values = None if i % 7 == 6 else [point["x"] * (1 - 1 / (1 + point["w"])), point["w"] * 10.0]
-        searcher.observe(point, values)
-        told.append(values if values is not None else
-                    [min(v[0] for v in told if v), max(v[1] for v in told if v)])   # the nadir so far
+    seen, values = drive_two_objectives(searcher, cfg, 30)
+    told = []
+    for v in values:             # a failure is told the nadir of the values told before it
+        told.append(v if v is not None else [min(t[0] for t in told if t), max(t[1] for t in told if t)])
     trials = searcher.study.trials
     assert [t.state.name for t in trials] == ["COMPLETE"] * 30     # no repeats asked, failures told the nadir
     assert [t.values for t in trials] == told
-    objectives = [Objective("acc", "maximize"), Objective("params", "minimize")]
-    ours = pareto_front([(t.number, t.values) for t in trials], objectives)
-    assert sorted(k for k, _ in ours) == sorted(t.number for t in searcher.study.best_trials)
+    assert_front_is_optunas(trials, searcher.study)
     with pytest.raises(ValueError, match="optimises 2 objectives, was told 1 values"):
         searcher.observe(seen[0], [0.5])
     slots = []                                            # parallel slots: pending points are running trials

@@ -70,6 +70,20 @@ def search_cli(name, *args, cwd, timeout=400):
     return proc
 
 
+def run_search(project, config, task, max_tries=2):
+    """Write ``config`` (a search config dict) as ``search.yaml`` in ``project`` with a stop after ``max_tries`` jobs,
+    run search-init, search-run and search-ctl show there, and return what search-ctl shows (``task``, ``jobs``
+    with their scalars)."""
+    import yaml
+
+    config["scheduler"]["stop_criterion"] = {"max_tries": max_tries}
+    (project / "search.yaml").write_text(yaml.safe_dump(config))
+    search_cli("search-init", cwd=project)
+    search_cli("search-run", "--task", task, "search.yaml", cwd=project)
+    search_cli("search-ctl", "show", "-t", task, "--scalar", "--out", "shown.yaml", cwd=project)
+    return yaml.safe_load((project / "shown.yaml").read_text())
+
+
 def val_log(work_dir):
     """The 'val' lines of the run's mmcv JSON log, in order."""
     logs = sorted(f for f in os.listdir(work_dir) if f.endswith(".log.json"))
@@ -99,4 +113,5 @@ def _single_torch_thread():
 def mm():
     return types.SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, TOOLS=TOOLS, tiny_options=tiny_options,
                                  child_env=child_env, run_tool=run_tool, val_log=val_log,
-                                 search_project=search_project, search_cli=search_cli)
+                                 search_project=search_project, search_cli=search_cli,
+                                 run_search=run_search)

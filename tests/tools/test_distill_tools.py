@@ -144,13 +144,7 @@ def test_search_run_tunes_temperature_and_weight(tmp_path, teacher_ckpt, mm):
     assert "{tau}" in template and "{kd_weight}" in template
     config["task"]["template"] = (template.replace("runner.max_epochs=10", "") + " " + " ".join(TINY) + " "
                                   + " ".join(teacher_options(teacher_ckpt)))
-    config["scheduler"]["stop_criterion"] = {"max_tries": 2}
-    (project / "search.yaml").write_text(yaml.safe_dump(config))
-
-    mm.search_cli("search-init", cwd=project)
-    mm.search_cli("search-run", "--task", "kd", "search.yaml", cwd=project)
-    mm.search_cli("search-ctl", "show", "-t", "kd", "--scalar", "--out", "shown.yaml", cwd=project)
-    jobs = yaml.safe_load((project / "shown.yaml").read_text())["jobs"]
+    jobs = mm.run_search(project, config, "kd")["jobs"]
     assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
     seen = set()
     for job in jobs:

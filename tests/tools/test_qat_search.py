@@ -22,13 +22,7 @@ def test_search_run_tunes_qat_epochs_and_lr(tmp_path, mm):
     tiny = [o for o in mm.tiny_options("algorithm.model.") if not o.startswith("runner.")]
     config["task"]["template"] = (template.replace("work_dirs/r18/latest.pth", str(float_dir / "epoch_1.pth"))
                                   + " " + " ".join(tiny))
-    config["scheduler"]["stop_criterion"] = {"max_tries": 2}
-    (project / "search.yaml").write_text(yaml.safe_dump(config))
-
-    mm.search_cli("search-init", cwd=project)
-    mm.search_cli("search-run", "--task", "qat", "search.yaml", cwd=project)
-    mm.search_cli("search-ctl", "show", "-t", "qat", "--scalar", "--out", "shown.yaml", cwd=project)
-    shown = yaml.safe_load((project / "shown.yaml").read_text())
+    shown = mm.run_search(project, config, "qat")
     jobs = shown["jobs"]
     assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
     assert sorted(job["params"]["epochs"] for job in jobs) == [1, 3]

@@ -19,14 +19,7 @@ def test_search_run_on_the_mm_search_config(tmp_path, mm):
     template = config["task"]["template"]
     assert "runner.max_epochs=3" in template and template.rstrip().split()[-1].startswith("runner.")
     config["task"]["template"] = template.replace("runner.max_epochs=3", "runner.max_epochs=1") + " " + TINY
-    config["scheduler"]["stop_criterion"] = {"max_tries": 2}
-    (project / "search.yaml").write_text(yaml.safe_dump(config))
-
-    mm.search_cli("search-init", cwd=project)
-    mm.search_cli("search-run", "--task", "mm", "search.yaml", cwd=project)
-    mm.search_cli("search-ctl", "show", "-t", "mm", "--scalar", "--out", "shown.yaml", cwd=project)
-    shown = yaml.safe_load((project / "shown.yaml").read_text())
-
+    shown = mm.run_search(project, config, "mm")
     jobs = shown["jobs"]
     assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
     widths = []

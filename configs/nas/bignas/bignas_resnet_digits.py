@@ -4,6 +4,7 @@ _base_ = [
     '../../_base_/datasets/digits_32x32.py',
     '../../_base_/schedules/digits_sgd_cosine.py',
     '../../_base_/default_runtime.py',
+    '../../_base_/search_eval_digits32.py',
 ]
 
 model = dict(
@@ -46,8 +47,3 @@ algorithm = dict(type='gml.BigNAS', model=model, strategy='sandwich4', drop_rati
 optimizer_config = None  # BigNAS steps the optimizer itself
 optimizer = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-5, nesterov=True)
 runner = dict(type='EpochBasedRunner', max_epochs=30)
-search_eval_cfg = dict(
-    type='DynamicDistEvalHook',
-    interval=5,
-    evaluator=dict(type='NaiveEvaluator', units='M', default_shape=(1, 3, 32, 32)),
-    bn_stats_calib_kwargs=dict(num_iters=-1, sync_params=True))

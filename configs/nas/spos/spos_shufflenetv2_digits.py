@@ -6,6 +6,7 @@ _base_ = [
     '../../_base_/datasets/digits_32x32.py',
     '../../_base_/schedules/digits_sgd_cosine.py',
     '../../_base_/default_runtime.py',
+    '../../_base_/search_eval_digits32.py',
 ]
 
 model = dict(
@@ -38,10 +39,3 @@ optimizer_config = dict(grad_clip=None)
 runner = dict(type='EpochBasedRunner', max_epochs=30)
 evaluation = dict(interval=5, metric='accuracy', metric_options=dict(topk=(1, 5)))
 checkpoint_config = dict(interval=5, max_keep_ckpts=2)
-
-# the evaluator of tools/search_subnet.py and export_subnet.py (FLOPs in M multiply-accumulates per image)
-search_eval_cfg = dict(
-    type='DynamicDistEvalHook',
-    interval=5,
-    evaluator=dict(type='NaiveEvaluator', units='M', default_shape=(1, 3, 32, 32)),
-    bn_stats_calib_kwargs=dict(num_iters=-1, sync_params=True))

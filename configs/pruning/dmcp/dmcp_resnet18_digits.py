@@ -9,6 +9,7 @@ _base_ = [
     '../../_base_/datasets/digits_32x32.py',
     '../../_base_/schedules/digits_sgd_cosine.py',
     '../../_base_/default_runtime.py',
+    '../../_base_/search_eval_digits32.py',
 ]
 
 # A plain mmcls classifier, as configs/_base_/models/resnet18_cifar_digits.py at a quarter of the width.
@@ -46,9 +47,3 @@ runner = dict(type='EpochBasedRunner', max_epochs=10)
 evaluation = dict(interval=5, metric='accuracy', metric_options=dict(topk=(1, 5)))
 checkpoint_config = dict(interval=5, max_keep_ckpts=2)
 seed = 0
-
-search_eval_cfg = dict(
-    type='DynamicDistEvalHook',
-    interval=5,
-    evaluator=dict(type='NaiveEvaluator', units='M', default_shape=(1, 3, 32, 32)),
-    bn_stats_calib_kwargs=dict(num_iters=-1, sync_params=True))

@@ -18,21 +18,13 @@ algorithm = dict(
 
 digits_cfg = dict(image_size=16, channels=3, val_fraction=0.2, split_seed=0)
 img_norm_cfg = dict(mean=[77.8, 77.8, 77.8], std=[82.4, 82.4, 82.4], to_rgb=False)
-train_pipeline = [
+train_pipeline = [  # the base's at 16x16 (val/test: the base's test_pipeline, which has no size)
     dict(type='RandomCrop', size=16, padding=1),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='ImageToTensor', keys=['img']),
     dict(type='ToTensor', keys=['gt_label']),
     dict(type='Collect', keys=['img', 'gt_label']),
 ]
-test_pipeline = [
-    dict(type='Normalize', **img_norm_cfg),
-    dict(type='ImageToTensor', keys=['img']),
-    dict(type='Collect', keys=['img']),
-]
-data = dict(
-    train=dict(pipeline=train_pipeline, **digits_cfg),
-    val=dict(pipeline=test_pipeline, **digits_cfg),
-    test=dict(pipeline=test_pipeline, **digits_cfg))
+data = dict(train=dict(pipeline=train_pipeline, **digits_cfg), val=dict(**digits_cfg), test=dict(**digits_cfg))
 
 search_eval_cfg = dict(evaluator=dict(default_shape=(1, 3, 16, 16)))

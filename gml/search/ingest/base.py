@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-from typing import List, Optional, Tuple
+from typing import Collection, Dict, Iterator, List, Optional, Tuple
 
 from ..task.workspace import WORK_DIR
 
@@ -97,6 +97,40 @@ class GrowingFile:
         if start == 0 and lines:
             self.first_line = lines[0]
         return lines, rewritten
+
+
+class GrowingFiles:
+    """The files under a job's directory that match a glob, each followed as a :class:`GrowingFile`, with the count
+    of records (rows, lines) its source has taken from it in ``counts``.
+
+    ``cursor`` is ``{"files": {relative path: {"offset": ..., <first_line_key>: ..., <count_key>: ...}}}``, with
+    the key names the source passes (each source keeps the names its cursors have always had)."""
+
+    def __init__(self, job_dir: str, pattern: str, cursor: Optional[dict], first_line_key: str, count_key: str):
+        self.job_dir, self.pattern = job_dir, pattern
+        self._first_line_key, self._count_key = first_line_key, count_key
+        self._files: Dict[str, GrowingFile] = {}
+        self.counts: Dict[str, int] = {}
+        for rel, state in (cursor or {}).get("files", {}).items():
+            self._files[rel] = GrowingFile(os.path.join(job_dir, rel), state["offset"], state[first_line_key])
+            self.counts[rel] = state[count_key]
+
+    @property
+    def cursor(self) -> dict:
+        return {"files": {rel: {"offset": f.offset, self._first_line_key: f.first_line,
+                                self._count_key: self.counts[rel]} for rel, f in self._files.items()}}
+
+    def current(self, skip: Collection[str] = ()) -> Iterator[Tuple[str, GrowingFile]]:
+        """``(relative path, GrowingFile)`` of each file that matches now, in path order, less the relative paths in
+        ``skip``; a file met for the first time is read from its start, with a count of 0."""
+        for path in matching_files(self.job_dir, self.pattern):
+            rel = os.path.relpath(path, self.job_dir)
+            if rel in skip:
+                continue
+            if rel not in self._files:
+                self._files[rel] = GrowingFile(path)
+                self.counts[rel] = 0
+            yield rel, self._files[rel]
 
 
 def matching_files(job_dir: str, pattern: str) -> List[str]:

@@ -14,11 +14,10 @@ again from its start.
 from __future__ import annotations
 
 import csv
-import os
 import time
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from .base import GrowingFile, Row, as_number, as_step, matching_files, pick_step_key
+from .base import GrowingFiles, Row, as_number, as_step, pick_step_key
 
 DEFAULT_PATTERN = "**/metrics.csv"
 
@@ -27,25 +26,16 @@ class CsvMetrics:
     def __init__(self, job_dir: str, pattern: str = DEFAULT_PATTERN, step_attribute: Optional[str] = None,
                  cursor: Optional[dict] = None):
         self.job_dir, self.pattern, self.step_attribute = job_dir, pattern, step_attribute
-        self._files: Dict[str, GrowingFile] = {}
-        self._rows_done: Dict[str, int] = {}
-        for rel, state in (cursor or {}).get("files", {}).items():
-            self._files[rel] = GrowingFile(os.path.join(job_dir, rel), state["offset"], state["header"])
-            self._rows_done[rel] = state["rows"]
+        self._files = GrowingFiles(job_dir, pattern, cursor, first_line_key="header", count_key="rows")
+        self._rows_done = self._files.counts
 
     @property
     def cursor(self) -> dict:
-        return {"files": {rel: {"offset": f.offset, "header": f.first_line, "rows": self._rows_done[rel]}
-                          for rel, f in self._files.items()}}
+        return self._files.cursor
 
     def read_new(self) -> List[Row]:
         rows: List[Row] = []
-        for path in matching_files(self.job_dir, self.pattern):
-            rel = os.path.relpath(path, self.job_dir)
-            growing = self._files.get(rel)
-            if growing is None:
-                growing = self._files[rel] = GrowingFile(path)
-                self._rows_done[rel] = 0
+        for rel, growing in self._files.current():
             old_size = growing.offset
             lines, rewritten = growing.read_lines()
             if not lines:

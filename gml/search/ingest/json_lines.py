@@ -10,12 +10,11 @@ is missing or not a whole number, is skipped.
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Dict, List, Optional
 
 from ...reporting import SCALARS_FILE
-from .base import GrowingFile, Row, as_number, as_step, matching_files, pick_step_key
+from .base import GrowingFiles, Row, as_number, as_step, pick_step_key
 
 DEFAULT_PATTERN = "**/*.jsonl"
 
@@ -35,27 +34,16 @@ class JsonLinesMetrics:
     def __init__(self, job_dir: str, pattern: str = DEFAULT_PATTERN, step_attribute: Optional[str] = None,
                  cursor: Optional[dict] = None):
         self.job_dir, self.pattern, self.step_attribute = job_dir, pattern, step_attribute
-        self._files: Dict[str, GrowingFile] = {}
-        self._lines: Dict[str, int] = {}
-        for rel, state in (cursor or {}).get("files", {}).items():
-            self._files[rel] = GrowingFile(os.path.join(job_dir, rel), state["offset"], state["first_line"])
-            self._lines[rel] = state["lines"]
+        self._files = GrowingFiles(job_dir, pattern, cursor, first_line_key="first_line", count_key="lines")
+        self._lines = self._files.counts
 
     @property
     def cursor(self) -> dict:
-        return {"files": {rel: {"offset": f.offset, "first_line": f.first_line, "lines": self._lines[rel]}
-                          for rel, f in self._files.items()}}
+        return self._files.cursor
 
     def read_new(self) -> List[Row]:
         rows: List[Row] = []
-        for path in matching_files(self.job_dir, self.pattern):
-            rel = os.path.relpath(path, self.job_dir)
-            if rel == SCALARS_FILE:
-                continue
-            growing = self._files.get(rel)
-            if growing is None:
-                growing = self._files[rel] = GrowingFile(path)
-                self._lines[rel] = 0
+        for rel, growing in self._files.current(skip=(SCALARS_FILE,)):
             lines, rewritten = growing.read_lines()
             if rewritten:
                 self._lines[rel] = 0

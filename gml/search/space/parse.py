@@ -103,15 +103,23 @@ def parse_dimension(arg: Any, path: str, key: str) -> Dimension:
     """One Categorical / Int / Real arg as the dimension ``key``, exactly as in ``search_args`` but with the
     ``name`` optional: the entry point of every other space spelling (a supernet's ``search_space`` leaves, whose
     key is their place in the model). Errors name ``path``."""
+    kind = _checked_type(arg, path, LEAF_TYPES, "space type")
+    return _parse_leaf(arg, path, kind, key)
+
+
+def _checked_type(arg: Any, path: str, valid: tuple, what: str) -> str:
+    """The ``type`` of ``arg`` once ``arg`` is a mapping whose type is one of ``valid`` and whose keys are all
+    allowed for that type; else a GmlConfigError naming ``path`` (``what`` names the type in the message:
+    ``unknown arg type 'Choice'``)."""
     if not isinstance(arg, dict):
         raise invalid(path, arg, "a mapping with a 'type' key")
     kind = arg.get("type")
-    if kind not in LEAF_TYPES:
-        raise GmlConfigError(f"{path}.type", f"unknown space type {kind!r}; valid: {', '.join(LEAF_TYPES)}")
+    if kind not in valid:
+        raise GmlConfigError(f"{path}.type", f"unknown {what} {kind!r}; valid: {', '.join(valid)}")
     unknown = sorted(set(arg) - _ALLOWED[kind])
     if unknown:
         raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key for {kind}; valid: {', '.join(sorted(_ALLOWED[kind]))}")
-    return _parse_leaf(arg, path, kind, key)
+    return kind
 
 
 def arg_path(base: str, arg: Any) -> str:
@@ -123,14 +131,7 @@ def arg_path(base: str, arg: Any) -> str:
 
 def _parse_one(arg: Any, path: str, prefix: str, index: int) -> Any:
     """The Dimension (or FileArg) of one arg; ``path`` is its ``arg_path``."""
-    if not isinstance(arg, dict):
-        raise invalid(path, arg, "a mapping with a 'type' key")
-    kind = arg.get("type")
-    if kind not in TYPES:
-        raise GmlConfigError(f"{path}.type", f"unknown arg type {kind!r}; valid: {', '.join(TYPES)}")
-    unknown = sorted(set(arg) - _ALLOWED[kind])
-    if unknown:
-        raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key for {kind}; valid: {', '.join(sorted(_ALLOWED[kind]))}")
+    kind = _checked_type(arg, path, TYPES, "arg type")
     name = arg.get("name")
     if kind != "Nested" and (not isinstance(name, str) or not name.strip()):
         raise GmlConfigError(f"{path}.name", f"a {kind} arg needs a non-empty string name, got {name!r}")

@@ -4,18 +4,7 @@ import copy
 
 import torch
 
-STUDENT = dict(
-    type='ImageClassifier',
-    backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
-                  stem_channels=8, base_channels=8),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=64, loss=dict(type='CrossEntropyLoss')))
-
-TEACHER = dict(
-    type='ImageClassifier',
-    backbone=dict(type='MobileNetV2', widen_factor=0.25),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=1280, loss=dict(type='CrossEntropyLoss')))
+from .._classifiers import MOBILENET_V2_QUARTER as TEACHER, RESNET18_W8 as STUDENT  # noqa: F401
 
 
 def kd_head(name="kd", tau=4.0, **extra):

@@ -1,26 +1,14 @@
-"""Small mmcls classifiers and their QAT configs for the quantization tests (fixtures: modules cannot import each
-other under ``--import-mode=importlib``)."""
+"""Small mmcls classifiers (tests/models/_classifiers.py) and their QAT configs for the quantization tests, reached
+by test modules through the fixtures below (test modules do not import this file)."""
 import functools
 import types
 
 import pytest
 
-#: A narrow ResNet_CIFAR-18 (BasicBlocks with downsample branches) on 32x32 inputs.
-RESNET18 = dict(
-    type='mmcls.ImageClassifier',
-    backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=4, out_indices=(3, ), style='pytorch',
-                  stem_channels=8, base_channels=8),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=64, loss=dict(type='CrossEntropyLoss')))
+from .._classifiers import MOBILENET_V2_QUARTER as MOBILENET_V2, RESNET18_W8 as RESNET18
 
 #: A narrow ResNet_CIFAR-50 (Bottlenecks).
 RESNET50 = dict(RESNET18, backbone=dict(RESNET18['backbone'], depth=50), head=dict(RESNET18['head'], in_channels=256))
-
-#: mmcls's MobileNetV2 at a quarter width (InvertedResidual blocks with residual adds, ReLU6).
-MOBILENET_V2 = dict(
-    type='mmcls.ImageClassifier', backbone=dict(type='MobileNetV2', widen_factor=0.25),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=1280, loss=dict(type='CrossEntropyLoss')))
 
 
 def resnet18_fuse_config():
