@@ -39,7 +39,7 @@ from ..ops import BatchNorm2dSlice
 from ..pruning.channel_space import ChannelGroup, derive_groups, input_groups
 from ..pruning.flops import FlopsModel, QuadraticFlops
 from ..pruning.markov import (BucketChains, BucketLayout, StackedKeepProbs, channel_scale, expected_width_rounded,
-                              markov_walk, transition_probs)
+                              walk)
 from ..pruning.sampling import SampleType, parse_sample_types, scheduled_random_prob
 from ..pruning.supernet import apply_widths, check_channels
 from ..registry import MUTATORS
@@ -196,14 +196,13 @@ class DMCPMutator(nn.Module):
 
     def markov_choice(self) -> Dict[str, int]:
         """Each group's width drawn from its Markov chain (DMCP's "direct" sampling)."""
-        return {name: markov_walk(alpha, layout, self.rng)
-                for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
+        return {name: walk(probs, layout, self.rng)
+                for (name, layout), probs in zip(self.layouts.items(), self.chains.transitions(list(self.alphas)))}
 
     def markov_transitions(self) -> Dict[str, List[float]]:
         """Each group's learnt transition probabilities ``p_1..p_K`` (plain floats; empty for a group without
         buckets), keyed like the flat search space (the group name): what ``MarkovChainSearcher`` walks."""
-        return {name: [float(p) for p in transition_probs(alpha.detach())] if layout.num_buckets else []
-                for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
+        return dict(zip(self.layouts, self.chains.transitions(list(self.alphas))))
 
     def expected_choice(self) -> Dict[str, int]:
         """Each group's expected width, rounded to its nearest width: the expected structure."""

@@ -87,7 +87,11 @@ def channel_scale(alpha: torch.Tensor, layout: BucketLayout, keep: Optional[torc
 def markov_walk(alpha: torch.Tensor, layout: BucketLayout, rng: random.Random) -> int:
     """A width drawn from the chain: keep bucket after bucket while a uniform draw is below its transition
     probability."""
-    probs = transition_probs(alpha.detach()).tolist() if layout.num_buckets else []
+    return walk(transition_probs(alpha.detach()).tolist() if layout.num_buckets else [], layout, rng)
+
+
+def walk(probs: Sequence[float], layout: BucketLayout, rng: random.Random) -> int:
+    """:func:`markov_walk` on the chain's transition probabilities ``probs`` (plain floats)."""
     kept = 0
     for p in probs:
         if rng.random() >= p:
@@ -131,6 +135,16 @@ class BucketChains:
     def variable(self) -> List[int]:
         """Indices of the groups with buckets, in the order of :meth:`expected_widths`."""
         return [index for indices in self.stacks.values() for index in indices]
+
+    def transitions(self, alphas: Sequence[torch.Tensor]) -> List[List[float]]:
+        """Each group's transition probabilities as plain floats (empty for a group without buckets), read in one
+        device->host transfer for all groups."""
+        flat = transition_probs(torch.cat([alpha.detach().reshape(-1) for alpha in alphas])).tolist()
+        lists, start = [], 0
+        for layout in self.layouts:
+            lists.append(flat[start:start + layout.num_buckets])
+            start += layout.num_buckets
+        return lists
 
     def keep_probs(self, alphas: Sequence[torch.Tensor]) -> StackedKeepProbs:
         """The keep probabilities of every group (``alphas`` one parameter per group, in layout order)."""
