@@ -26,7 +26,7 @@ import contextlib
 import os
 import random
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import torch
@@ -288,14 +288,14 @@ class DMCPMutator(nn.Module):
 
     def scale_of(self, index: int) -> torch.Tensor:
         """Group ``index``'s per-channel scale of the architecture pass (see
-        :func:`~gml.models.pruning.markov.channel_scale`); once per pass for all the BatchNorms of the group."""
-        if self._pass is not None and index in self._pass.scales:
-            return self._pass.scales[index]
-        scale = channel_scale(self.alphas[index], list(self.layouts.values())[index],
-                              self._keep_probabilities().per_group[index])
-        if self._pass is not None:
-            self._pass.scales[index] = scale
-        return scale
+        :func:`~gml.models.pruning.markov.channel_scale`). Inside :meth:`arch_scaling` every group's scale is
+        built once, together, on the first call."""
+        if self._pass is None:
+            return channel_scale(self.alphas[index], list(self.layouts.values())[index],
+                                 self._keep_probabilities().per_group[index])
+        if self._pass.scales is None:
+            self._pass.scales = self.chains.channel_scales(self._keep_probabilities(), list(self.alphas))
+        return self._pass.scales[index]
 
     # --- YAML ------------------------------------------------------------------------------------------------
     def dumps(self, choice: Mapping[str, int], **extra: Any) -> str:
@@ -348,7 +348,7 @@ class _ArchPass:
     """What one architecture pass computes once: the keep probabilities and each group's channel scale."""
 
     keep: Optional[StackedKeepProbs] = None
-    scales: Dict[int, torch.Tensor] = field(default_factory=dict)
+    scales: Optional[List[torch.Tensor]] = None  # one a group
 
 
 def build_supernet_mutator(model_cfg: Mapping, mutator_cfg: Optional[Mapping] = None) -> DMCPMutator:

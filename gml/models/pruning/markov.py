@@ -155,6 +155,24 @@ class BucketChains:
                 per_group[index] = group_keep
         return StackedKeepProbs(rows, per_group)
 
+    def channel_scales(self, keep: StackedKeepProbs, alphas: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """Every group's :func:`channel_scale` (the same values), built once per bucket layout: the groups of one
+        layout (same channel count) share one repeat of their stacked keep probabilities."""
+        scales: List[Optional[torch.Tensor]] = [None] * len(self.layouts)
+        same_layout: Dict[BucketLayout, List[int]] = {}
+        for index, layout in enumerate(self.layouts):
+            if layout.num_buckets:
+                same_layout.setdefault(layout, []).append(index)
+            else:
+                scales[index] = alphas[index].new_ones(layout.min_channels)
+        for layout, indices in same_layout.items():
+            rows = torch.stack([keep.per_group[i] for i in indices])
+            ones = rows.new_ones(len(indices), layout.min_channels)
+            stacked = torch.cat([ones, rows.repeat_interleave(layout.bucket_size, dim=1)], dim=1)
+            for index, scale in zip(indices, stacked.unbind(0)):
+                scales[index] = scale
+        return scales
+
     def expected_widths(self, keep: StackedKeepProbs) -> torch.Tensor:
         """The expected widths ``min_channels + bucket_size * sum(keep)`` of the groups :attr:`variable`, as one
         vector (what :func:`expected_channels` gives each group)."""

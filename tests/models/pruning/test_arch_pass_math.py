@@ -37,6 +37,9 @@ def test_stacked_keep_probabilities_equal_each_group_alone(model):
         assert torch.equal(widths[position], expected_channels(alpha, layout))
         assert torch.equal(mutator.scale_of(index), channel_scale(alpha, layout))
     assert all(keep.per_group[i] is None for i in range(len(mutator.alphas)) if i not in variable)
+    scales = mutator.chains.channel_scales(keep, list(mutator.alphas))  # what an architecture pass uses
+    for index, ((name, layout), alpha) in enumerate(zip(mutator.layouts.items(), mutator.alphas)):
+        assert torch.equal(scales[index], channel_scale(alpha, layout)), name
 
 
 @pytest.mark.parametrize("model", [RESNET, BOTTLENECK_RESNET, MOBILENET_V2])
