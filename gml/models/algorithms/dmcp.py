@@ -219,9 +219,16 @@ class DMCP(BaseAlgorithm):
         return dict(log_vars=log_vars, num_samples=len(img))
 
     def _clip(self, log_vars: dict) -> None:
-        if self.grad_clip:
-            params = [p for p in self.model.parameters() if p.grad is not None]
-            log_vars["grad_norm"] = float(nn.utils.clip_grad_norm_(params, **self.grad_clip))
+        norm = self._clip_norm()
+        if norm is not None:
+            log_vars["grad_norm"] = float(norm)
+
+    def _clip_norm(self) -> Optional[torch.Tensor]:
+        """Clip the model's gradients by ``grad_clip``; their norm before clipping (None without ``grad_clip``)."""
+        if not self.grad_clip:
+            return None
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        return nn.utils.clip_grad_norm_(params, **self.grad_clip)
 
     def _weight_step(self, img, gt_label, optimizer, iteration: int) -> Dict[str, float]:
         optimizer.zero_grad()
@@ -238,13 +245,16 @@ class DMCP(BaseAlgorithm):
             if kind is SampleType.MAX:
                 teacher = F.softmax(score.detach(), dim=1)
             losses.append(loss.detach())
-        values = host_floats(losses)  # after the last pass: the device never waits for the host in between
+        average_gradients(self.model.parameters())
+        norm = self._clip_norm()
+        optimizer.step()
+        # read once, after the optimizer step is queued: the device never waits for the host within the step
+        values = host_floats(losses + ([norm.detach()] if norm is not None else []))
         log_vars: Dict[str, float] = OrderedDict(
             (f"{index}.{kind.value}.loss", value) for index, (kind, value) in enumerate(zip(self.mutator.plan, values)))
-        log_vars["loss"] = sum(values, 0.0)
-        average_gradients(self.model.parameters())
-        self._clip(log_vars)
-        optimizer.step()
+        log_vars["loss"] = sum(values[:len(losses)], 0.0)
+        if norm is not None:
+            log_vars["grad_norm"] = values[-1]
         return log_vars
 
     def _arch_step(self, img, gt_label, optimizer) -> Dict[str, float]:

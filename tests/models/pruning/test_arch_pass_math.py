@@ -122,3 +122,19 @@ def test_markov_sampling_reads_all_chains_at_once_and_draws_what_each_chain_draw
                                                                                    mutator.alphas)}
             for _ in range(3)]
     assert drawn == each and len({tuple(choice.values()) for choice in drawn}) > 1
+
+
+def test_weight_step_logs_each_loss_their_sum_and_the_gradient_norm():
+    algorithm = build_dmcp(RESNET, grad_clip=dict(max_norm=1e9))
+    optimizers = algorithm.build_optimizers(dict(type="SGD", lr=0.0))  # lr 0: the step leaves the weights
+    data = dict(img=torch.randn(4, *INPUT_SHAPE), gt_label=torch.randint(0, 10, (4,)))
+    log_vars = algorithm._weight_step(data["img"], data["gt_label"], optimizers["weight"], 0)
+    passes = [value for name, value in log_vars.items() if name.endswith(".loss") and name != "loss"]
+    assert len(passes) == len(algorithm.mutator.plan) and log_vars["loss"] == sum(passes)
+    grads = [p.grad for p in algorithm.model.parameters() if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    assert log_vars["grad_norm"] == pytest.approx(float(norm), rel=1e-6) and log_vars["grad_norm"] > 0
+    with torch.no_grad():  # and the max subnet's loss is the task loss of the max network
+        algorithm.mutator.set_max()
+        assert log_vars["0.max.loss"] == pytest.approx(float(algorithm._task_loss(algorithm._scores(data["img"]),
+                                                                                  data["gt_label"])), rel=1e-6)
