@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -49,11 +49,11 @@ from ...validation import boolean, integer, invalid, number, one_of
 from ..builder import build_model, build_mutator
 from ..dist import average_gradients
 from ..mutators.dmcp import DMCPMutator, read_structure
+from ..ops import frozen_running_stats
 from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
 from ..registry import ALGORITHMS
-from ..subnet import bn_buffers, restore_buffers
 from .base import BaseAlgorithm
 
 _ALGORITHM_CFG = dict(arch_start_train=0, arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05)
@@ -66,6 +66,12 @@ def _section(given: Optional[Mapping], defaults: dict, path: str) -> dict:
     if unknown:
         raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key; valid: {', '.join(defaults)}")
     return {**defaults, **given}
+
+
+def host_floats(values: Sequence[torch.Tensor]) -> List[float]:
+    """The values of the scalar tensors ``values`` as python floats (exactly ``float(v)`` each), read in one
+    device-to-host transfer: a GPU step synchronises once instead of once per value."""
+    return torch.stack(list(values)).tolist() if values else []
 
 
 @ALGORITHMS.register_module()
@@ -213,16 +219,22 @@ class DMCP(BaseAlgorithm):
         return dict(log_vars=log_vars, num_samples=len(img))
 
     def _clip(self, log_vars: dict) -> None:
-        if self.grad_clip:
-            params = [p for p in self.model.parameters() if p.grad is not None]
-            log_vars["grad_norm"] = float(nn.utils.clip_grad_norm_(params, **self.grad_clip))
+        norm = self._clip_norm()
+        if norm is not None:
+            log_vars["grad_norm"] = float(norm)
+
+    def _clip_norm(self) -> Optional[torch.Tensor]:
+        """Clip the model's gradients by ``grad_clip``; their norm before clipping (None without ``grad_clip``)."""
+        if not self.grad_clip:
+            return None
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        return nn.utils.clip_grad_norm_(params, **self.grad_clip)
 
     def _weight_step(self, img, gt_label, optimizer, iteration: int) -> Dict[str, float]:
         optimizer.zero_grad()
-        log_vars: Dict[str, float] = OrderedDict()
         teacher = None
-        total = 0.0
-        for index, kind in enumerate(self.mutator.plan):
+        losses: List[torch.Tensor] = []
+        for kind in self.mutator.plan:
             self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
             score = self._scores(img)
             if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
@@ -232,33 +244,36 @@ class DMCP(BaseAlgorithm):
             loss.backward()
             if kind is SampleType.MAX:
                 teacher = F.softmax(score.detach(), dim=1)
-            log_vars[f"{index}.{kind.value}.loss"] = float(loss.detach())
-            total += float(loss.detach())
-        log_vars["loss"] = total
+            losses.append(loss.detach())
         average_gradients(self.model.parameters())
-        self._clip(log_vars)
+        norm = self._clip_norm()
         optimizer.step()
+        # read once, after the optimizer step is queued: the device never waits for the host within the step
+        values = host_floats(losses + ([norm.detach()] if norm is not None else []))
+        log_vars: Dict[str, float] = OrderedDict(
+            (f"{index}.{kind.value}.loss", value) for index, (kind, value) in enumerate(zip(self.mutator.plan, values)))
+        log_vars["loss"] = sum(values[:len(losses)], 0.0)
+        if norm is not None:
+            log_vars["grad_norm"] = values[-1]
         return log_vars
 
     def _arch_step(self, img, gt_label, optimizer) -> Dict[str, float]:
         params: List[nn.Parameter] = list(self.mutator.parameters())
         for group in optimizer.param_groups:  # the LR schedule is for the weights
             group["lr"] = self.mutator.arch_learning_rate
-        saved = bn_buffers(self.model)
         self.mutator.set_max()
-        with self.mutator.arch_scaling():
+        with self.mutator.arch_scaling(), frozen_running_stats(self.model):
             task = self._task_loss(self._scores(img), gt_label)
-        expected = self.mutator.expected_flops()
+            expected = self.mutator.expected_flops()  # from the keep probabilities the pass computed
         floss = flops_loss(expected, self.target_flops, self.floss_type, self.flop_loss_weight)
         grads = torch.autograd.grad(task + floss, params, allow_unused=True)
-        restore_buffers(self.model, saved)
         optimizer.zero_grad()
         for param, grad in zip(params, grads):
             param.grad = torch.zeros_like(param) if grad is None else grad
         average_gradients(params)
         optimizer.step()
-        return OrderedDict([("arch.task_loss", float(task.detach())), ("arch.flops_loss", float(floss.detach())),
-                            ("arch.expected_mflops", float(expected.detach()))])
+        names = ("arch.task_loss", "arch.flops_loss", "arch.expected_mflops")
+        return OrderedDict(zip(names, host_floats([task.detach(), floss.detach(), expected.detach()])))
 
     def forward_train(self, img, gt_label=None, **kwargs):
         """Losses of the active network (used by ``val_step``; training goes through :meth:`train_step`)."""

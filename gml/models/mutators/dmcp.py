@@ -26,6 +26,7 @@ import contextlib
 import os
 import random
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import torch
@@ -36,9 +37,9 @@ from ...errors import GmlConfigError
 from ...validation import integer, invalid, number
 from ..ops import BatchNorm2dSlice
 from ..pruning.channel_space import ChannelGroup, derive_groups, input_groups
-from ..pruning.flops import FlopsModel
-from ..pruning.markov import (BucketLayout, channel_scale, expected_channels, expected_width_rounded,
-                              markov_walk, transition_probs)
+from ..pruning.flops import FlopsModel, QuadraticFlops
+from ..pruning.markov import (BucketChains, BucketLayout, StackedKeepProbs, channel_scale, expected_width_rounded,
+                              walk)
 from ..pruning.sampling import SampleType, parse_sample_types, scheduled_random_prob
 from ..pruning.supernet import apply_widths, check_channels
 from ..registry import MUTATORS
@@ -103,7 +104,9 @@ class DMCPMutator(nn.Module):
         self.layouts: "OrderedDict[str, BucketLayout]" = OrderedDict()
         self.flops_model: Optional[FlopsModel] = None
         self._classifier: Optional[List[nn.Module]] = None  # a list: not a submodule of the mutator
-        self._scaling = False
+        self.chains: Optional[BucketChains] = None  # every group's chain, evaluated together
+        self._flops_form: Optional[QuadraticFlops] = None  # expected FLOPs in the widths of chains.variable
+        self._pass: Optional[_ArchPass] = None  # set during arch_scaling()
         self.search_space: Dict[str, Choices] = {}
 
     def _parse_sample_width(self, sample_width) -> Optional[List[float]]:
@@ -142,6 +145,11 @@ class DMCPMutator(nn.Module):
         owners = input_groups(classifier, self.groups, self._set_widths, example)
         producers = {path: group.name for group in self.groups for path in group.producers}
         self.flops_model = FlopsModel.trace(classifier, example, owners, producers)
+        self.chains = BucketChains(list(self.layouts.values()))
+        names = self.group_names
+        self._flops_form = self.flops_model.quadratic_form(
+            [names[i] for i in self.chains.variable],
+            {name: layout.min_channels for name, layout in self.layouts.items() if not layout.num_buckets})
         modules = dict(classifier.named_modules())
         for path, group_name in owners.items():
             if isinstance(modules[path], BatchNorm2dSlice):
@@ -188,14 +196,13 @@ class DMCPMutator(nn.Module):
 
     def markov_choice(self) -> Dict[str, int]:
         """Each group's width drawn from its Markov chain (DMCP's "direct" sampling)."""
-        return {name: markov_walk(alpha, layout, self.rng)
-                for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
+        return {name: walk(probs, layout, self.rng)
+                for (name, layout), probs in zip(self.layouts.items(), self.chains.transitions(list(self.alphas)))}
 
     def markov_transitions(self) -> Dict[str, List[float]]:
         """Each group's learnt transition probabilities ``p_1..p_K`` (plain floats; empty for a group without
         buckets), keyed like the flat search space (the group name): what ``MarkovChainSearcher`` walks."""
-        return {name: [float(p) for p in transition_probs(alpha.detach())] if layout.num_buckets else []
-                for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
+        return dict(zip(self.layouts, self.chains.transitions(list(self.alphas))))
 
     def expected_choice(self) -> Dict[str, int]:
         """Each group's expected width, rounded to its nearest width: the expected structure."""
@@ -237,14 +244,26 @@ class DMCPMutator(nn.Module):
     def set_min(self) -> Dict[str, int]:
         return self.set_choice(self.min_choice())
 
-    # --- FLOPs -------------------------------------------------------------------------------------------------
+    # --- keep probabilities and FLOPs ----------------------------------------------------------------------------
+    def _keep_probabilities(self) -> StackedKeepProbs:
+        """Every group's keep probabilities (see :class:`~gml.models.pruning.markov.BucketChains`), computed once
+        per architecture pass (inside :meth:`arch_scaling`), afresh outside."""
+        if self._pass is not None and self._pass.keep is not None:
+            return self._pass.keep
+        keep = self.chains.keep_probs(list(self.alphas))
+        if self._pass is not None:
+            self._pass.keep = keep
+        return keep
+
     def expected_widths(self) -> Dict[str, torch.Tensor]:
-        return {name: expected_channels(alpha, layout)
+        """Each group's expected width (a 0-dim tensor, differentiable in the alphas)."""
+        variable = dict(zip(self._flops_form.names, self.chains.expected_widths(self._keep_probabilities())))
+        return {name: variable[name] if name in variable else alpha.new_tensor(float(layout.min_channels))
                 for (name, layout), alpha in zip(self.layouts.items(), self.alphas)}
 
     def expected_flops(self) -> torch.Tensor:
         """DMCP's expected MFLOPs, differentiable in the alphas."""
-        return self.flops_model.flops(self.expected_widths())
+        return self._flops_form(self.chains.expected_widths(self._keep_probabilities()))
 
     def flops_of(self, choice: Mapping[str, int]) -> float:
         """MFLOPs of a structure (equals gml's counter on the pruned model)."""
@@ -254,15 +273,29 @@ class DMCPMutator(nn.Module):
     @contextlib.contextmanager
     def arch_scaling(self) -> Iterator[None]:
         """Within: every BatchNorm's output is multiplied per channel by its group's keep probabilities (the
-        supernet runs at the maximum width)."""
-        self._scaling = True
+        supernet runs at the maximum width). The keep probabilities, the scales and :meth:`expected_flops` share
+        one computation for the whole context."""
+        self._pass = _ArchPass()
         try:
             yield
         finally:
-            self._scaling = False
+            self._pass = None
+
+    @property
+    def scaling(self) -> bool:
+        """Whether an architecture pass (:meth:`arch_scaling`) is running."""
+        return self._pass is not None
 
     def scale_of(self, index: int) -> torch.Tensor:
-        return channel_scale(self.alphas[index], list(self.layouts.values())[index])
+        """Group ``index``'s per-channel scale of the architecture pass (see
+        :func:`~gml.models.pruning.markov.channel_scale`). Inside :meth:`arch_scaling` every group's scale is
+        built once, together, on the first call."""
+        if self._pass is None:
+            return channel_scale(self.alphas[index], list(self.layouts.values())[index],
+                                 self._keep_probabilities().per_group[index])
+        if self._pass.scales is None:
+            self._pass.scales = self.chains.channel_scales(self._keep_probabilities(), list(self.alphas))
+        return self._pass.scales[index]
 
     # --- YAML ------------------------------------------------------------------------------------------------
     def dumps(self, choice: Mapping[str, int], **extra: Any) -> str:
@@ -307,7 +340,15 @@ class _KeepProbScaling:
         self.index = index
 
     def __call__(self):
-        return self.mutator.scale_of(self.index) if self.mutator._scaling else None
+        return self.mutator.scale_of(self.index) if self.mutator.scaling else None
+
+
+@dataclass
+class _ArchPass:
+    """What one architecture pass computes once: the keep probabilities and each group's channel scale."""
+
+    keep: Optional[StackedKeepProbs] = None
+    scales: Optional[List[torch.Tensor]] = None  # one a group
 
 
 def build_supernet_mutator(model_cfg: Mapping, mutator_cfg: Optional[Mapping] = None) -> DMCPMutator:

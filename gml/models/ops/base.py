@@ -11,7 +11,7 @@ Ops are not thread-safe: the active setting is module state, shared by every for
 from __future__ import annotations
 
 import abc
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 from torch import nn
@@ -77,6 +77,40 @@ def to_static_model(model: nn.Module, *inputs, **kwargs) -> nn.Module:
     widths = trace_input_widths(model, *inputs, **kwargs)
     _replace(model, widths)
     return model
+
+
+def sub_block(tensor: torch.Tensor, sizes: Sequence[int], starts: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """``tensor[starts[0]:starts[0] + sizes[0], starts[1]:...]`` (``starts`` default to 0) as ONE view op, or
+    ``tensor`` itself when the block is the whole tensor.
+
+    What a dynamic op runs on: the slice of its full weight. The result equals basic slicing, but slicing one dim
+    after another costs an op per dim forward and, in backward, a full-size zero-filled gradient per dim;
+    ``as_strided`` costs one of each, and the whole tensor costs nothing (its gradient flows straight into
+    ``tensor.grad``). Gradients are bit-identical to those of slicing (the backward only copies)."""
+    sizes = tuple(int(size) for size in sizes)
+    starts = tuple(starts) if starts is not None else (0,) * len(sizes)
+    if sizes == tuple(tensor.shape):
+        return tensor
+    strides = tensor.stride()
+    offset = tensor.storage_offset() + sum(start * stride for start, stride in zip(starts, strides))
+    return tensor.as_strided(sizes, strides, offset)
+
+
+class DeviceConstants:
+    """Constant tensors built from python numbers once per (name, device, dtype) they are asked for, so a hot
+    path does not copy the same numbers to the device on every call and a module moved to another device or
+    dtype gets fresh ones."""
+
+    def __init__(self):
+        self._built: Dict[tuple, torch.Tensor] = {}
+
+    def get(self, name: str, values, like: torch.Tensor) -> torch.Tensor:
+        """``torch.tensor(values)`` on ``like``'s device and dtype (built on the first call for them)."""
+        key = (name, like.device, like.dtype)
+        tensor = self._built.get(key)
+        if tensor is None:
+            tensor = self._built[key] = torch.tensor(values, device=like.device, dtype=like.dtype)
+        return tensor
 
 
 def with_weights(static: nn.Module, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> nn.Module:

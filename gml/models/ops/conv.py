@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, weight_count, with_weights
+from .base import DynamicOp, check_width, sub_block, weight_count, with_weights
 
 
 class Conv2dSlice(nn.Conv2d, DynamicOp):
@@ -61,15 +61,13 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
         """(weight, bias, groups) used for an input of ``in_channels`` channels."""
         check_width("input channels", in_channels, self.in_channels)
         if self.depthwise:
-            weight, out, groups = self.weight[:in_channels], in_channels, in_channels
+            out, channels_in, groups = in_channels, 1, in_channels
         else:
-            out = self.active_out_channels
-            weight, groups = self.weight[:out, :in_channels], 1
+            out, channels_in, groups = self.active_out_channels, in_channels, 1
         k = self.active_kernel_size
-        if k < self.max_kernel_size:
-            start = (self.max_kernel_size - k) // 2
-            weight = weight[:, :, start:start + k, start:start + k]
-        bias = self.bias[:out] if self.bias is not None else None
+        start = (self.max_kernel_size - k) // 2  # a smaller kernel is the centre crop
+        weight = sub_block(self.weight, (out, channels_in, k, k), (0, 0, start, start))
+        bias = sub_block(self.bias, (out,)) if self.bias is not None else None
         return weight, bias, groups
 
     # --- running -------------------------------------------------------------------------------------------

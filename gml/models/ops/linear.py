@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, weight_count, with_weights
+from .base import DynamicOp, check_width, sub_block, weight_count, with_weights
 
 
 class LinearSlice(nn.Linear, DynamicOp):
@@ -22,7 +22,8 @@ class LinearSlice(nn.Linear, DynamicOp):
     def active_weight(self, in_features: int):
         check_width("input features", in_features, self.in_features)
         out = self.active_out_features
-        return self.weight[:out, :in_features], (self.bias[:out] if self.bias is not None else None)
+        return (sub_block(self.weight, (out, in_features)),
+                sub_block(self.bias, (out,)) if self.bias is not None else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.active_weight(x.shape[-1])

@@ -3,38 +3,47 @@ input width. Running statistics of the sliced channels are updated in place in t
 recalibration pass (``gml.models.ops.bn_calib``) at one subnet leaves exactly that subnet's statistics."""
 from __future__ import annotations
 
-from typing import Optional
+import contextlib
+from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.batchnorm import _NormBase
 
-from .base import DynamicOp, check_width
+from .base import DynamicOp, check_width, sub_block
 
 
 class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
     #: Optional callable returning a per-channel multiplier of the output (or None): DMCP's architecture pass
     #: folds its keep probabilities into the affine parameters this way, storing no extra activation.
     output_scale = None
+    #: True: a training-mode forward normalises with the batch statistics as always but leaves the running
+    #: statistics and ``num_batches_tracked`` untouched (DMCP's architecture pass), with no copy to restore.
+    freeze_stats = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = check_width("input channels", x.shape[1], self.num_features)
+        frozen = self.training and self.freeze_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and not frozen:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # cumulative moving average (used by BN recalibration)
                 momentum = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or self.running_mean is None
-        keep_stats = (not self.training or self.track_running_stats) and self.running_mean is not None
-        running_mean = self.running_mean[:c] if keep_stats else None
-        running_var = self.running_var[:c] if keep_stats else None
-        weight = self.weight[:c] if self.affine else None
-        bias = self.bias[:c] if self.affine else None
+        keep_stats = (not self.training or self.track_running_stats) and self.running_mean is not None \
+            and not frozen
+        running_mean = sub_block(self.running_mean, (c,)) if keep_stats else None
+        running_var = sub_block(self.running_var, (c,)) if keep_stats else None
+        weight = sub_block(self.weight, (c,)) if self.affine else None
+        bias = sub_block(self.bias, (c,)) if self.affine else None
         scale = self.output_scale() if self.output_scale is not None else None
+        if scale is not None:
+            scale = sub_block(scale, (c,))
         if scale is not None and self.affine:
-            weight, bias = weight * scale[:c], bias * scale[:c]
+            weight, bias = weight * scale, bias * scale
         out = F.batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, self.eps)
-        return out * scale[:c].view(1, -1, 1, 1) if scale is not None and not self.affine else out
+        return out * scale.view(1, -1, 1, 1) if scale is not None and not self.affine else out
 
     def to_static(self, in_channels: Optional[int]) -> nn.BatchNorm2d:
         c = check_width("input channels", in_channels, self.num_features)
@@ -53,3 +62,24 @@ class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
 
     def active_param_count(self, in_channels: Optional[int]) -> int:
         return 2 * in_channels if self.affine else 0
+
+
+@contextlib.contextmanager
+def frozen_running_stats(model: nn.Module) -> Iterator[None]:
+    """Within: training-mode forwards of ``model`` normalise with batch statistics as usual but leave every
+    BatchNorm's running statistics (and ``num_batches_tracked``) as they were on entry. ``BatchNorm2dSlice``
+    modules simply skip the update (``freeze_stats``); any other BatchNorm's buffers are saved on entry and put
+    back on exit."""
+    slices = [m for m in model.modules() if isinstance(m, BatchNorm2dSlice)]
+    others = [m for m in model.modules() if isinstance(m, _NormBase) and not isinstance(m, BatchNorm2dSlice)]
+    saved = [(buffer, buffer.detach().clone()) for module in others for buffer in module.buffers(recurse=False)]
+    for module in slices:
+        module.freeze_stats = True
+    try:
+        yield
+    finally:
+        for module in slices:
+            module.freeze_stats = False
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)

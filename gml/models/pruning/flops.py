@@ -12,13 +12,13 @@ with expected widths (tensors) it is DMCP's expected FLOPs.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import List, Mapping, Optional, Union
+from dataclasses import dataclass, field
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
-from ..ops import Conv2dSlice, LinearSlice
+from ..ops import Conv2dSlice, DeviceConstants, LinearSlice
 from ..subnet import TestForward
 
 Width = Union[int, float, torch.Tensor]
@@ -90,6 +90,55 @@ class FlopsModel:
             per_out = 1 if layer.depthwise else c_in
             total = total + layer.positions * layer.kernel_area * per_out * c_out
         return total / 1e6
+
+
+    def quadratic_form(self, names: Sequence[str], fixed: Mapping[str, int]) -> "QuadraticFlops":
+        """:meth:`flops` as a quadratic form in the widths of the groups ``names`` (in that order), the groups of
+        ``fixed`` held at their given widths: what evaluates expected FLOPs in a handful of tensor ops however
+        many layers the model has."""
+        index = {name: i for i, name in enumerate(names)}
+        quadratic = [[0] * len(names) for _ in names]
+        linear = [0] * len(names)
+        constant = 0
+
+        def factor(group: Optional[str], fixed_width: int):
+            """(group index or None, constant factor) of one side of a layer's product."""
+            if group is None:
+                return None, fixed_width
+            if group in index:
+                return index[group], 1
+            return None, fixed[group]
+
+        for layer in self.layers:
+            in_index, in_factor = (None, 1) if layer.depthwise else factor(layer.in_group, layer.fixed_in)
+            out_index, out_factor = factor(layer.out_group, layer.fixed_out)
+            coefficient = layer.positions * layer.kernel_area * in_factor * out_factor
+            if in_index is not None and out_index is not None:
+                quadratic[in_index][out_index] += coefficient
+            elif in_index is not None or out_index is not None:
+                linear[in_index if in_index is not None else out_index] += coefficient
+            else:
+                constant += coefficient
+        return QuadraticFlops(tuple(names), tuple(map(tuple, quadratic)), tuple(linear), constant)
+
+
+@dataclass(frozen=True)
+class QuadraticFlops:
+    """MFLOPs per image as ``(w @ quadratic @ w + linear @ w + constant) / 1e6`` for the width vector ``w`` of the
+    groups ``names`` (integer coefficients, exactly those of :meth:`FlopsModel.flops`). The same value as
+    :meth:`FlopsModel.flops` up to float rounding (the terms are summed in another order)."""
+
+    names: Tuple[str, ...]
+    quadratic: Tuple[Tuple[int, ...], ...]
+    linear: Tuple[int, ...]
+    constant: int
+    _constants: DeviceConstants = field(default_factory=DeviceConstants, compare=False, repr=False)
+
+    def __call__(self, widths: torch.Tensor) -> torch.Tensor:
+        """MFLOPs at ``widths`` (a vector ordered like ``names``), differentiable in it."""
+        quadratic = self._constants.get("quadratic", self.quadratic, widths)
+        linear = self._constants.get("linear", self.linear, widths)
+        return (widths @ (quadratic @ widths) + linear @ widths + self.constant) / 1e6
 
 
 class FlopsLossType(str, enum.Enum):

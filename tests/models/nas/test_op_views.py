@@ -1,0 +1,87 @@
+"""The cheap paths of the dynamic ops: one view per sliced weight (the whole parameter when nothing is cut), and
+BatchNorm running statistics frozen without copies. Each equals, bit for bit, what plain slicing computes."""
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from gml.models.ops import (BatchNorm2dSlice, Conv2dSlice, LinearSlice, frozen_running_stats,  # noqa: E402
+                            sub_block)
+
+pytestmark = pytest.mark.mm
+
+
+def test_sub_block_is_the_tensor_itself_when_whole_else_one_view_equal_to_slicing():
+    weight = torch.randn(6, 5, 3, 3)
+    assert sub_block(weight, (6, 5, 3, 3)) is weight
+    block = sub_block(weight, (4, 2, 1, 1), (0, 0, 1, 1))
+    assert torch.equal(block, weight[:4, :2, 1:2, 1:2])
+    assert block.data_ptr() == weight[:4, :2, 1:2, 1:2].data_ptr()  # a view of the same storage, not a copy
+
+
+def _grads(param_owner, run):
+    param_owner.zero_grad(set_to_none=True)
+    run().square().sum().backward()
+    return {name: p.grad.clone() for name, p in param_owner.named_parameters()}
+
+
+@pytest.mark.parametrize("in_c,out_c,k,depthwise", [(8, 16, 5, False), (5, 9, 3, False), (8, 16, 1, False),
+                                                   (8, 8, 5, True), (6, 6, 3, True)])
+def test_conv_forward_and_gradients_are_bit_identical_to_plain_slicing(in_c, out_c, k, depthwise):
+    torch.manual_seed(0)
+    conv = Conv2dSlice(8, 8 if depthwise else 16, 5, groups=8 if depthwise else 1, bias=True)
+    conv.set_active(out_channels=None if depthwise else out_c, kernel_size=k)
+    x = torch.randn(2, in_c, 7, 7)
+    start = (5 - k) // 2
+    out = in_c if depthwise else out_c
+    groups = in_c if depthwise else 1
+
+    def sliced():
+        weight = conv.weight[:out, :(1 if depthwise else in_c), start:start + k, start:start + k]
+        return F.conv2d(x, weight, conv.bias[:out], 1, conv._active_padding(), 1, groups)
+
+    assert torch.equal(conv(x), sliced())
+    assert all(torch.equal(a, b) for a, b in zip(_grads(conv, lambda: conv(x)).values(),
+                                                 _grads(conv, sliced).values()))
+
+
+def test_full_width_ops_run_on_the_parameters_themselves():
+    conv, linear, norm = Conv2dSlice(4, 6, 3, bias=True), LinearSlice(6, 3), BatchNorm2dSlice(6)
+    weight, bias, _ = conv.active_weight(4)
+    assert weight is conv.weight and bias is conv.bias
+    assert linear.active_weight(6) == (linear.weight, linear.bias)
+    conv.set_active(out_channels=5)
+    assert conv.active_weight(4)[0].shape == (5, 4, 3, 3) and conv.active_weight(4)[0] is not conv.weight
+    # gradients reach the parameters directly and equal those of a plain network
+    x = torch.randn(2, 4, 5, 5)
+    conv.set_active(out_channels=6)
+    plain = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6))
+    plain.load_state_dict({"0.weight": conv.weight, "0.bias": conv.bias, **{f"1.{k}": v for k, v in
+                                                                            norm.state_dict().items()}})
+    dynamic = nn.Sequential(conv, norm)
+    ours = _grads(dynamic, lambda: dynamic(x))
+    theirs = _grads(plain, lambda: plain(x))
+    assert all(torch.equal(a, b) for a, b in zip(ours.values(), theirs.values()))
+
+
+@pytest.mark.parametrize("channels", [5, 8])
+def test_frozen_running_stats_keep_statistics_and_change_nothing_else(channels):
+    torch.manual_seed(0)
+    model = nn.Sequential(BatchNorm2dSlice(8), nn.BatchNorm2d(channels)).train()
+    for module in model:
+        with torch.no_grad():
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.normal_()
+    x = torch.randn(4, channels, 3, 3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with frozen_running_stats(model):
+        frozen_out = model(x)
+        frozen_grads = _grads(model, lambda: model(x))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # statistics untouched
+    assert not model[0].freeze_stats  # and only inside the context
+    assert torch.equal(frozen_out, model(x))  # the same outputs as a normal training forward
+    assert all(torch.equal(a, b) for a, b in zip(frozen_grads.values(), _grads(model, lambda: model(x)).values()))
+    assert not torch.equal(model[0].running_mean, before["0.running_mean"])  # which does update them
+    assert int(model[0].num_batches_tracked) == int(before["0.num_batches_tracked"]) + 2
