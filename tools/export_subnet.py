@@ -42,6 +42,7 @@ def parse_args(argv=None):
 def evaluate_plain(config_path: str, checkpoint: str) -> dict:
     """Accuracy of an exported model through mmcls alone: its builder, checkpoint loader and test loop."""
     import numpy as np
+    import torch
     from mmcls.apis import single_gpu_test
     from mmcls.datasets import build_dataloader, build_dataset
     from mmcls.models import build_classifier
@@ -57,7 +58,8 @@ def evaluate_plain(config_path: str, checkpoint: str) -> dict:
     load_checkpoint(model, checkpoint, map_location="cpu", strict=True, logger="silent")
     dataset = build_dataset(cfg.data.test, dict(test_mode=True))
     loader = build_dataloader(dataset, samples_per_gpu=cfg.data.samples_per_gpu, workers_per_gpu=0, dist=False,
-                              shuffle=False, round_up=False, persistent_workers=False)
+                              shuffle=False, round_up=False, persistent_workers=False,
+                              pin_memory=torch.cuda.is_available())   # mmcls pins by default: only a GPU gains
     outputs = single_gpu_test(MMDataParallel(model.eval()), loader, show=False)
     topk = (1, 5) if len(outputs[0]) >= 5 else (1,)
     return {k: float(v) for k, v in dataset.evaluate(np.vstack(outputs), metric="accuracy",
