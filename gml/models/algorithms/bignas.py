@@ -101,11 +101,11 @@ class BigNAS(BaseAlgorithm):
             raise GmlConfigError("optimizer", "BigNAS steps one optimizer itself (and needs optimizer_config=None)")
         img, gt_label = data["img"], data["gt_label"]
         optimizer.zero_grad()
-        log_vars: "OrderedDict[str, float]" = OrderedDict()
+        logged: "OrderedDict[str, object]" = OrderedDict()  # tensors, read to the host once, after the step
+        subnets = self._subnet_plan()
         soft_target = None
-        total = 0.0
         try:
-            for name in self._subnet_plan():
+            for name in subnets:
                 if name == "max":
                     self.mutator.set_max()
                 elif name == "min":
@@ -117,22 +117,23 @@ class BigNAS(BaseAlgorithm):
                 self.set_regularization(name in ("max", "fixed"))
                 losses, score = self.model.losses_and_score(
                     img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
-                loss, subnet_vars = self.parse_losses(losses)
+                loss, subnet_vars = self.loss_tensors(losses)
                 loss.backward()
                 if name == "max" and self.distill:
                     soft_target = F.softmax(score.detach(), dim=1)
                 for key, value in subnet_vars.items():
-                    log_vars[f"{name}.{key}"] = value
-                total += subnet_vars["loss"]
+                    logged[f"{name}.{key}"] = value
             average_gradients(self.parameters())  # distributed: one average of the whole sandwich's gradients
             if self.grad_clip:
                 params = [p for p in self.parameters() if p.requires_grad and p.grad is not None]
-                log_vars["grad_norm"] = float(nn.utils.clip_grad_norm_(params, **self.grad_clip))
+                logged["grad_norm"] = nn.utils.clip_grad_norm_(params, **self.grad_clip)
             optimizer.step()
         finally:
             self.set_regularization(False)
             self.activate_default()
-        log_vars["loss"] = total
+        # read once, after the optimizer step is queued: the device never waits for the host within the step
+        log_vars = self.log_floats(logged, local=["grad_norm"])  # the same on every process: not averaged
+        log_vars["loss"] = sum((log_vars[f"{name}.loss"] for name in subnets), 0.0)
         # No 'loss' tensor: the optimizer has stepped already (configs set optimizer_config=None).
         return dict(log_vars=log_vars, num_samples=self._num_samples(data))
 
