@@ -70,6 +70,10 @@ class BigNAS(BaseAlgorithm):
         self.fixed_choice = self.mutator.load(mutable_cfg, "algorithm.mutable_cfg") if mutable_cfg else None
         head = getattr(self.model, "head", None)
         self.distill = getattr(head, "distiller_mode", None) == "soft"
+        # found once: a sandwich step switches them for every subnet, and the supernet's modules never change
+        modules = list(self.model.modules())
+        self._regularized = ([m for m in modules if isinstance(m, DropPath)],
+                             [m for m in modules if isinstance(m, nn.Dropout)])
         self.activate_default()
 
     # --- subnets -------------------------------------------------------------------------------------------
@@ -82,12 +86,11 @@ class BigNAS(BaseAlgorithm):
 
     def set_regularization(self, active: bool) -> None:
         """Dropout (``drop_ratio``) and drop-path (``drop_path_ratio``, linear over the blocks) on or off."""
-        drop_paths = [m for m in self.model.modules() if isinstance(m, DropPath)]
+        drop_paths, dropouts = self._regularized
         for index, module in enumerate(drop_paths):
             module.drop_prob = self.drop_path_ratio * (index + 1) / len(drop_paths) if active else 0.0
-        for module in self.model.modules():
-            if isinstance(module, nn.Dropout):
-                module.p = self.drop_ratio if active else 0.0
+        for module in dropouts:
+            module.p = self.drop_ratio if active else 0.0
 
     # --- training --------------------------------------------------------------------------------------------
     def _subnet_plan(self):
