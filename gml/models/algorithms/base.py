@@ -144,8 +144,8 @@ class BaseAlgorithm(BaseModule):
     @staticmethod
     def log_floats(log_vars: Mapping[str, object], local: Sequence[str] = ()) -> "OrderedDict[str, float]":
         """``log_vars`` (one-element tensors or numbers) as python floats, read in one device-to-host transfer
-        (:func:`host_floats`); when distributed, the tensors not named in ``local`` are first averaged over the
-        processes (one all-reduce)."""
+        (:func:`host_floats`; one per device when the tensors lie on several); when distributed, the tensors not
+        named in ``local`` are first averaged over the processes (one all-reduce)."""
         names = [name for name, value in log_vars.items() if isinstance(value, torch.Tensor)]
         values = [log_vars[name].detach().reshape(()) for name in names]
         shared = [index for index, name in enumerate(names) if name not in local]
@@ -154,7 +154,10 @@ class BaseAlgorithm(BaseModule):
             dist.all_reduce(stacked.div_(dist.get_world_size()))
             for index, value in zip(shared, stacked):
                 values[index] = value
-        read = dict(zip(names, host_floats(values)))
+        read: Dict[str, float] = {}
+        for device in dict.fromkeys(value.device for value in values):  # one transfer per device (normally one)
+            on_device = [index for index, value in enumerate(values) if value.device == device]
+            read.update(zip([names[i] for i in on_device], host_floats([values[i] for i in on_device])))
         return OrderedDict((name, read[name] if name in read else float(value)) for name, value in log_vars.items())
 
     @property
