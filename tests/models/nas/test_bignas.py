@@ -202,7 +202,7 @@ def test_sandwich_step_logs_every_subnet_loss_read_from_the_device_once():
         reference.set_regularization(kind == "max")
         losses, score = reference.model.losses_and_score(img, label, soft_target=None if kind == "max" else soft)
         losses["loss"].backward()
-        expected[f"{name}.loss"] = float(losses["loss"])
+        expected[f"{name}.loss"] = float(losses["loss"].detach())
         if kind == "max":
             soft = torch.softmax(score.detach(), dim=1)
     grad_norm = float(torch.nn.utils.clip_grad_norm_([p for p in reference.parameters() if p.grad is not None], 5))
