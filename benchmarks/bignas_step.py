@@ -2,7 +2,7 @@
 """One BigNAS sandwich4 training step vs plain training steps of static models, same batch, in one run.
 
     python benchmarks/bignas_step.py [--config configs/nas/bignas/bignas_mobilenetv3_digits.py] [--batch 64]
-        [--repeats 10] [--threads 1] [--device cpu|cuda]
+        [--repeats 10] [--threads 1] [--device cpu|cuda] [--profile]
 
 Measures (median over ``--repeats``, after warm-up):
 - ``sandwich``: ``BigNAS.train_step`` with strategy sandwich4 (max + 2 random + min, forward/backward each,
@@ -13,6 +13,8 @@ Measures (median over ``--repeats``, after warm-up):
   SGD step, i.e. what the sandwich would cost without slicing.
 Prints ``sandwich_all_max / static_max`` (approaches 4: four passes, one optimizer step), ``sandwich / static_max``
 (less than 4: the other subnets are smaller) and the slicing overhead ``sandwich / static_sum - 1``.
+``--profile`` adds one profiled run of the sandwich step and of the four static steps (host ms, kernel ms, kernel
+launches, host operators; see ``step_benchmark.profile_steps``).
 """
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from step_benchmark import seeded_config, step_parser  # noqa: E402
+from step_benchmark import profile_steps, seeded_config, step_parser  # noqa: E402
 
 
 def parse_args():
-    return step_parser(__doc__.splitlines()[0], "configs/nas/bignas/bignas_mobilenetv3_digits.py", repeats=10,
-                       warmup=2, device=True).parse_args()
+    p = step_parser(__doc__.splitlines()[0], "configs/nas/bignas/bignas_mobilenetv3_digits.py", repeats=10,
+                    warmup=2, device=True)
+    p.add_argument("--profile", action="store_true",
+                   help="also profile one sandwich step and the same 4 static steps (host/kernel time, host ops)")
+    return p.parse_args()
 
 
 def main() -> int:
@@ -133,6 +138,11 @@ def main() -> int:
           f"(4 passes; FLOPs-weighted expectation {sum(flops) / flops[0]:.2f})")
     print(f"slicing overhead (sandwich4 / same 4 subnets static - 1): "
           f"{(med['sandwich'] / med['static_sum'] - 1) * 100:+.1f}%")
+    if args.profile:
+        steps = {"BigNAS sandwich4 step": lambda: sandwich_step(opt),
+                 "static same 4 subnets": lambda: ([(static_opts[i].zero_grad(), static_pass(statics[i]))
+                                                     for i in range(4)], static_opts[0].step())}
+        profile_steps(steps, sync, device, tables_for=("BigNAS sandwich4 step",))
     return 0
 
 

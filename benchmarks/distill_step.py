@@ -3,7 +3,7 @@
 student training step plus one no-grad forward of the teacher, on the same batch, in one run.
 
     python benchmarks/distill_step.py [--config configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py]
-        [--batch 64] [--repeats 20] [--threads 1] [--device cpu|cuda]
+        [--batch 64] [--repeats 20] [--threads 1] [--device cpu|cuda] [--profile]
 
 Measured (median over ``--repeats`` rounds, interleaved so machine load hits all alike, after warm-up):
 - ``kd``: ``algorithm.train_step`` (teacher forward under no_grad with its forward hooks, student forward with its
@@ -15,7 +15,8 @@ CPU time is what the step costs even when other jobs load the machine) (goal: <=
 losses add at most 10%). The teacher's weights
 do not change the timing, so the teacher keeps random weights here (no checkpoint needed). With ``--device cuda``
 every step ends with ``torch.cuda.synchronize()`` so the wall time covers the GPU's work; the CPU column then only
-shows the host's share (launching kernels, waiting).
+shows the host's share (launching kernels, waiting). ``--profile`` adds one profiled run of each step (host ms,
+kernel ms, kernel launches, host operators; see ``step_benchmark.profile_steps``).
 """
 from __future__ import annotations
 
@@ -29,12 +30,15 @@ import warnings
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from step_benchmark import seeded_config, step_parser  # noqa: E402
+from step_benchmark import profile_steps, seeded_config, step_parser  # noqa: E402
 
 
 def parse_args():
-    return step_parser(__doc__.splitlines()[0], "configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py",
-                       repeats=20, warmup=3, device=True).parse_args()
+    p = step_parser(__doc__.splitlines()[0], "configs/distill/fitnet_at_mobilenet_v2_to_resnet18_w8_digits.py",
+                    repeats=20, warmup=3, device=True)
+    p.add_argument("--profile", action="store_true",
+                   help="also profile one distillation step and one reference step (host/kernel time, host ops)")
+    return p.parse_args()
 
 
 def main() -> int:
@@ -103,6 +107,9 @@ def main() -> int:
           f"{cpu['reference'] * 1e3:6.1f} ms")
     print(f"ratio distillation / reference: wall {med['kd'] / med['reference']:.3f}, "
           f"CPU {cpu['kd'] / cpu['reference']:.3f} (goal <= 1.10)")
+    if args.profile:
+        profile_steps({"distillation step": kd_step, "student step + teacher forward": reference_step}, sync,
+                      device, tables_for=("distillation step",))
     return 0
 
 

@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from step_benchmark import seeded_config, step_parser  # noqa: E402
+from step_benchmark import profile_steps, seeded_config, step_parser  # noqa: E402
 
 
 def _imagenet_model(backbone: dict, channels: int) -> dict:
@@ -252,37 +252,10 @@ def main(argv=None) -> int:
                  "static same subnets": lambda: [static_pass(i) for i in range(len(statics))],
                  "DMCP architecture step": lambda: alg._arch_step(img, label, optimizers["architecture"]),
                  "static max step": static_max_step}
-        profile_steps(steps, sync, device)
+        profile_steps(steps, sync, device, tables_for=("DMCP weight step", "DMCP architecture step"))
     if args.memory:
         measure_memory(args, argv, device)
     return 0
-
-
-def profile_steps(steps, sync, device, top: int = 8) -> None:
-    """Profile one run of each step: its host (CPU) time, the device's kernel time and the number of kernels it
-    launched (a step whose host time exceeds its kernel time waits on Python and launches, not on the GPU), then
-    the operators with the most host time of each DMCP step."""
-    from torch.profiler import ProfilerActivity, profile
-
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    print(f"{'profile (one step)':24s} {'host ms':>9s} {'kernel ms':>10s} {'kernels':>8s} {'host ops':>9s}")
-    tables = {}
-    for name, fn in steps.items():
-        sync()
-        with profile(activities=activities) as prof:
-            start = time.perf_counter()
-            fn()
-            sync()
-            host = time.perf_counter() - start
-        events = prof.key_averages()
-        kernels = [e for e in prof.events() if e.device_type.name == "CUDA"]
-        kernel_ms = sum(e.device_time_total for e in kernels) / 1e3 if kernels else float("nan")
-        host_ops = sum(e.count for e in events if e.device_type.name == "CPU" and e.key.startswith("aten::"))
-        print(f"{name:24s} {host * 1e3:9.1f} {kernel_ms:10.1f} {len(kernels):8d} {host_ops:9d}")
-        if name.startswith("DMCP"):
-            tables[name] = events.table(sort_by="self_cpu_time_total", row_limit=top, max_name_column_width=40)
-    for name, table in tables.items():
-        print(f"\n{name}: operators by self host time\n{table}")
 
 
 def measure_memory(args, argv, device) -> None:

@@ -79,3 +79,29 @@ def test_build_algorithm_rejects_configs_without_type(cfg):
 def test_unknown_algorithm():
     with pytest.raises(KeyError, match="NoSuchAlgorithm is not in the algorithm registry"):
         build_algorithm(dict(type="gml.NoSuchAlgorithm", model=MODEL))
+
+
+def _host_reads(fn):
+    """(result of fn(), the number of single-value device-to-host reads (``.item()``/``float()``) it made)."""
+    from torch.profiler import profile
+
+    with profile() as prof:
+        result = fn()
+    return result, sum(e.count for e in prof.key_averages() if e.key == "aten::_local_scalar_dense")
+
+
+def test_parse_losses_takes_scalar_losses_as_they_are_and_reads_the_host_once():
+    scalar, per_sample = torch.tensor(0.75, requires_grad=True), torch.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    losses = dict(loss_a=scalar, loss_b=per_sample, loss_list=[scalar * 2, per_sample],
+                  accuracy={"top-1": torch.tensor([50.0]), "count": 3})
+    loss, tensors = BaseAlgorithm.loss_tensors(losses)
+    assert tensors["loss_a"] is scalar  # a scalar is its own mean: no operator runs for it
+    (loss, log_vars), reads = _host_reads(lambda: BaseAlgorithm.parse_losses(losses))
+    assert reads == 0  # one transfer of all values (a stack read at once), not one read per value
+    expected_total = scalar + per_sample.mean() + (scalar * 2 + per_sample.mean())
+    assert torch.equal(loss, expected_total)
+    mean = float(per_sample.detach().mean())
+    assert log_vars == {"loss_a": 0.75, "loss_b": mean, "loss_list": float((scalar * 2 + per_sample.mean()).detach()),
+                        "accuracy.top-1": 50.0, "accuracy.count": 3.0, "loss": float(expected_total.detach())}
+    loss.backward()
+    assert torch.equal(scalar.grad, torch.tensor(3.0)) and torch.equal(per_sample.grad, torch.full((3,), 2 / 3))

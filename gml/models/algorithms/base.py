@@ -17,7 +17,7 @@ the defaults delegate to the wrapped model, so ``BaseAlgorithm`` itself trains e
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -26,6 +26,12 @@ from torch import nn
 
 from ..builder import build_model
 from ..registry import ALGORITHMS
+
+
+def host_floats(values: Sequence[torch.Tensor]) -> List[float]:
+    """The values of the scalar tensors ``values`` as python floats (exactly ``float(v)`` each), read in one
+    device-to-host transfer: a GPU step synchronises once instead of once per value."""
+    return torch.stack(list(values)).tolist() if values else []
 
 
 @ALGORITHMS.register_module()
@@ -110,13 +116,22 @@ class BaseAlgorithm(BaseModule):
     @staticmethod
     def parse_losses(losses: Mapping) -> Tuple[torch.Tensor, "OrderedDict[str, float]"]:
         """Sum every entry whose name contains ``loss`` into the total; ``log_vars`` holds each entry's mean
-        (averaged over processes when distributed) and ``loss``."""
-        log_vars: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        (averaged over processes when distributed) and ``loss``, read to the host in one transfer."""
+        loss, log_vars = BaseAlgorithm.loss_tensors(losses)
+        return loss, BaseAlgorithm.log_floats(log_vars)
+
+    @staticmethod
+    def loss_tensors(losses: Mapping) -> Tuple[torch.Tensor, "OrderedDict[str, object]"]:
+        """:meth:`parse_losses` without reading anything to the host: the total loss and ``log_vars`` as
+        tensors (or the numbers a dict entry held), for a step that reads its logged values once at its end
+        (:meth:`log_floats`). A scalar loss is its own mean and is taken as it is (``.mean()`` of one element
+        returns the same value and gradient, at the cost of a few operators forward and backward)."""
+        log_vars: "OrderedDict[str, object]" = OrderedDict()
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars[name] = value.mean()
+                log_vars[name] = value if value.dim() == 0 else value.mean()
             elif isinstance(value, (list, tuple)):
-                log_vars[name] = sum(v.mean() for v in value)
+                log_vars[name] = sum(v if v.dim() == 0 else v.mean() for v in value)
             elif isinstance(value, dict):
                 for sub_name, sub_value in value.items():
                     log_vars[f"{name}.{sub_name}"] = sub_value
@@ -124,16 +139,26 @@ class BaseAlgorithm(BaseModule):
                 raise TypeError(f"loss {name!r} is {type(value).__name__}; expected a tensor or a list of tensors")
         loss = sum(v for k, v in log_vars.items() if "loss" in k)
         log_vars["loss"] = loss
-        out: "OrderedDict[str, float]" = OrderedDict()
-        for name, value in log_vars.items():
-            if not isinstance(value, torch.Tensor):
-                out[name] = float(value)
-                continue
-            if dist.is_available() and dist.is_initialized():
-                value = value.data.clone()
-                dist.all_reduce(value.div_(dist.get_world_size()))
-            out[name] = value.item()
-        return loss, out
+        return loss, log_vars
+
+    @staticmethod
+    def log_floats(log_vars: Mapping[str, object], local: Sequence[str] = ()) -> "OrderedDict[str, float]":
+        """``log_vars`` (one-element tensors or numbers) as python floats, read in one device-to-host transfer
+        (:func:`host_floats`; one per device when the tensors lie on several); when distributed, the tensors not
+        named in ``local`` are first averaged over the processes (one all-reduce)."""
+        names = [name for name, value in log_vars.items() if isinstance(value, torch.Tensor)]
+        values = [log_vars[name].detach().reshape(()) for name in names]
+        shared = [index for index, name in enumerate(names) if name not in local]
+        if shared and dist.is_available() and dist.is_initialized():
+            stacked = torch.stack([values[index] for index in shared])
+            dist.all_reduce(stacked.div_(dist.get_world_size()))
+            for index, value in zip(shared, stacked):
+                values[index] = value
+        read: Dict[str, float] = {}
+        for device in dict.fromkeys(value.device for value in values):  # one transfer per device (normally one)
+            on_device = [index for index, value in enumerate(values) if value.device == device]
+            read.update(zip([names[i] for i in on_device], host_floats([values[i] for i in on_device])))
+        return OrderedDict((name, read[name] if name in read else float(value)) for name, value in log_vars.items())
 
     @property
     def CLASSES(self):  # noqa: N802 (mmcls's attribute name)

@@ -70,6 +70,10 @@ class BigNAS(BaseAlgorithm):
         self.fixed_choice = self.mutator.load(mutable_cfg, "algorithm.mutable_cfg") if mutable_cfg else None
         head = getattr(self.model, "head", None)
         self.distill = getattr(head, "distiller_mode", None) == "soft"
+        # found once: a sandwich step switches them for every subnet, and the supernet's modules never change
+        modules = list(self.model.modules())
+        self._regularized = ([m for m in modules if isinstance(m, DropPath)],
+                             [m for m in modules if isinstance(m, nn.Dropout)])
         self.activate_default()
 
     # --- subnets -------------------------------------------------------------------------------------------
@@ -82,12 +86,11 @@ class BigNAS(BaseAlgorithm):
 
     def set_regularization(self, active: bool) -> None:
         """Dropout (``drop_ratio``) and drop-path (``drop_path_ratio``, linear over the blocks) on or off."""
-        drop_paths = [m for m in self.model.modules() if isinstance(m, DropPath)]
+        drop_paths, dropouts = self._regularized
         for index, module in enumerate(drop_paths):
             module.drop_prob = self.drop_path_ratio * (index + 1) / len(drop_paths) if active else 0.0
-        for module in self.model.modules():
-            if isinstance(module, nn.Dropout):
-                module.p = self.drop_ratio if active else 0.0
+        for module in dropouts:
+            module.p = self.drop_ratio if active else 0.0
 
     # --- training --------------------------------------------------------------------------------------------
     def _subnet_plan(self):
@@ -101,11 +104,11 @@ class BigNAS(BaseAlgorithm):
             raise GmlConfigError("optimizer", "BigNAS steps one optimizer itself (and needs optimizer_config=None)")
         img, gt_label = data["img"], data["gt_label"]
         optimizer.zero_grad()
-        log_vars: "OrderedDict[str, float]" = OrderedDict()
+        logged: "OrderedDict[str, object]" = OrderedDict()  # tensors, read to the host once, after the step
+        subnets = self._subnet_plan()
         soft_target = None
-        total = 0.0
         try:
-            for name in self._subnet_plan():
+            for name in subnets:
                 if name == "max":
                     self.mutator.set_max()
                 elif name == "min":
@@ -117,22 +120,23 @@ class BigNAS(BaseAlgorithm):
                 self.set_regularization(name in ("max", "fixed"))
                 losses, score = self.model.losses_and_score(
                     img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
-                loss, subnet_vars = self.parse_losses(losses)
+                loss, subnet_vars = self.loss_tensors(losses)
                 loss.backward()
                 if name == "max" and self.distill:
                     soft_target = F.softmax(score.detach(), dim=1)
                 for key, value in subnet_vars.items():
-                    log_vars[f"{name}.{key}"] = value
-                total += subnet_vars["loss"]
+                    logged[f"{name}.{key}"] = value
             average_gradients(self.parameters())  # distributed: one average of the whole sandwich's gradients
             if self.grad_clip:
                 params = [p for p in self.parameters() if p.requires_grad and p.grad is not None]
-                log_vars["grad_norm"] = float(nn.utils.clip_grad_norm_(params, **self.grad_clip))
+                logged["grad_norm"] = nn.utils.clip_grad_norm_(params, **self.grad_clip)
             optimizer.step()
         finally:
             self.set_regularization(False)
             self.activate_default()
-        log_vars["loss"] = total
+        # read once, after the optimizer step is queued: the device never waits for the host within the step
+        log_vars = self.log_floats(logged, local=["grad_norm"])  # the same on every process: not averaged
+        log_vars["loss"] = sum((log_vars[f"{name}.loss"] for name in subnets), 0.0)
         # No 'loss' tensor: the optimizer has stepped already (configs set optimizer_config=None).
         return dict(log_vars=log_vars, num_samples=self._num_samples(data))
 

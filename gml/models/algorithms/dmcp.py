@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -54,7 +54,7 @@ from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
 from ..registry import ALGORITHMS
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, host_floats
 
 _ALGORITHM_CFG = dict(arch_start_train=0, arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05)
 _FLOSS_CFG = dict(target_flops=None, floss_type="log_l1", flop_loss_weight=0.1)
@@ -66,12 +66,6 @@ def _section(given: Optional[Mapping], defaults: dict, path: str) -> dict:
     if unknown:
         raise GmlConfigError(f"{path}.{unknown[0]}", f"unknown key; valid: {', '.join(defaults)}")
     return {**defaults, **given}
-
-
-def host_floats(values: Sequence[torch.Tensor]) -> List[float]:
-    """The values of the scalar tensors ``values`` as python floats (exactly ``float(v)`` each), read in one
-    device-to-host transfer: a GPU step synchronises once instead of once per value."""
-    return torch.stack(list(values)).tolist() if values else []
 
 
 @ALGORITHMS.register_module()

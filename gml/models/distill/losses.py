@@ -28,7 +28,8 @@ def soft_label_kl(student_logits: torch.Tensor, target_probs: torch.Tensor, tau:
     """``tau**2 * KL(target || softmax(student/tau))`` averaged over the batch (the target is already a
     distribution, e.g. softened teacher probabilities or MEAL's ensemble average)."""
     log_probs = F.log_softmax(student_logits / tau, dim=1)
-    return F.kl_div(log_probs, target_probs, reduction="batchmean") * tau * tau
+    loss = F.kl_div(log_probs, target_probs, reduction="batchmean")
+    return loss if tau == 1.0 else loss * tau * tau  # (dividing and multiplying by 1 would change nothing)
 
 
 class DistillLoss(nn.Module, metaclass=ABCMeta):
@@ -45,7 +46,9 @@ class DistillLoss(nn.Module, metaclass=ABCMeta):
         if self.same_shape and student.shape != teacher.shape:
             raise GmlConfigError("loss", f"{type(self).__name__} needs student and teacher tensors of one shape, got "
                                  f"{tuple(student.shape)} and {tuple(teacher.shape)}: add a connector")
-        return self.loss_weight * self.compute(student, teacher)
+        loss = self.compute(student, teacher)
+        # a weight of 1 leaves the loss and its gradient as they are: no multiply forward and backward
+        return loss if self.loss_weight == 1.0 else self.loss_weight * loss
 
     @abstractmethod
     def compute(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

@@ -73,6 +73,10 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
     # --- running -------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias, groups = self.active_weight(x.shape[1])
+        if not weight.is_contiguous():
+            # A slice of the input channels (or a cropped kernel) is a strided view; the convolution would make
+            # it contiguous itself, once forward and once more backward. Once here serves both passes.
+            weight = weight.contiguous()
         return F.conv2d(x, weight, bias, self.stride, self._active_padding(), self.dilation, groups)
 
     def active_out(self, in_channels: int) -> int:

@@ -186,3 +186,32 @@ def test_mutable_cfg_fixes_the_subnet_for_training_and_testing(tmp_path):
     bad = dict(choice, backbone=dict(choice["backbone"], MB_out_channels=[16, 16, 24, 40]))
     with pytest.raises(GmlConfigError, match=r"algorithm\.mutable_cfg\.backbone\.MB_out_channels\[3\]"):
         bignas(mutable_cfg=bad)
+
+
+def test_sandwich_step_logs_every_subnet_loss_read_from_the_device_once():
+    from torch.profiler import profile
+
+    torch.manual_seed(0)
+    alg = bignas(strategy="sandwich4", mutator=dict(type="gml.StatelessMutator", seed=3), grad_clip=dict(max_norm=5))
+    reference = copy.deepcopy(alg)
+    img, label = torch.randn(4, 3, 16, 16), torch.randint(0, 10, (4,))
+    reference.mutator.rng.setstate(alg.mutator.rng.getstate())
+    expected, soft = {}, None
+    for name, kind in (("max", "max"), ("random0", "random"), ("random1", "random"), ("min", "min")):
+        getattr(reference.mutator, f"set_{kind}")()
+        reference.set_regularization(kind == "max")
+        losses, score = reference.model.losses_and_score(img, label, soft_target=None if kind == "max" else soft)
+        losses["loss"].backward()
+        expected[f"{name}.loss"] = float(losses["loss"].detach())
+        if kind == "max":
+            soft = torch.softmax(score.detach(), dim=1)
+    grad_norm = float(torch.nn.utils.clip_grad_norm_([p for p in reference.parameters() if p.grad is not None], 5))
+    optimizer = torch.optim.SGD(alg.parameters(), lr=0.1)
+    with profile() as prof:
+        log_vars = alg.train_step(dict(img=img, gt_label=label), optimizer)["log_vars"]
+    # no per-value .item()/float() within the step: one stacked read after the optimizer step
+    assert not [e for e in prof.key_averages() if e.key == "aten::_local_scalar_dense"]
+    assert list(log_vars) == [*expected, "grad_norm", "loss"]
+    assert {k: log_vars[k] for k in expected} == expected
+    assert log_vars["grad_norm"] == grad_norm
+    assert log_vars["loss"] == sum(expected.values(), 0.0)

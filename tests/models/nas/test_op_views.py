@@ -85,3 +85,23 @@ def test_frozen_running_stats_keep_statistics_and_change_nothing_else(channels):
     assert all(torch.equal(a, b) for a, b in zip(frozen_grads.values(), _grads(model, lambda: model(x)).values()))
     assert not torch.equal(model[0].running_mean, before["0.running_mean"])  # which does update them
     assert int(model[0].num_batches_tracked) == int(before["0.num_batches_tracked"]) + 2
+
+
+@pytest.mark.parametrize("in_c,out_c,k,copies", [(8, 16, 5, 0), (8, 12, 5, 0), (5, 16, 5, 1), (8, 16, 3, 1),
+                                                 (5, 9, 1, 1)])
+def test_conv_makes_a_strided_weight_contiguous_once_for_forward_and_backward(in_c, out_c, k, copies):
+    """A weight cut in its input channels or kernel is a strided view: it is copied once (here), not once in the
+    convolution's forward and again in its backward; a whole or output-cut weight is not copied at all."""
+    from torch.profiler import profile
+
+    conv = Conv2dSlice(8, 16, 5)
+    conv.set_active(out_channels=out_c, kernel_size=k)
+    plain = conv.to_static(in_c)  # the same convolution on a weight of its own
+    x = torch.randn(2, in_c, 6, 6)
+
+    def clones(module):
+        with profile() as prof:
+            module(x).sum().backward()
+        return sum(e.count for e in prof.key_averages() if e.key == "aten::clone")
+
+    assert clones(conv) == clones(plain) + copies

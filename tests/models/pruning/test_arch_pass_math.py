@@ -96,7 +96,7 @@ def test_cached_constants_follow_a_change_of_dtype():
 
 def test_step_logs_are_the_float_of_each_loss():
     """One device->host transfer per step reads exactly what float() of each loss reads."""
-    from gml.models.algorithms.dmcp import host_floats
+    from gml.models.algorithms.base import host_floats
 
     values = [torch.tensor(1.1, dtype=torch.float32), torch.tensor(2.3, dtype=torch.float64),
               torch.tensor(0.7, dtype=torch.float16)]
