@@ -41,7 +41,7 @@ def _domain(hp, values: List[Any]):
 
 def export_tensorboard(root: str, name: str, out_dir: str) -> int:
     """Write the runs; returns how many job runs were written. ``out_dir`` must be new or empty."""
-    require("tensorboard", "search-ctl export --tensorboard")
+    require("tensorboard", "search-ctl export --tensorboard", extra="tensorboard")
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
     from tensorboard.plugins.hparams import summary_v2 as hp
