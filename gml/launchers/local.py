@@ -13,10 +13,10 @@ import os
 import signal
 import subprocess
 import threading
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..registry import LAUNCHERS
-from ..validation import Keyword, number
+from ..validation import Keyword, invalid, number
 from . import proctree
 from .base import JobSpec, JobState, Launcher, LaunchError, Status
 from .gpus import GpuSlots, visible_gpus
@@ -31,6 +31,14 @@ class _Entry:
         self.final: Optional[Status] = None
 
 
+def _gpu_ids(gpus: Any) -> List[str]:
+    """The ``gpus`` keyword as GPU ids: a list of ids (ints or strings, e.g. ``[0, 1]`` or ``['0', '1']``)."""
+    if not isinstance(gpus, (list, tuple)) or not all(
+            isinstance(g, (int, str)) and not isinstance(g, bool) and str(g).strip() for g in gpus):
+        raise invalid(Keyword("gpus"), gpus, "a list of GPU ids, e.g. [0, 1] (not the text '0,1')")
+    return [str(g).strip() for g in gpus]
+
+
 @LAUNCHERS.register_module(name="local", aliases=("LocalLauncher",))
 class LocalLauncher(Launcher):
     """``gpus_per_job``: 0 (default: CUDA_VISIBLE_DEVICES left as it is), a whole number, or 1/k to pack k jobs
@@ -39,8 +47,8 @@ class LocalLauncher(Launcher):
 
     poll_interval = 0.1
 
-    def __init__(self, gpus_per_job: float = 0, kill_grace: float = 5.0, gpus: Optional[List[str]] = None):
-        self.slots = GpuSlots(visible_gpus() if gpus is None else [str(g) for g in gpus], gpus_per_job)
+    def __init__(self, gpus_per_job: float = 0, kill_grace: float = 5.0, gpus: Optional[List[Any]] = None):
+        self.slots = GpuSlots(visible_gpus() if gpus is None else _gpu_ids(gpus), gpus_per_job)
         self.kill_grace = number(Keyword("kill_grace"), kill_grace, least=0, what="seconds")
         self._jobs: Dict[str, _Entry] = {}
         self._changed = threading.Event()

@@ -45,6 +45,8 @@ CASES = [
      "searcher.n_ei_candidates: expected an integer >= 1, got 0"),
     ("bad launcher keyword", TEMPLATE, GOOD_ARGS, {"scheduler": {"launcher": {"type": "local", "gpus_per_job": -1}}},
      "scheduler.launcher.gpus_per_job: expected a number of GPUs >= 0, got -1"),
+    ("launcher gpus as text", TEMPLATE, GOOD_ARGS, {"scheduler": {"launcher": {"type": "local", "gpus": "0,1"}}},
+     "scheduler.launcher.gpus: expected a list of GPU ids, e.g. [0, 1] (not the text '0,1'), got '0,1'"),
     ("unknown stop key", TEMPLATE, GOOD_ARGS, {"scheduler": {"stop_criterion": {"max_trys": 3}}},
      "scheduler.stop_criterion.max_trys: unknown key; valid: max_tries"),
     ("unknown launcher key", TEMPLATE, GOOD_ARGS, {"scheduler": {"launcher": {"type": "local", "gpu": 1}}},

@@ -98,3 +98,10 @@ def test_gpu_slots():
     for bad in (1.5, 0.3, -1):
         with pytest.raises(GmlConfigError, match=f"^gpus_per_job: expected .*, got {bad}$"):
             GpuSlots(["0", "1"], bad)
+
+
+def test_gpus_keyword_takes_a_list_of_ids():
+    assert LocalLauncher(gpus_per_job=1, gpus=[0, "1"]).slots.free_jobs() == 2
+    for bad in ("0,1", 3, [0, None], [True], [""]):
+        with pytest.raises(GmlConfigError, match=r"^gpus: expected a list of GPU ids"):
+            LocalLauncher(gpus_per_job=1, gpus=bad)
