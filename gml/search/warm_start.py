@@ -53,6 +53,12 @@ def _choice_value(dim: ChoiceDimension, value: Any, path: str) -> Any:
     same_text = [c for c in dim.choices if str(c) == str(value)]
     if len(same_text) == 1:
         return dim.copy(same_text[0])
+    # ... or a number written as text ('1e-4', a string to YAML) equal to a numeric choice
+    number = _numeric(value)
+    same_number = [c for c in dim.choices if isinstance(number, float) and isinstance(c, (int, float))
+                   and not isinstance(c, bool) and c == number]
+    if len(same_number) == 1:
+        return dim.copy(same_number[0])
     raise invalid(path, value, "one of " + ", ".join(repr(c) for c in dim.choices))
 
 

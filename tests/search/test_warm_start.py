@@ -96,3 +96,19 @@ def test_command_line_params_are_read_as_yaml_scalars_and_matched_by_text(projec
     with pytest.raises(GmlConfigError) as err:
         point_from_params(space, dict(params, lr="fast"), "--params")
     assert err.value.path == "--params lr" and "'fast'" in err.value.message
+
+
+def test_a_categorical_number_typed_as_text_is_that_choice(project):
+    """``--params wd=1e-4``: YAML reads '1e-4' (no dot) as text; a numeric choice it equals is meant."""
+    raw = {"task": {"template": "python train.py --wd {wd} --act {act}",
+                    "search_args": [{"type": "Categorical", "name": "wd", "data": [0.0, 0.0001, 0.001]},
+                                    {"type": "Categorical", "name": "act", "data": ["relu", "1e3"]}]},
+           "searcher": {"type": "RandomSearcher"}}
+    space = parse_search_config(raw, str(project)).space
+    params = parse_cli_params(["wd=1e-4", "act=1e3"])
+    assert params["wd"] == "1e-4"                 # what YAML made of it
+    point = point_from_params(space, params, "--params")
+    assert point["wd"] == 0.0001 and isinstance(point["wd"], float)
+    assert point["act"] == "1e3"                  # a text choice spelled the same stays that text
+    with pytest.raises(GmlConfigError, match=r"^--params wd: expected one of 0.0, 0.0001, 0.001, got '2e-4'$"):
+        point_from_params(space, parse_cli_params(["wd=2e-4", "act=relu"]), "--params")
