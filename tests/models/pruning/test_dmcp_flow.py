@@ -124,7 +124,7 @@ def test_a_structure_of_the_supernet_exports_to_plain_mmcls(supernet, tmp_path):
     _assert_expected_structure_exports_to_plain_mmcls(supernet, CONFIG, "epoch_2.pth", tmp_path)
 
 
-def test_a_gml_mobilenet_v2_slice_supernet_trains_and_exports_to_plain_mmcls(tmp_path):
+def test_a_gml_mobilenet_v2_slice_supernet_trains_exports_and_retrains(tmp_path):
     work_dir = tmp_path / "supernet"
     _train(work_dir, "runner.max_epochs=1", config=MOBILENET_V2_SLICE_CONFIG)
     state = torch.load(work_dir / "epoch_1.pth", map_location="cpu", weights_only=False)
@@ -132,3 +132,11 @@ def test_a_gml_mobilenet_v2_slice_supernet_trains_and_exports_to_plain_mmcls(tmp
     plain_cfg = _assert_expected_structure_exports_to_plain_mmcls(work_dir, MOBILENET_V2_SLICE_CONFIG,
                                                                   "epoch_1.pth", tmp_path / "export")
     assert "gml.PrunedBackbone" in plain_cfg and "gml.MobileNetV2Slice" in plain_cfg
+
+    structure = work_dir / "model_sample" / "expected.yaml"  # retrained from scratch, as a plain pruned network
+    retrain = tmp_path / "retrain"
+    _train(retrain, "runner.max_epochs=1", "algorithm.retraining=True", f"algorithm.channel_cfg={structure}",
+           config=MOBILENET_V2_SLICE_CONFIG)
+    scores = _export(retrain / os.path.basename(MOBILENET_V2_SLICE_CONFIG), retrain / "epoch_1.pth", structure,
+                     tmp_path / "export_retrained")
+    assert scores["exported_plain_mmcls"]["accuracy_top-1"] == scores["supernet_subnet"]["accuracy_top-1"]
