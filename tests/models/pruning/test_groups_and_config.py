@@ -7,8 +7,8 @@ from gml.errors import GmlConfigError  # noqa: E402
 from gml.models import build_algorithm  # noqa: E402
 from gml.models.pruning.sampling import SampleType  # noqa: E402
 
-from ._fixtures import (BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, MOBILENET_V2_SLICE, RESNET, build_dmcp,  # noqa: E402
-                        dmcp_cfg)
+from ._fixtures import (BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, MOBILENET_V2_SLICE, RESNET,  # noqa: E402
+                        build_dmcp, dmcp_cfg)
 
 
 def test_resnet_residual_channels_share_one_group():
