@@ -2,7 +2,9 @@
 slimmable form and its channel groups.
 
 Supported backbones (``SUPPORTED_BACKBONES``): mmcls ``ResNet``, ``ResNet_CIFAR``, ``ResNetV1c``, ``ResNetV1d``
-(basic and bottleneck blocks, plain or deep stem, with or without average-pool downsampling) and ``MobileNetV2``.
+(basic and bottleneck blocks, plain or deep stem, with or without average-pool downsampling) and ``MobileNetV2``, and
+gml's ``MobileNetV2Slice`` (mmcls's MobileNetV2 under gml's name: same groups, same widening; its keys are checked
+here, naming ``algorithm.model.backbone.<key>``).
 Any other backbone is a :class:`GmlConfigError` naming ``algorithm.model.backbone.type``.
 
 A **channel group** is a set of convolutions whose output widths must stay equal: the convs writing one residual
@@ -28,7 +30,7 @@ from ..ops import BatchNorm2dSlice, Conv2dSlice, LinearSlice, trace_input_widths
 from ..subnet import TestForward
 
 RESNET_TYPES = ("ResNet", "ResNet_CIFAR", "ResNetV1c", "ResNetV1d")
-MOBILENET_V2_TYPES = ("MobileNetV2",)
+MOBILENET_V2_TYPES = ("MobileNetV2", "MobileNetV2Slice")  # gml's MobileNetV2Slice is mmcls's module
 SUPPORTED_BACKBONES = RESNET_TYPES + MOBILENET_V2_TYPES
 
 
@@ -48,6 +50,10 @@ def backbone_kind(backbone_cfg: Mapping, path: str = "algorithm.model.backbone")
     if kind not in SUPPORTED_BACKBONES:
         raise GmlConfigError(f"{path}.type", f"DMCP prunes mmcls {', '.join(SUPPORTED_BACKBONES)} backbones; "
                                              f"got {backbone_cfg.get('type')!r}")
+    if kind == "MobileNetV2Slice":
+        from ..backbones.mobilenet_v2_slice import check_mobilenet_v2_kwargs
+
+        check_mobilenet_v2_kwargs({k: v for k, v in backbone_cfg.items() if k != "type"}, path)
     return kind
 
 

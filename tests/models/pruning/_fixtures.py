@@ -21,6 +21,9 @@ MOBILENET_V2 = dict(
     RESNET, backbone=dict(type="mmcls.MobileNetV2", widen_factor=0.5),
     head=dict(RESNET["head"], in_channels=1280))
 
+# The same network under gml's name: DMCP must treat it exactly as mmcls's MobileNetV2.
+MOBILENET_V2_SLICE = dict(MOBILENET_V2, backbone=dict(type="gml.MobileNetV2Slice", widen_factor=0.5))
+
 INPUT_SHAPE = (3, 32, 32)
 
 

@@ -1,5 +1,6 @@
 """DMCP's whole flow through gml's real tools on digits: supernet training (two optimizers, exact resume), the
-structure export, retraining a structure from scratch, and the plain-mmcls export of both."""
+structure export, retraining a structure from scratch, and the plain-mmcls export of both; the same flow with the
+backbone named ``gml.MobileNetV2Slice``."""
 import json
 import os
 
@@ -16,8 +17,11 @@ from ._fixtures import CONFIG, RESNET, TINY, build_dmcp, run_tool  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-def _train(work_dir, *options, resume=None):
-    args = [CONFIG, "--work-dir", str(work_dir), "--seed", "3", "--no-validate", "--cfg-options", *TINY, *options]
+MOBILENET_V2_SLICE_CONFIG = "configs/pruning/dmcp/dmcp_mobilenetv2slice_digits.py"
+
+
+def _train(work_dir, *options, resume=None, config=CONFIG):
+    args = [config, "--work-dir", str(work_dir), "--seed", "3", "--no-validate", "--cfg-options", *TINY, *options]
     if resume:
         args[1:1] = ["--resume-from", str(resume)]
     return run_tool("train.py", *args)
@@ -104,9 +108,35 @@ def test_retrained_structure_and_its_plain_mmcls_export_agree(supernet, tmp_path
     assert "gml.PrunedBackbone" in plain_cfg and "mmcls.ImageClassifier" in plain_cfg
 
 
-def test_a_structure_of_the_supernet_exports_to_plain_mmcls(supernet, tmp_path):
-    structure = supernet / "model_sample" / "expected.yaml"
-    scores = _export(supernet / os.path.basename(CONFIG), supernet / "epoch_2.pth", structure, tmp_path)
-    assert scores["exported_plain_mmcls"]["accuracy_top-1"] == scores["supernet_subnet"]["accuracy_top-1"]
-    summary = json.loads((supernet / "model_sample" / "summary.json").read_text())
+def _assert_expected_structure_exports_to_plain_mmcls(work_dir, config, checkpoint, out_dir):
+    """The expected structure of a trained supernet exports to a plain mmcls classifier that scores as the
+    supernet's subnet does (both top-k accuracies) at the FLOPs the training summary gave it."""
+    structure = work_dir / "model_sample" / "expected.yaml"
+    scores = _export(work_dir / os.path.basename(config), work_dir / checkpoint, structure, out_dir)
+    assert scores["exported_plain_mmcls"] == {k: v for k, v in scores["supernet_subnet"].items()
+                                              if k.startswith("accuracy")}
+    summary = json.loads((work_dir / "model_sample" / "summary.json").read_text())
     assert scores["supernet_subnet"]["flops"] == pytest.approx(summary["expected"]["mflops"])
+    return (out_dir / "subnet_config.py").read_text()
+
+
+def test_a_structure_of_the_supernet_exports_to_plain_mmcls(supernet, tmp_path):
+    _assert_expected_structure_exports_to_plain_mmcls(supernet, CONFIG, "epoch_2.pth", tmp_path)
+
+
+def test_a_gml_mobilenet_v2_slice_supernet_trains_exports_and_retrains(tmp_path):
+    work_dir = tmp_path / "supernet"
+    _train(work_dir, "runner.max_epochs=1", config=MOBILENET_V2_SLICE_CONFIG)
+    state = torch.load(work_dir / "epoch_1.pth", map_location="cpu", weights_only=False)
+    assert int(state["state_dict"]["iteration"]) == 3 and state["optimizer"]["architecture"]["state"]
+    plain_cfg = _assert_expected_structure_exports_to_plain_mmcls(work_dir, MOBILENET_V2_SLICE_CONFIG,
+                                                                  "epoch_1.pth", tmp_path / "export")
+    assert "gml.PrunedBackbone" in plain_cfg and "gml.MobileNetV2Slice" in plain_cfg
+
+    structure = work_dir / "model_sample" / "expected.yaml"  # retrained from scratch, as a plain pruned network
+    retrain = tmp_path / "retrain"
+    _train(retrain, "runner.max_epochs=1", "algorithm.retraining=True", f"algorithm.channel_cfg={structure}",
+           config=MOBILENET_V2_SLICE_CONFIG)
+    scores = _export(retrain / os.path.basename(MOBILENET_V2_SLICE_CONFIG), retrain / "epoch_1.pth", structure,
+                     tmp_path / "export_retrained")
+    assert scores["exported_plain_mmcls"]["accuracy_top-1"] == scores["supernet_subnet"]["accuracy_top-1"]

@@ -7,7 +7,8 @@ from gml.errors import GmlConfigError  # noqa: E402
 from gml.models import build_algorithm  # noqa: E402
 from gml.models.pruning.sampling import SampleType  # noqa: E402
 
-from ._fixtures import BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, RESNET, build_dmcp, dmcp_cfg  # noqa: E402
+from ._fixtures import (BOTTLENECK_RESNET, INPUT_SHAPE, MOBILENET_V2, MOBILENET_V2_SLICE, RESNET,  # noqa: E402
+                        build_dmcp, dmcp_cfg)
 
 
 def test_resnet_residual_channels_share_one_group():
@@ -36,7 +37,20 @@ def test_bottleneck_deep_stem_and_mobilenet_v2_groups():
     assert all(modules[p].groups == 1 for producers in mobilenet.values() for p in producers)
 
 
-@pytest.mark.parametrize("model", [RESNET, BOTTLENECK_RESNET, MOBILENET_V2])
+@pytest.mark.parametrize("width_max", [1.0, 1.5])
+def test_gml_mobilenet_v2_slice_is_pruned_exactly_as_mmcls_mobilenet_v2(width_max):
+    width = dict(max=width_max, min=0.1, offset=0.1)
+    plain, ours = (build_dmcp(model, width=width) for model in (MOBILENET_V2, MOBILENET_V2_SLICE))
+    assert type(ours.model.backbone).__name__ == "MobileNetV2Slice"
+    assert [(g.name, g.max_channels, g.producers) for g in ours.mutator.groups] == [
+        (g.name, g.max_channels, g.producers) for g in plain.mutator.groups]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
+    for choice in ("max_choice", "min_choice"):
+        assert ours.mutator.flops_of(getattr(ours.mutator, choice)()) == pytest.approx(
+            plain.mutator.flops_of(getattr(plain.mutator, choice)()))
+
+
+@pytest.mark.parametrize("model", [RESNET, BOTTLENECK_RESNET, MOBILENET_V2, MOBILENET_V2_SLICE])
 def test_every_sampling_mode_gives_valid_widths_with_tied_groups_tied(model):
     algorithm = build_dmcp(model, mutator=dict(sample_width=[0.25, 0.5, 1.0]))
     mutator = algorithm.mutator
@@ -108,6 +122,12 @@ def test_arch_scaling_multiplies_bucket_outputs_by_keep_probability():
     (dict(mutator=dict(type="gml.DMCPMutator", num_sample=9)), "algorithm.mutator.num_sample"),
     (dict(mutator=dict(type="gml.DMCPMutator", sample_width=[0.05])), "algorithm.mutator.sample_width[0]"),
     (dict(model=dict(RESNET, backbone=dict(type="mmcls.VGG", depth=11))), "algorithm.model.backbone.type"),
+    (dict(model=dict(MOBILENET_V2_SLICE, backbone=dict(type="gml.MobileNetV2Slice", widen=0.5))),
+     "algorithm.model.backbone.widen"),
+    (dict(model=dict(MOBILENET_V2_SLICE, backbone=dict(type="gml.MobileNetV2Slice", widen_factor=0))),
+     "algorithm.model.backbone.widen_factor"),
+    (dict(model=dict(MOBILENET_V2_SLICE, backbone=dict(type="gml.MobileNetV2Slice", out_indices=(8,)))),
+     "algorithm.model.backbone.out_indices[0]"),
     (dict(retraining=True), "algorithm.channel_cfg"),
     (dict(retraining=True, channel_cfg=dict(channels={"backbone.conv1": 8})), "model.backbone.channels"),
 ])
@@ -156,7 +176,8 @@ def test_a_too_narrow_model_for_the_offset_is_a_config_error():
         build_algorithm(dmcp_cfg(narrow, target=0.5, width=dict(max=1.0, min=0.1, offset=0.1)))
 
 
-@pytest.mark.parametrize("config", ["dmcp_resnet18_digits.py", "dmcp_resnet_digits16.py", "dmcp_mobilenetv2_digits.py"])
+@pytest.mark.parametrize("config", ["dmcp_resnet18_digits.py", "dmcp_resnet_digits16.py", "dmcp_mobilenetv2_digits.py",
+                                    "dmcp_mobilenetv2slice_digits.py"])
 def test_shipped_configs_build(config):
     import os
 

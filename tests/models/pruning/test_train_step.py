@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ._fixtures import INPUT_SHAPE, MOBILENET_V2, RESNET, build_dmcp  # noqa: E402
+from ._fixtures import INPUT_SHAPE, MOBILENET_V2, MOBILENET_V2_SLICE, RESNET, build_dmcp  # noqa: E402
 
 
 class CountingSGD(torch.optim.SGD):
@@ -20,7 +20,7 @@ def _data(n=8):
     return dict(img=torch.randn(n, *INPUT_SHAPE), gt_label=torch.arange(n) % 10)
 
 
-@pytest.mark.parametrize("model,width_max", [(RESNET, 1.0), (MOBILENET_V2, 1.5)])
+@pytest.mark.parametrize("model,width_max", [(RESNET, 1.0), (MOBILENET_V2, 1.5), (MOBILENET_V2_SLICE, 1.5)])
 def test_iterations_step_weights_once_and_the_architecture_from_its_start(model, width_max):
     algorithm = build_dmcp(model, width=dict(max=width_max, min=0.1, offset=0.1),
                            algorithm_cfg=dict(arch_start_train=1, arch_train_freq=2), distill_iter=1).train()
