@@ -32,7 +32,15 @@ architecture=Adam(alphas))``), both in every checkpoint; the iteration count is 
 the sampled structures (``work_dir/model_sample``).
 
 Retraining (``retraining=True, channel_cfg=<structure file>``): the model is the plain pruned network
-(``gml.PrunedBackbone``), freshly initialised and trained like the plain model.
+(``gml.PrunedBackbone``), freshly initialised and trained like the plain model. ``retraining=True`` needs
+``channel_cfg`` (a GmlConfigError otherwise): a structure file of ``work_dir/model_sample`` or of
+tools/search_subnet.py.
+
+Testing a structure inside the supernet (``retraining=False, channel_cfg=<structure file>``, e.g.
+``tools/test.py CONFIG SUPERNET_CKPT --cfg-options algorithm.channel_cfg=best_subnet.yaml``): the structure is the
+active subnet outside training, instead of the max width (tools/test.py recalibrates its BatchNorm statistics
+first, see gml.models.subnet_test). Training such a config is refused: train the structure with
+``retraining=True``.
 """
 from __future__ import annotations
 
@@ -113,6 +121,9 @@ class DMCP(BaseAlgorithm):
             super().__init__(classifier, init_cfg)
             self.mutator = built_mutator
             self.mutator.prepare_from_supernet(self.model, kind)
+        self.is_supernet = not retraining
+        self.test_choice = (self.mutator.load(channel_cfg, "algorithm.channel_cfg")
+                            if channel_cfg is not None and not retraining else None)
         self.target_flops = self._check_target(floss["target_flops"])
         self.grad_clip = dict(grad_clip) if grad_clip else None
         self.fixed_choice = self.channels if retraining else None
@@ -134,7 +145,11 @@ class DMCP(BaseAlgorithm):
 
     # --- subnets (the interface DynamicDistEvalHook and the subnet tools use) ----------------------------------------
     def activate_default(self) -> None:
-        if not self.retraining:
+        """The supernet's max width, or the structure ``channel_cfg`` selects for testing (retraining: the one
+        structure the network has)."""
+        if self.test_choice is not None:
+            self.mutator.set_choice(self.test_choice, "algorithm.channel_cfg")
+        elif not self.retraining:
             self.mutator.set_max()
 
     def set_regularization(self, active: bool) -> None:
@@ -187,6 +202,10 @@ class DMCP(BaseAlgorithm):
         img, gt_label = data["img"], data["gt_label"]
         if self.retraining:
             return self._plain_step(img, gt_label, optimizer)
+        if self.test_choice is not None:
+            raise GmlConfigError("algorithm.channel_cfg", "a structure in a supernet config (retraining=False) only "
+                                                          "selects the subnet to test; to train it set "
+                                                          "algorithm.retraining=True")
         if not isinstance(optimizer, dict) or set(optimizer) != {"weight", "architecture"}:
             raise GmlConfigError("optimizer", "DMCP steps two optimizers (weights, architecture) built by gml's "
                                               "training loop (tools/train.py) and needs optimizer_config=None")
