@@ -131,8 +131,9 @@ class DMCP(BaseAlgorithm):
         width_max = built_mutator.width["max"]
         if retraining:
             if channel_cfg is None:
-                raise GmlConfigError("algorithm.channel_cfg", "retraining needs the pruned structure: a file "
-                                                              "written to work_dir/model_sample by DMCP training")
+                raise GmlConfigError("algorithm.channel_cfg", "retraining=True needs the pruned structure: a "
+                                                              "file written to work_dir/model_sample by DMCP "
+                                                              "training or by tools/search_subnet.py")
             self.channels = read_structure(channel_cfg, "algorithm.channel_cfg")
             pruned_cfg = pruned_classifier_cfg(self.model_cfg, self.channels, width_max, built_mutator.input_shape)
             super().__init__(build_model(pruned_cfg), init_cfg)

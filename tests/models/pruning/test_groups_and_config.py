@@ -216,3 +216,8 @@ def test_a_bad_flops_loss_on_the_head_names_the_head_key_path():
         build_algorithm(_head_floss_cfg(10.0, "l3"))
     with pytest.raises(GmlConfigError, match=r"^algorithm\.model\.head\.floss_cfg\.target_flops: .*outside"):
         build_algorithm(_head_floss_cfg(1e6))
+
+
+def test_retraining_without_a_structure_names_channel_cfg():
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.channel_cfg: retraining=True needs the pruned structure"):
+        build_algorithm(dict(dmcp_cfg(RESNET, target=10.0), retraining=True))
