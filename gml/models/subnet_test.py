@@ -88,6 +88,8 @@ def prepare_subnet_for_test(algorithm: nn.Module, cfg, checkpoint_meta: Optional
     used = calibrate_active(algorithm, build_calib_loader(cfg), num_iters)
     if policy is BNCalibration.ALWAYS:
         why = "--bn-calib always"
+    elif trained_one is False:
+        why = "the checkpoint trained a supernet"
     else:
-        why = "the checkpoint trained a supernet" if trained_one is False else "the checkpoint records no training config"
+        why = "the checkpoint records no training config"
     return f"recalibrated the tested subnet's BatchNorm statistics on {used} training batches ({why})"

@@ -199,6 +199,31 @@ def test_test_tool_recalibrates_a_supernet_subnet_like_the_search_tool(trained_s
     assert tested["never"][0] != pytest.approx(tested["auto"][0])  # the supernet's statistics fit no subnet
 
 
+def test_test_tool_keeps_the_statistics_of_a_subnet_trained_alone(trained_supernet, tmp_path, capsys):
+    """A checkpoint trained with algorithm.mutable_cfg (the subnet retrained alone) holds that subnet's own
+    statistics: tools/test.py tests it as it is."""
+    config, checkpoint, work, _ = trained_supernet
+    from gml.models.builder import load_config
+    from gml.models.subnet import load_supernet
+
+    supernet = load_supernet(load_config(config), checkpoint)
+    subnet = supernet.mutator.dump(str(tmp_path / "min.yaml"), supernet.mutator.min_choice())
+    fixed = [f"algorithm.mutable_cfg={subnet}"]
+    assert _run_tool("train", [config, "--work-dir", str(tmp_path / "retrain"), "--seed", "0", "--no-validate",
+                               "--cfg-options", "data.train.max_samples=256", *fixed]) == 0
+    retrained = str(tmp_path / "retrain" / "epoch_1.pth")
+    capsys.readouterr()
+    scores = {}
+    for policy in ("auto", "never"):
+        out = tmp_path / f"{policy}.json"
+        assert _run_tool("test", [config, retrained, "--out", str(out), "--bn-calib", policy,
+                                  "--cfg-options", *fixed]) == 0
+        scores[policy] = json.load(open(out))["metrics"]
+    printed = capsys.readouterr().out
+    assert "BatchNorm statistics kept: the checkpoint trained one network" in printed and "recalibrated" not in printed
+    assert scores["auto"] == scores["never"]
+
+
 def test_trained_one_network_reads_the_recorded_training_config():
     """A checkpoint that trained a fixed subnet (mutable_cfg) or a retrained network keeps its statistics."""
     from mmcv import Config
