@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     algorithm = build_algorithm(cfg.algorithm)
     if not isinstance(algorithm, QuantizationAwareTraining):
         raise GmlConfigError("algorithm.type", f"expected gml.QuantizationAwareTraining, got "
-                                               f"{cfg.algorithm.type!r}")
+                                               f"{cfg.algorithm.get('type')!r}")
     checkpoint = load_checkpoint(algorithm, args.checkpoint, map_location="cpu", logger="silent")
     meta = checkpoint.get("meta", {})
     algorithm.CLASSES = meta.get("CLASSES")

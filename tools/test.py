@@ -5,6 +5,13 @@
     python tools/test.py configs/digits/resnet18_digits.py work_dirs/r18/latest.pth --metrics accuracy \
         --out results.json
 
+A supernet checkpoint (gml.BigNAS, gml.SPOS, a gml.DMCP supernet) is tested on its active subnet
+(``--cfg-options algorithm.mutable_cfg=subnet.yaml``; DMCP: ``algorithm.channel_cfg=structure.yaml``; else the
+default subnet) after that subnet's BatchNorm statistics are recalibrated on the training split, as
+tools/search_subnet.py scores it (``--calib-iters`` batches, default all; ``--bn-calib`` decides, see
+gml/models/subnet_test.py). Checkpoints that trained one network (plain models, ``mutable_cfg`` or
+``retraining=True`` in their training config) are tested as they are.
+
 Prints ``<metric>: <value>`` lines; ``--out`` writes the metrics (and with ``--out-items`` the per-sample scores or
 predicted classes) as JSON/YAML/pickle by extension.
 """
@@ -20,6 +27,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 import gml.models  # noqa: E402,F401  (first: installs the torchvision stand-in and registers gml's classes)
 from gml.errors import GmlConfigError  # noqa: E402
 from gml.cli.common import user_errors  # noqa: E402
+from gml.models.subnet_test import BNCalibration, prepare_subnet_for_test  # noqa: E402
 
 OUT_ITEMS = ("none", "class_scores", "pred_label")
 
@@ -45,8 +53,15 @@ def parse_args(argv=None):
     parser.add_argument("--gpu-id", type=int, default=0, help="id of the GPU to use (non-distributed runs)")
     parser.add_argument("--gpu-collect", action="store_true", help="collect distributed results over GPU")
     parser.add_argument("--tmpdir", help="directory for collecting distributed results (without --gpu-collect)")
+    parser.add_argument("--bn-calib", choices=[p.value for p in BNCalibration], default="auto",
+                        help="recalibrate a supernet's BatchNorm statistics for the tested subnet: auto (when the "
+                             "checkpoint trained a supernet), always, never")
+    parser.add_argument("--calib-iters", type=int, default=-1,
+                        help="batches of the training split for BatchNorm recalibration (-1: all)")
     add_launcher_arguments(parser)
     args = parser.parse_args(argv)
+    if args.calib_iters == 0 or args.calib_iters < -1:
+        raise GmlConfigError("--calib-iters", f"expected -1 (the whole split) or a count >= 1, got {args.calib_iters}")
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
 
@@ -85,6 +100,12 @@ def main(argv=None) -> int:
     model = build_model_from_config(cfg)
     checkpoint = load_checkpoint(model, args.checkpoint, map_location="cpu")
     model.CLASSES = checkpoint.get("meta", {}).get("CLASSES") or dataset.CLASSES
+    if device == "cuda":
+        model = model.cuda()  # recalibrate where the model runs
+    calibrated = prepare_subnet_for_test(model, cfg, checkpoint.get("meta"), BNCalibration(args.bn_calib),
+                                         args.calib_iters)
+    if calibrated and rank == 0:
+        print(calibrated, flush=True)
     model = wrap_model(model, device, distributed)
     outputs = run_test(model, loader, device, distributed, args.tmpdir, args.gpu_collect)
     if rank != 0:

@@ -36,14 +36,41 @@ def _build(registry, cfg: Mapping, default_args: Optional[dict]):
         raise _unwrapped(err) from None
 
 
+#: The algorithm an ``algorithm`` dict without a ``type`` means, by the key that marks it: the QAT form
+#: ``algorithm=dict(model=..., quantizer=dict(...))``. Any other type-less algorithm dict is an error.
+IMPLIED_ALGORITHM_TYPES = (("quantizer", "gml.QuantizationAwareTraining"),)
+
+
+def _known_algorithms() -> str:
+    return ", ".join(f"gml.{name}" for name in sorted(ALGORITHMS.module_dict))
+
+
+def algorithm_type(cfg: Any) -> str:
+    """The ``type`` of the ``algorithm`` config ``cfg``: its own, or the one :data:`IMPLIED_ALGORITHM_TYPES` gives
+    a type-less dict; a GmlConfigError at ``algorithm.type`` naming the known types otherwise."""
+    if not isinstance(cfg, Mapping):
+        raise GmlConfigError("algorithm", f"expected a dict with a 'type' key, got {cfg!r}")
+    if "type" in cfg:
+        return cfg["type"]
+    for key, implied in IMPLIED_ALGORITHM_TYPES:
+        if key in cfg:
+            return implied
+    implied = "; ".join(f"a dict with '{key}' and no type means {name}" for key, name in IMPLIED_ALGORITHM_TYPES)
+    raise GmlConfigError("algorithm.type", f"missing; expected one of {_known_algorithms()} ({implied})")
+
+
 def build_algorithm(cfg: Mapping, default_args: Optional[dict] = None):
-    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``) from its config dict;
-    a key its class does not take is a GmlConfigError naming ``algorithm.<key>``."""
-    _check_cfg(cfg, "algorithm")
-    cls = ALGORITHMS.get(cfg["type"]) if isinstance(cfg["type"], str) else None
+    """Build an algorithm (``cfg['type']`` in :data:`ALGORITHMS`, e.g. ``'gml.BigNAS'``; see :func:`algorithm_type`
+    for a dict without one) from its config dict; a key its class does not take is a GmlConfigError naming
+    ``algorithm.<key>``, an unknown type one naming ``algorithm.type``."""
+    type_name = algorithm_type(cfg)
+    cls = ALGORITHMS.get(type_name) if isinstance(type_name, str) else None
+    if cls is None and not isinstance(type_name, type):
+        raise GmlConfigError("algorithm.type", f"unknown algorithm {type_name!r}; expected one of "
+                                               f"{_known_algorithms()}")
     if cls is not None:
         check_keywords(cls, {k: v for k, v in cfg.items() if k != "type"}, set(), "algorithm")
-    return _build(ALGORITHMS, cfg, default_args)
+    return _build(ALGORITHMS, {**cfg, "type": type_name}, default_args)
 
 
 def build_model(cfg: Mapping, default_args: Optional[dict] = None):

@@ -47,6 +47,14 @@ def calibrate(algorithm: nn.Module, loader, num_iters: int = -1) -> int:
     return recalibrate_bn(classifier, loader, forward, num_iters)
 
 
+def calibrate_active(algorithm: nn.Module, loader, num_iters: int = -1) -> int:
+    """Recalibrate the active subnet's BatchNorm statistics as a scored subnet's are: subnet-dependent
+    regularisation (dropout, drop-path) off, then :func:`calibrate`. Returns the number of batches used."""
+    algorithm = unwrap(algorithm)
+    algorithm.set_regularization(False)
+    return calibrate(algorithm, loader, num_iters)
+
+
 def score_subnet(algorithm: nn.Module, choice: Dict[str, Any], evaluator: NaiveEvaluator, val_loader,
                  calib_loader, num_iters: int = -1) -> Dict[str, float]:
     """Set ``choice``, recalibrate BN on ``calib_loader``, and return accuracy metrics + ``flops`` + ``params``.
@@ -56,7 +64,7 @@ def score_subnet(algorithm: nn.Module, choice: Dict[str, Any], evaluator: NaiveE
     algorithm.set_regularization(False)
     scores = dict(evaluator.complexity(algorithm))
     if calib_loader is not None:
-        calibrate(algorithm, calib_loader, num_iters)
+        calibrate_active(algorithm, calib_loader, num_iters)
     scores.update(evaluator.accuracy(algorithm, val_loader))
     return scores
 
@@ -152,6 +160,8 @@ def load_supernet(cfg, checkpoint: Optional[str], device: str = "cpu"):
     if algorithm_cfg is None:
         raise GmlConfigError("algorithm", "the config has no 'algorithm' (a gml.BigNAS or gml.DMCP supernet) to search")
     algorithm_cfg.pop("mutable_cfg", None)
+    if not algorithm_cfg.get("retraining"):
+        algorithm_cfg.pop("channel_cfg", None)  # a DMCP supernet's structure to test: tools choose their own
     algorithm = build_algorithm(algorithm_cfg)
     if checkpoint:
         load_checkpoint(algorithm, checkpoint, map_location="cpu", strict=True, logger="silent")
@@ -161,18 +171,28 @@ def load_supernet(cfg, checkpoint: Optional[str], device: str = "cpu"):
 def build_loaders(cfg):
     """(validation loader, calibration loader): the calibration loader reads the *training* split through the test
     pipeline in a fixed order, so BN recalibration is deterministic (the same statistics in search and export)."""
-    from mmcls.datasets import build_dataloader, build_dataset
+    from mmcls.datasets import build_dataset
 
-    batch = cfg.data.get("samples_per_gpu", 64)
-    workers = cfg.data.get("workers_per_gpu", 0)
-    val_set = build_dataset(cfg.data.val, dict(test_mode=True))
+    return _fixed_order_loader(cfg, build_dataset(cfg.data.val, dict(test_mode=True))), build_calib_loader(cfg)
+
+
+def build_calib_loader(cfg):
+    """The loader BatchNorm recalibration reads: the training split through the validation pipeline, in a fixed
+    order, in one process (every process of a distributed run computes the same statistics)."""
+    from mmcls.datasets import build_dataset
+
     calib_cfg = copy.deepcopy(cfg.data.train)
     calib_cfg["pipeline"] = copy.deepcopy(cfg.data.val.pipeline)
-    calib_set = build_dataset(calib_cfg)
+    return _fixed_order_loader(cfg, build_dataset(calib_cfg))
+
+
+def _fixed_order_loader(cfg, dataset):
+    from mmcls.datasets import build_dataloader
+
     pin_memory = cfg.data.get("pin_memory", torch.cuda.is_available())    # pinning only helps copies to a GPU
-    make = lambda ds: build_dataloader(ds, samples_per_gpu=batch, workers_per_gpu=workers, dist=False,  # noqa
-                                       shuffle=False, round_up=False, persistent_workers=False, pin_memory=pin_memory)
-    return make(val_set), make(calib_set)
+    return build_dataloader(dataset, samples_per_gpu=cfg.data.get("samples_per_gpu", 64),
+                            workers_per_gpu=cfg.data.get("workers_per_gpu", 0), dist=False, shuffle=False,
+                            round_up=False, persistent_workers=False, pin_memory=pin_memory)
 
 
 def evaluator_from_cfg(cfg) -> NaiveEvaluator:

@@ -70,14 +70,22 @@ def test_classes_forwarded_to_model():
     assert algo.model.CLASSES == ("a", "b") and algo.CLASSES == ("a", "b")
 
 
-@pytest.mark.parametrize("cfg", [None, {}, dict(model=MODEL)])
-def test_build_algorithm_rejects_configs_without_type(cfg):
+def test_build_algorithm_rejects_a_config_that_is_not_a_dict():
     with pytest.raises(GmlConfigError, match="algorithm: expected a dict with a 'type' key"):
+        build_algorithm(None)
+
+
+@pytest.mark.parametrize("cfg", [{}, dict(model=MODEL), dict(model=MODEL, mutator=dict(type="gml.StatelessMutator"))])
+def test_a_typeless_algorithm_without_a_quantizer_names_algorithm_type_and_the_known_types(cfg):
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.type: missing; expected one of .*gml\.BigNAS.*"
+                                             r"gml\.QuantizationAwareTraining.*'quantizer' and no type means "
+                                             r"gml\.QuantizationAwareTraining"):
         build_algorithm(cfg)
 
 
 def test_unknown_algorithm():
-    with pytest.raises(KeyError, match="NoSuchAlgorithm is not in the algorithm registry"):
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.type: unknown algorithm 'gml.NoSuchAlgorithm'; "
+                                             r"expected one of .*gml\.DMCP"):
         build_algorithm(dict(type="gml.NoSuchAlgorithm", model=MODEL))
 
 

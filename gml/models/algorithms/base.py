@@ -46,6 +46,9 @@ class BaseAlgorithm(BaseModule):
     """
 
     steps_optimizer: bool = False
+    #: True for a weight-sharing supernet (its BatchNorm statistics fit no single subnet: tools recalibrate them
+    #: before scoring or testing one, see gml.models.subnet_test); False for a model trained as one network.
+    is_supernet: bool = False
 
     def __init__(self, model: Union[Mapping, nn.Module], init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)

@@ -52,6 +52,7 @@ def parse_strategy(strategy: str) -> int:
 @ALGORITHMS.register_module()
 class BigNAS(BaseAlgorithm):
     steps_optimizer = True  # one optimizer step per sandwich, in train_step: configs set optimizer_config = None
+    is_supernet = True
 
     def __init__(self, model: Union[Mapping, nn.Module], mutator: Optional[dict] = None,
                  strategy: str = "sandwich4", drop_ratio: float = 0.0, drop_path_ratio: float = 0.0,

@@ -8,7 +8,8 @@ Config (see docs/pruning.md)::
         algorithm_cfg=dict(arch_start_train=..., arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05),
         mutator=dict(type='gml.DMCPMutator', ...),             # see gml.models.mutators.dmcp
         distill_iter=...,                                      # in-place distillation from this iteration on
-        floss_cfg=dict(target_flops=..., floss_type='log_l1', flop_loss_weight=0.1),   # MFLOPs
+        floss_cfg=dict(target_flops=..., floss_type='log_l1', flop_loss_weight=0.1),   # MFLOPs; or on the head:
+        # model=dict(..., head=dict(..., floss_cfg=dict(...))) -- taken off the head before it is built
         retraining=False, channel_cfg=None, grad_clip=None)
 
 Supernet training (``retraining=False``), each iteration (``train_step``):
@@ -32,7 +33,15 @@ architecture=Adam(alphas))``), both in every checkpoint; the iteration count is 
 the sampled structures (``work_dir/model_sample``).
 
 Retraining (``retraining=True, channel_cfg=<structure file>``): the model is the plain pruned network
-(``gml.PrunedBackbone``), freshly initialised and trained like the plain model.
+(``gml.PrunedBackbone``), freshly initialised and trained like the plain model. ``retraining=True`` needs
+``channel_cfg`` (a GmlConfigError otherwise): a structure file of ``work_dir/model_sample`` or of
+tools/search_subnet.py.
+
+Testing a structure inside the supernet (``retraining=False, channel_cfg=<structure file>``, e.g.
+``tools/test.py CONFIG SUPERNET_CKPT --cfg-options algorithm.channel_cfg=best_subnet.yaml``): the structure is the
+active subnet outside training, instead of the max width (tools/test.py recalibrates its BatchNorm statistics
+first, see gml.models.subnet_test). Training such a config is refused: train the structure with
+``retraining=True``.
 """
 from __future__ import annotations
 
@@ -58,9 +67,29 @@ from .base import BaseAlgorithm, host_floats
 
 _ALGORITHM_CFG = dict(arch_start_train=0, arch_train_freq=1, arch_sample_num=5, flops_tolerance=0.05)
 _FLOSS_CFG = dict(target_flops=None, floss_type="log_l1", flop_loss_weight=0.1)
+_FLOSS_PATH, _HEAD_FLOSS_PATH = "algorithm.floss_cfg", "algorithm.model.head.floss_cfg"
+
+
+def take_head_floss_cfg(model: Mapping, floss_cfg: Optional[Mapping]) -> "tuple[dict, Optional[Mapping], str]":
+    """(model config without ``head.floss_cfg``, the FLOPs-loss config, its key path): the FLOPs loss may be given
+    as ``algorithm.floss_cfg`` or on the head (``algorithm.model.head.floss_cfg``, the form of GML's configs), not
+    both; mmcls heads do not take it, so it comes off the head config before the head is built."""
+    model = dict(model)
+    head = model.get("head")
+    if not isinstance(head, Mapping) or "floss_cfg" not in head:
+        return model, floss_cfg, _FLOSS_PATH
+    if floss_cfg is not None:
+        raise GmlConfigError(_FLOSS_PATH, f"the FLOPs loss is given twice, as {_FLOSS_PATH} and as "
+                                          f"{_HEAD_FLOSS_PATH}; keep one of them")
+    head = dict(head)
+    floss_cfg = head.pop("floss_cfg")
+    model["head"] = head
+    return model, floss_cfg, _HEAD_FLOSS_PATH
 
 
 def _section(given: Optional[Mapping], defaults: dict, path: str) -> dict:
+    if given is not None and not isinstance(given, Mapping):
+        raise invalid(path, given, f"a dict with keys among {', '.join(defaults)}")
     given = dict(given or {})
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -78,6 +107,7 @@ class DMCP(BaseAlgorithm):
                  init_cfg: Optional[dict] = None):
         if not isinstance(model, Mapping):
             raise invalid("algorithm.model", model, "a plain mmcls ImageClassifier config")
+        model, floss_cfg, self._floss_path = take_head_floss_cfg(model, floss_cfg)
         algo = _section(algorithm_cfg, _ALGORITHM_CFG, "algorithm.algorithm_cfg")
         self.arch_start_train = integer("algorithm.algorithm_cfg.arch_start_train", algo["arch_start_train"], least=0)
         self.arch_train_freq = integer("algorithm.algorithm_cfg.arch_train_freq", algo["arch_train_freq"], least=1)
@@ -85,10 +115,10 @@ class DMCP(BaseAlgorithm):
         self.flops_tolerance = float(number("algorithm.algorithm_cfg.flops_tolerance", algo["flops_tolerance"],
                                             above=0))
         self.distill_iter = integer("algorithm.distill_iter", distill_iter, least=0)
-        floss = _section(floss_cfg, _FLOSS_CFG, "algorithm.floss_cfg")
-        self.floss_type = FlopsLossType(one_of("algorithm.floss_cfg.floss_type", floss["floss_type"],
+        floss = _section(floss_cfg, _FLOSS_CFG, self._floss_path)
+        self.floss_type = FlopsLossType(one_of(f"{self._floss_path}.floss_type", floss["floss_type"],
                                                [t.value for t in FlopsLossType]))
-        self.flop_loss_weight = float(number("algorithm.floss_cfg.flop_loss_weight", floss["flop_loss_weight"],
+        self.flop_loss_weight = float(number(f"{self._floss_path}.flop_loss_weight", floss["flop_loss_weight"],
                                              least=0))
         boolean("algorithm.retraining", retraining)
         mutator_cfg = dict(mutator or dict(type="gml.DMCPMutator"))
@@ -101,8 +131,9 @@ class DMCP(BaseAlgorithm):
         width_max = built_mutator.width["max"]
         if retraining:
             if channel_cfg is None:
-                raise GmlConfigError("algorithm.channel_cfg", "retraining needs the pruned structure: a file "
-                                                              "written to work_dir/model_sample by DMCP training")
+                raise GmlConfigError("algorithm.channel_cfg", "retraining=True needs the pruned structure: a "
+                                                              "file written to work_dir/model_sample by DMCP "
+                                                              "training or by tools/search_subnet.py")
             self.channels = read_structure(channel_cfg, "algorithm.channel_cfg")
             pruned_cfg = pruned_classifier_cfg(self.model_cfg, self.channels, width_max, built_mutator.input_shape)
             super().__init__(build_model(pruned_cfg), init_cfg)
@@ -113,6 +144,9 @@ class DMCP(BaseAlgorithm):
             super().__init__(classifier, init_cfg)
             self.mutator = built_mutator
             self.mutator.prepare_from_supernet(self.model, kind)
+        self.is_supernet = not retraining
+        self.test_choice = (self.mutator.load(channel_cfg, "algorithm.channel_cfg")
+                            if channel_cfg is not None and not retraining else None)
         self.target_flops = self._check_target(floss["target_flops"])
         self.grad_clip = dict(grad_clip) if grad_clip else None
         self.fixed_choice = self.channels if retraining else None
@@ -120,7 +154,7 @@ class DMCP(BaseAlgorithm):
         self.activate_default()
 
     def _check_target(self, target: Any) -> Optional[float]:
-        path = "algorithm.floss_cfg.target_flops"
+        path = f"{self._floss_path}.target_flops"
         if self.retraining:
             return None if target is None else float(number(path, target, above=0, what="MFLOPs"))
         if target is None:
@@ -134,7 +168,11 @@ class DMCP(BaseAlgorithm):
 
     # --- subnets (the interface DynamicDistEvalHook and the subnet tools use) ----------------------------------------
     def activate_default(self) -> None:
-        if not self.retraining:
+        """The supernet's max width, or the structure ``channel_cfg`` selects for testing (retraining: the one
+        structure the network has)."""
+        if self.test_choice is not None:
+            self.mutator.set_choice(self.test_choice, "algorithm.channel_cfg")
+        elif not self.retraining:
             self.mutator.set_max()
 
     def set_regularization(self, active: bool) -> None:
@@ -187,6 +225,10 @@ class DMCP(BaseAlgorithm):
         img, gt_label = data["img"], data["gt_label"]
         if self.retraining:
             return self._plain_step(img, gt_label, optimizer)
+        if self.test_choice is not None:
+            raise GmlConfigError("algorithm.channel_cfg", "a structure in a supernet config (retraining=False) only "
+                                                          "selects the subnet to test; to train it set "
+                                                          "algorithm.retraining=True")
         if not isinstance(optimizer, dict) or set(optimizer) != {"weight", "architecture"}:
             raise GmlConfigError("optimizer", "DMCP steps two optimizers (weights, architecture) built by gml's "
                                               "training loop (tools/train.py) and needs optimizer_config=None")

@@ -23,6 +23,8 @@ from .base import BaseAlgorithm
 
 @ALGORITHMS.register_module()
 class SPOS(BaseAlgorithm):
+    is_supernet = True
+
     def __init__(self, model: Union[Mapping, nn.Module], mutator: Optional[dict] = None,
                  mutable_cfg: Optional[Union[str, dict]] = None, init_cfg: Optional[dict] = None):
         super().__init__(model, init_cfg)

@@ -168,6 +168,82 @@ def test_search_then_export_gives_the_same_accuracy_in_plain_mmcls(trained_super
         scores["supernet_subnet"]["accuracy_top-1"])
 
 
+def test_test_tool_recalibrates_a_supernet_subnet_like_the_search_tool(trained_supernet, capsys):
+    """tools/test.py on the supernet checkpoint with algorithm.mutable_cfg recalibrates that subnet's BatchNorm
+    statistics on the training split and scores it as tools/search_subnet.py --eval-subnet does."""
+    config, checkpoint, work, _ = trained_supernet
+    subnet = work / "min_subnet.yaml"
+    from gml.models.builder import load_config
+    from gml.models.checkpoint import safe_torch_load
+    from gml.models.subnet import load_supernet
+
+    supernet = load_supernet(load_config(config), checkpoint)
+    assert safe_torch_load(checkpoint)["meta"]["config"]  # tools/train.py records its config
+    supernet.mutator.dump(str(subnet), supernet.mutator.min_choice())
+    result = work / "min_subnet.json"
+    assert _run_tool("search_subnet", [config, checkpoint, "--eval-subnet", str(subnet), "--result", str(result)]) == 0
+    searched = json.load(open(result))
+
+    capsys.readouterr()
+    tested = {}
+    for policy in ("auto", "never"):
+        out = work / f"test_{policy}.json"
+        assert _run_tool("test", [config, checkpoint, "--out", str(out), "--bn-calib", policy, "--cfg-options",
+                                  f"algorithm.mutable_cfg={subnet}"]) == 0
+        tested[policy] = (json.load(open(out))["metrics"], capsys.readouterr().out)
+    # 1,437 training images at 128 a batch: 12 batches, all of them by default (as the search tool)
+    assert "recalibrated the tested subnet's BatchNorm statistics on 12 training batches" in tested["auto"][1]
+    for metric in ("accuracy_top-1", "accuracy_top-5"):
+        assert tested["auto"][0][metric] == pytest.approx(searched[metric]), metric
+    assert "recalibrated" not in tested["never"][1]
+    assert tested["never"][0] != pytest.approx(tested["auto"][0])  # the supernet's statistics fit no subnet
+
+
+def test_test_tool_keeps_the_statistics_of_a_subnet_trained_alone(trained_supernet, tmp_path, capsys):
+    """A checkpoint trained with algorithm.mutable_cfg (the subnet retrained alone) holds that subnet's own
+    statistics: tools/test.py tests it as it is."""
+    config, checkpoint, work, _ = trained_supernet
+    from gml.models.builder import load_config
+    from gml.models.subnet import load_supernet
+
+    supernet = load_supernet(load_config(config), checkpoint)
+    subnet = supernet.mutator.dump(str(tmp_path / "min.yaml"), supernet.mutator.min_choice())
+    fixed = [f"algorithm.mutable_cfg={subnet}"]
+    assert _run_tool("train", [config, "--work-dir", str(tmp_path / "retrain"), "--seed", "0", "--no-validate",
+                               "--cfg-options", "data.train.max_samples=256", *fixed]) == 0
+    retrained = str(tmp_path / "retrain" / "epoch_1.pth")
+    capsys.readouterr()
+    scores = {}
+    for policy in ("auto", "never"):
+        out = tmp_path / f"{policy}.json"
+        assert _run_tool("test", [config, retrained, "--out", str(out), "--bn-calib", policy,
+                                  "--cfg-options", *fixed]) == 0
+        scores[policy] = json.load(open(out))["metrics"]
+    printed = capsys.readouterr().out
+    assert "BatchNorm statistics kept: the checkpoint trained one network" in printed and "recalibrated" not in printed
+    assert scores["auto"] == scores["never"]
+
+
+def test_trained_one_network_reads_the_recorded_training_config():
+    """A checkpoint that trained a fixed subnet (mutable_cfg) or a retrained network keeps its statistics."""
+    from mmcv import Config
+
+    from gml.models.subnet_test import trained_one_network
+
+    def meta(**algorithm):
+        return dict(config=Config(dict(algorithm=dict(type="gml.BigNAS", model=dict(type="x"), **algorithm),
+                                       data=dict(samples_per_gpu=2))).pretty_text)
+
+    assert trained_one_network(meta()) is False
+    assert trained_one_network(meta(mutable_cfg=None)) is False
+    assert trained_one_network(meta(mutable_cfg="work_dirs/search/best_subnet.yaml")) is True
+    assert trained_one_network(meta(mutable_cfg=dict(backbone=dict(blocks=[1, 2])))) is True
+    assert trained_one_network(meta(retraining=True, channel_cfg="s.yaml")) is True
+    assert trained_one_network(meta(retraining=False)) is False
+    assert trained_one_network({}) is None and trained_one_network(None) is None
+    assert trained_one_network(dict(config="model = dict(type='x')")) is None  # no algorithm recorded
+
+
 @pytest.mark.slow
 def test_candidates_scored_in_parallel_as_gml_jobs(trained_supernet):
     config, checkpoint, work, _ = trained_supernet

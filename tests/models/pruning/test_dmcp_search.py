@@ -260,3 +260,20 @@ def test_markov_search_as_a_gml_task(supernet, tmp_path):
     assert len(searched) == 2 and all(c["cost"] <= LIMIT for c in lines)
     for cand in searched:
         assert cand["cost"] == pytest.approx(mutator.flops_of(cand["choice"]))
+
+
+@pytest.mark.slow
+def test_test_tool_scores_a_structure_inside_the_supernet_like_the_search_tool(supernet, tmp_path):
+    """tools/test.py on the DMCP supernet checkpoint with algorithm.channel_cfg tests that structure after
+    recalibrating its BatchNorm statistics, scoring it as tools/search_subnet.py --eval-subnet does."""
+    train, config, checkpoint, _ = supernet
+    algorithm = _load(config, checkpoint)
+    structure = algorithm.mutator.dump(str(tmp_path / "expected.yaml"), algorithm.mutator.expected_choice())
+    run_tool("search_subnet.py", str(config), str(checkpoint), "--eval-subnet", structure, "--calib-iters", "3",
+             "--result", str(tmp_path / "searched.json"))
+    searched = json.loads((tmp_path / "searched.json").read_text())
+    proc = run_tool("test.py", str(config), str(checkpoint), "--calib-iters", "3", "--out", str(tmp_path / "t.json"),
+                    "--cfg-options", f"algorithm.channel_cfg={structure}", "data.test.max_samples=128")
+    assert "recalibrated the tested subnet's BatchNorm statistics on 3 training batches" in proc.stdout
+    tested = json.loads((tmp_path / "t.json").read_text())["metrics"]
+    assert tested["accuracy_top-1"] == pytest.approx(searched["accuracy_top-1"])

@@ -201,3 +201,44 @@ def test_uniform_width_scaling_matches_a_flops_target():
     assert mutator.flops_of(choice) == pytest.approx(0.5 * full, rel=0.1)
     ratios = [choice[name] / layout.max_channels for name, layout in mutator.layouts.items()]
     assert max(ratios) - min(ratios) < 0.1  # every group at (about) the same fraction
+
+
+def _head_floss_cfg(target, floss_type="l1"):
+    """dmcp_cfg with the FLOPs loss on the head (``algorithm.model.head.floss_cfg``) instead of the algorithm."""
+    cfg = dmcp_cfg(RESNET, target=target)
+    floss = dict(cfg.pop("floss_cfg"), target_flops=target, floss_type=floss_type)
+    cfg["model"] = dict(cfg["model"], head=dict(cfg["model"]["head"], floss_cfg=floss))
+    return cfg
+
+
+def test_the_flops_loss_may_be_given_on_the_head():
+    """``model.head.floss_cfg`` comes off the head (an mmcls head does not take it) and is the algorithm's."""
+    on_head = build_algorithm(_head_floss_cfg(10.0, "log_l1"))
+    on_algorithm = build_algorithm(dict(dmcp_cfg(RESNET, target=10.0), floss_cfg=dict(
+        target_flops=10.0, floss_type="log_l1", flop_loss_weight=1.0)))
+    for algorithm in (on_head, on_algorithm):
+        assert algorithm.target_flops == 10.0 and algorithm.floss_type.value == "log_l1"
+        assert algorithm.flop_loss_weight == 1.0 and "floss_cfg" not in algorithm.model_cfg["head"]
+    assert type(on_head.model.head) is type(on_algorithm.model.head)
+    assert "floss_cfg" not in on_head.plain_model_cfg(on_head.mutator.min_choice())["head"]  # exports plain mmcls
+
+
+def test_the_flops_loss_on_the_head_and_on_the_algorithm_is_one_error_naming_both():
+    cfg = _head_floss_cfg(10.0)
+    cfg["floss_cfg"] = dict(target_flops=10.0)
+    with pytest.raises(GmlConfigError) as err:
+        build_algorithm(cfg)
+    message = str(err.value)
+    assert message.startswith("algorithm.floss_cfg: ") and "algorithm.model.head.floss_cfg" in message
+
+
+def test_a_bad_flops_loss_on_the_head_names_the_head_key_path():
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.model\.head\.floss_cfg\.floss_type: expected one of"):
+        build_algorithm(_head_floss_cfg(10.0, "l3"))
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.model\.head\.floss_cfg\.target_flops: .*outside"):
+        build_algorithm(_head_floss_cfg(1e6))
+
+
+def test_retraining_without_a_structure_names_channel_cfg():
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.channel_cfg: retraining=True needs the pruned structure"):
+        build_algorithm(dict(dmcp_cfg(RESNET, target=10.0), retraining=True))

@@ -4,6 +4,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from gml.errors import GmlConfigError  # noqa: E402
+
 from ._fixtures import INPUT_SHAPE, MOBILENET_V2, MOBILENET_V2_SLICE, RESNET, build_dmcp  # noqa: E402
 
 
@@ -66,3 +68,16 @@ def test_non_max_subnets_learn_from_the_max_subnet_after_distill_iter(monkeypatc
     out = algorithm.train_step(_data(), optimizers)  # after: only max on the labels, min on max's softmax
     assert len(task_losses) == 1
     assert out["log_vars"]["1.min.loss"] > 0
+
+
+def test_a_structure_in_a_supernet_config_is_tested_not_trained():
+    """channel_cfg without retraining selects the structure the supernet is tested on; training it is refused."""
+    algorithm = build_dmcp()
+    structure = algorithm.mutator.min_choice()
+    algorithm = build_dmcp(channel_cfg=dict(channels=structure))
+    assert algorithm.is_supernet and algorithm.mutator.current_choice() == structure
+    img, label = torch.zeros(2, 3, 32, 32), torch.tensor([0, 1])
+    with pytest.raises(GmlConfigError, match=r"^algorithm\.channel_cfg: .*retraining=True"):
+        algorithm.train_step(dict(img=img, gt_label=label), algorithm.build_optimizers(dict(type="SGD", lr=0.1)))
+    retrained = build_dmcp(retraining=True, channel_cfg=dict(channels=structure))
+    assert not retrained.is_supernet
