@@ -76,12 +76,11 @@ def _metric_options(options: dict) -> dict:
 
 def main(argv=None) -> int:
     import mmcv
-    import numpy as np
     from mmcv.runner import get_dist_info, load_checkpoint
 
     from gml.models import build_model_from_config
     from gml.models.builder import load_config
-    from gml.models.dist import init_distributed, select_device, wrap_model
+    from gml.models.dist import init_distributed, select_device, shutdown_distributed, wrap_model
     from gml.models.testing import run_test
     from gml.models.training import build_val_loader
 
@@ -108,8 +107,18 @@ def main(argv=None) -> int:
         print(calibrated, flush=True)
     model = wrap_model(model, device, distributed)
     outputs = run_test(model, loader, device, distributed, args.tmpdir, args.gpu_collect)
-    if rank != 0:
-        return 0
+    try:
+        if rank == 0:
+            report(args, cfg, dataset, outputs)
+    finally:
+        shutdown_distributed()    # the other processes wait here until rank 0 has written its results
+    return 0
+
+
+def report(args, cfg, dataset, outputs) -> None:
+    """Evaluate the gathered ``outputs`` on ``dataset``, print the metrics and write ``--out`` (rank 0 only)."""
+    import mmcv
+    import numpy as np
 
     eval_cfg = cfg.get("evaluation", {})
     metrics = args.metrics or eval_cfg.get("metric", "accuracy")
@@ -128,7 +137,6 @@ def main(argv=None) -> int:
             payload["pred_label"] = scores.argmax(axis=1).tolist()
         mmcv.dump(payload, args.out)
         print(f"wrote {args.out}")
-    return 0
 
 
 if __name__ == "__main__":

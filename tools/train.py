@@ -57,7 +57,7 @@ def main(argv=None) -> int:
 
     from gml.models import build_model_from_config
     from gml.models.builder import load_config
-    from gml.models.dist import init_distributed, select_device
+    from gml.models.dist import init_distributed, select_device, shutdown_distributed
     from gml.models.training import add_report_hook, train_model
 
     args = parse_args(argv)
@@ -112,6 +112,7 @@ def main(argv=None) -> int:
                                           config=cfg.pretty_text, CLASSES=datasets[0].CLASSES)
     train_model(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                 timestamp=timestamp, meta=meta, logger=logger)
+    shutdown_distributed()
     return 0
 
 

@@ -81,6 +81,15 @@ def init_distributed(launcher: str, backend: Optional[str] = None, port: Optiona
     return True
 
 
+def shutdown_distributed() -> None:
+    """End this process's part of a distributed run, if there is one: wait until every process got here (so no
+    process exits while another may still need it), then destroy the process group (without it, torch warns at
+    exit and a process can abort while its communication threads are torn down)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 class DistributedDataParallel(MMDistributedDataParallel):
     """mmcv's ``MMDistributedDataParallel`` made to work with PyTorch >= 2 and on CPU.
 
