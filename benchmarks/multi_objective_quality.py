@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)
 
 from search_quality import SPACES as SINGLE_OBJECTIVE, digits  # noqa: E402
 from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
-from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
+from searcher_runs import gml_values, one_sided_p, optuna_values, quartiles, random_values  # noqa: E402
 
 REFERENCE = {"zdt1": (11.0, 11.0), "zdt2": (11.0, 11.0), "mixed": (11.0, 11.0), "digits": (1.0, 72.0)}
 BEST_HV = {"zdt1": 120 + 2 / 3, "zdt2": 120 + 1 / 3, "mixed": 120 + 2 / 3}    # digits: the best front found
@@ -120,7 +120,6 @@ def run_one(job):
 
 
 def table(results, problems, methods):
-    from scipy.stats import mannwhitneyu
     lines = []
     for problem in problems:
         rows = {m: [r for r in results if r["problem"] == problem and r["method"] == m] for m in methods}
@@ -145,9 +144,9 @@ def table(results, problems, methods):
         lines.append("|---|---|---|---|---|---|---|---|---|")
 
         def pvalue(m, alternative):
-            if best_peer is None or m == best_peer or len(final[m]) < 2 or len(final[best_peer]) < 2:
+            if best_peer is None or m == best_peer:
                 return ""
-            return f"{mannwhitneyu(final[m], final[best_peer], alternative=alternative).pvalue:.3f}"
+            return one_sided_p(final[m], final[best_peer], alternative)
 
         for m, v in rows.items():
             q1, med, q3 = quartiles(final[m])
@@ -157,9 +156,9 @@ def table(results, problems, methods):
                          f"{pvalue(m, 'greater')} |")
         if "gml-nsga2" in final and "gml-motpe" in final:
             nsga, motpe = statistics.median(final["gml-nsga2"]), statistics.median(final["gml-motpe"])
-            p = mannwhitneyu(final["gml-motpe"], final["gml-nsga2"], alternative="less").pvalue
+            p = one_sided_p(final["gml-motpe"], final["gml-nsga2"], "less") or "-"
             lines.append(f"gml-motpe / gml-nsga2 median regret: {motpe / nsga:.2f} (one-sided p that MOTPE's is "
-                         f"lower: {p:.3f})")
+                         f"lower: {p})")
     return "\n".join(lines)
 
 

@@ -49,7 +49,7 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from resumable_runs import add_run_arguments, chosen_runs, run_missing  # noqa: E402
-from searcher_runs import gml_values, optuna_values, quartiles, random_values  # noqa: E402
+from searcher_runs import gml_values, one_sided_p, optuna_values, quartiles, random_values  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -233,7 +233,6 @@ def latency(n_history=1000, repeats=5, problem="hartmann6"):
 
 # -- table -----------------------------------------------------------------------------------------------------------
 def table(results, problems, methods):
-    from scipy.stats import mannwhitneyu
     lines = []
     for problem in problems:
         better = min if problem in OPTIMA else max
@@ -253,10 +252,9 @@ def table(results, problems, methods):
         lines.append("|---|---|---|---|---|---|---|---|")
 
         def pvalue(m, other, this_better: bool):
-            if other not in by or m == other or len(by[m]) < 2 or len(by[other]) < 2:
+            if other not in by or m == other:
                 return ""
-            alternative = "less" if lower_is_better == this_better else "greater"
-            return f"{mannwhitneyu(by[m], by[other], alternative=alternative).pvalue:.3f}"
+            return one_sided_p(by[m], by[other], "less" if lower_is_better == this_better else "greater")
 
         for m, v in by.items():
             q1, med, q3 = quartiles(v)

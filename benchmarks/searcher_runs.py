@@ -95,3 +95,13 @@ def quartiles(xs):
         return xs[0], xs[0], xs[0]
     q = statistics.quantiles(xs, n=4, method="inclusive")
     return q[0], q[1], q[2]
+
+
+def one_sided_p(xs, ys, alternative: str) -> str:
+    """The one-sided Mann-Whitney U p-value that ``xs`` is ``alternative`` ('less' or 'greater') than ``ys``,
+    formatted for a table; "" when either side has fewer than two values."""
+    from scipy.stats import mannwhitneyu
+
+    if len(xs) < 2 or len(ys) < 2:
+        return ""
+    return f"{mannwhitneyu(xs, ys, alternative=alternative).pvalue:.3f}"
