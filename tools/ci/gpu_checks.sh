@@ -151,7 +151,7 @@ if '$DEV' == 'cuda':
 # 2. one-step benchmarks on the device
 bench "benchmark dmcp_step (digits16, memory)" 120 "$PY" benchmarks/dmcp_step.py --device "$DEV" --memory \
   --repeats "$REPEATS" --warmup 1
-bench "benchmark dmcp_step (ImageNet resnet50, memory)" 120 "$PY" benchmarks/dmcp_step.py --imagenet resnet50 \
+bench "benchmark dmcp_step (ImageNet resnet50, memory)" 150 "$PY" benchmarks/dmcp_step.py --imagenet resnet50 \
   --size "$IMAGENET_SIZE" --batch "$IMAGENET_BATCH" --device "$DEV" --memory --repeats "$REPEATS" --warmup 1 --profile
 bench "benchmark bignas_step" 90 "$PY" benchmarks/bignas_step.py --device "$DEV" --repeats "$REPEATS" --warmup 1 --profile
 bench "benchmark distill_step" 90 "$PY" benchmarks/distill_step.py --device "$DEV" --repeats "$((REPEATS * 2))" --profile
