@@ -105,7 +105,9 @@ def main(argv=None) -> int:
                                          args.calib_iters)
     if calibrated and rank == 0:
         print(calibrated, flush=True)
-    model = wrap_model(model, device, distributed)
+    # Testing needs no gradient synchronisation: on CPU every process runs its own copy of the model (no DDP
+    # reducer, no collective per batch); on CUDA the model is wrapped in DDP as OpenMMLab's tools do.
+    model = wrap_model(model, device, distributed=distributed and device == "cuda")
     outputs = run_test(model, loader, device, distributed, args.tmpdir, args.gpu_collect)
     try:
         if rank == 0:

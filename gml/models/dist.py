@@ -9,6 +9,7 @@ the same environment (``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` se
 from __future__ import annotations
 
 import enum
+import gc
 import os
 import subprocess
 import warnings
@@ -66,6 +67,7 @@ def init_distributed(launcher: str, backend: Optional[str] = None, port: Optiona
             from None
     if launcher is Launcher.NONE:
         return False
+    _import_before_the_group_exists()
     if torch.cuda.is_available() and backend != "gloo":
         from mmcv.runner import init_dist
 
@@ -81,12 +83,29 @@ def init_distributed(launcher: str, backend: Optional[str] = None, port: Optiona
     return True
 
 
+def _import_before_the_group_exists() -> None:
+    """Import ``torch._dynamo`` (which DDP's constructor loads) while no process group exists yet.
+
+    Imported while a default group exists, it keeps a reference to that group (so do ``torch.distributed.fsdp``
+    and ``torch._inductor``, which it imports): ``destroy_process_group`` then leaves the group, and with a gloo
+    group its communication threads, alive until the interpreter exits. A peer closing its connections while this
+    process tears the interpreter down then aborts it ("terminate called without an active exception"). Imported
+    first, nothing holds the group and :func:`shutdown_distributed` ends its threads.
+    """
+    import torch._dynamo  # noqa: F401
+
+
 def shutdown_distributed() -> None:
     """End this process's part of a distributed run, if there is one: wait until every process got here (so no
-    process exits while another may still need it), then destroy the process group (without it, torch warns at
-    exit and a process can abort while its communication threads are torn down)."""
+    process exits while another may still need it), then destroy the process group.
+
+    A gloo group's threads end here when nothing else holds the group any more; a DDP wrapper holds it until the
+    wrapper is freed, so call this after the model is gone (tools/train.py: after training returns; unreachable
+    wrappers, e.g. in a runner's reference cycles, are collected here first). A thread left running can abort the
+    process at exit (see :func:`_import_before_the_group_exists`)."""
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+        gc.collect()
         dist.destroy_process_group()
 
 
