@@ -247,6 +247,16 @@ def test_calibration_settings_resolve_in_one_place():
     with pytest.raises(GmlConfigError, match="search_eval_cfg.bn_stats_calib_kwargs: expected a dict"):
         calib_settings(Config(dict(search_eval_cfg=dict(bn_stats_calib_kwargs=[4]))))
 
+    # training reads the same settings: DynamicDistEvalHook refuses what the tools refuse
+    from mmcv.utils import build_from_cfg
+
+    from gml.models.registry import HOOKS
+    hook = build_from_cfg(dict(type="DynamicDistEvalHook", dataloader=[], bn_stats_calib_kwargs=dict(num_iters=3)),
+                          HOOKS)
+    assert (hook.calib_iters, hook.sync_params) == (3, True)
+    with pytest.raises(GmlConfigError, match="search_eval_cfg.bn_stats_calib_kwargs.iters: unknown key"):
+        build_from_cfg(dict(type="DynamicDistEvalHook", dataloader=[], bn_stats_calib_kwargs=dict(iters=3)), HOOKS)
+
 
 def test_test_tool_keeps_the_statistics_of_a_subnet_trained_alone(trained_supernet, tmp_path, capsys):
     """A checkpoint trained with algorithm.mutable_cfg (the subnet retrained alone) holds that subnet's own
