@@ -1,6 +1,7 @@
 """DMCP pruning and QAT configs through tools/slurm_train.sh unchanged, on the real Slurm cluster: two srun tasks
 (gloo on CPU). RankProbeHook (tests/models/dist/gml_rank_probe.py) saves each task's parameters, which must be
-identical (and so must QAT's quantization state); the QAT checkpoint then converts to int8 with tools/quantize.py."""
+identical (and so must QAT's quantization state); the QAT checkpoint then converts to int8 with tools/quantize.py.
+QAT runs both ways: the eager quantizer and PT2E (a torch.export graph inside DDP)."""
 import json
 import os
 import subprocess
