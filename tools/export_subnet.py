@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Export a subnet of a trained BigNAS supernet as a plain mmcls model: a config + a checkpoint of sliced weights.
 
-    python tools/export_subnet.py CONFIG CHECKPOINT SUBNET_YAML --out-dir work_dirs/export [--calib-iters -1]
+    python tools/export_subnet.py CONFIG CHECKPOINT SUBNET_YAML --out-dir work_dirs/export [--calib-iters N]
         [--eval]
 
 The subnet's BatchNorm statistics are recalibrated first (training split, test pipeline, fixed order: the same
@@ -33,7 +33,9 @@ def parse_args(argv=None):
     p.add_argument("checkpoint")
     p.add_argument("subnet", help="subnet YAML (tools/search_subnet.py's best_subnet.yaml)")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--calib-iters", type=int, default=-1)
+    p.add_argument("--calib-iters", type=int, default=None,
+                   help="BN calibration batches (-1: the whole split; default: the config's "
+                        "search_eval_cfg.bn_stats_calib_kwargs.num_iters, else -1)")
     p.add_argument("--eval", action="store_true", help="evaluate the supernet subnet and the exported model")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
     return p.parse_args(argv)
@@ -69,6 +71,7 @@ def evaluate_plain(config_path: str, checkpoint: str) -> dict:
 def main(argv=None) -> int:
     import torch
 
+    from gml.models.bn_calib_settings import resolve_calib_iters
     from gml.models.builder import load_config
     from gml.models.mutators import load_choice
     from gml.models.subnet import (build_loaders, calibrate, evaluator_from_cfg, export_subnet, load_supernet,
@@ -76,15 +79,16 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    calib_iters = resolve_calib_iters(cfg, args.calib_iters)
     algorithm = load_supernet(cfg, args.checkpoint)
     evaluator = evaluator_from_cfg(cfg)
     val_loader, calib_loader = build_loaders(cfg)
     choice = algorithm.mutator.load(load_choice(args.subnet, "subnet"), "subnet")
     if args.eval:
-        supernet_scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, args.calib_iters)
+        supernet_scores = score_subnet(algorithm, choice, evaluator, val_loader, calib_loader, calib_iters)
     else:
         algorithm.mutator.set_choice(choice)
-        calibrate(algorithm, calib_loader, args.calib_iters)
+        calibrate(algorithm, calib_loader, calib_iters)
         supernet_scores = evaluator.complexity(algorithm)
     input_size = int(evaluator.default_shape[-1])
     plain_cfg, state = export_subnet(cfg, algorithm, choice, input_size)

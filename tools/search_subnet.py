@@ -3,7 +3,7 @@
 
     python tools/search_subnet.py CONFIG CHECKPOINT --work-dir work_dirs/search --flops-limit 3.0
         [--strategy evolution|random] [--population-size 20 --generations 5 --num-parents 5 --mutation-prob 0.2]
-        [--num-candidates 50 (random)] [--calib-iters -1] [--launcher local --parallel 2]
+        [--num-candidates 50 (random)] [--calib-iters N] [--launcher local --parallel 2]
     python tools/search_subnet.py CONFIG CHECKPOINT --flops-limit 3.0 --searcher TPESearcher
         [--searcher-options n_startup_trials=10] [--num-candidates 50] [--batch-size 10]
 
@@ -13,7 +13,8 @@ search space (gml/models/space.py: flat_space); ``--searcher-options`` are its k
 ``--num-candidates`` subnets (NASEvolutionSearcher: its own budget unless given), ``--batch-size`` at a time.
 
 Every candidate within the limit is scored by its top-1 accuracy on the validation split after its BatchNorm
-statistics are recalibrated on the training split (fixed order, test pipeline: deterministic). FLOPs/params are in
+statistics are recalibrated on the training split (fixed order, test pipeline: deterministic; ``--calib-iters``
+batches, default the config's ``search_eval_cfg.bn_stats_calib_kwargs.num_iters``, else all). FLOPs/params are in
 the evaluator's units (``search_eval_cfg.evaluator``, default 'M'). Writes under ``--work-dir``:
 ``candidates.jsonl`` (every scored candidate), ``best_subnet.yaml``, ``pareto.yaml`` (cost-ascending front) and
 ``pareto/subnet_<i>.yaml``. Retrain/test the result with ``--cfg-options algorithm.mutable_cfg=best_subnet.yaml``;
@@ -75,7 +76,9 @@ def parse_args(argv=None):
     p.add_argument("--searcher-options", nargs="+", action=DictAction, default={},
                    help="keywords of --searcher, e.g. seed=1 n_startup_trials=10")
     p.add_argument("--batch-size", type=int, default=None, help="--searcher: candidates per batch (default 10)")
-    p.add_argument("--calib-iters", type=int, default=-1, help="BN calibration batches (-1: the whole split)")
+    p.add_argument("--calib-iters", type=int, default=None,
+                   help="BN calibration batches (-1: the whole split; default: the config's "
+                        "search_eval_cfg.bn_stats_calib_kwargs.num_iters, else -1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--launcher", default="none", help="none (score here) or a gml launcher: local, slurm, ray")
     p.add_argument("--parallel", type=int, default=2, help="candidate jobs at a time (with --launcher)")
@@ -94,6 +97,7 @@ def parse_args(argv=None):
 def check_args(args) -> None:
     """Numbers the search needs in range; a GmlConfigError (exit 2) naming the option otherwise."""
     from gml.errors import GmlConfigError
+    from gml.models.bn_calib_settings import check_num_iters
 
     positive = {"--flops-limit": args.flops_limit, "--params-limit": args.params_limit}
     for name, value in positive.items():
@@ -109,17 +113,19 @@ def check_args(args) -> None:
         raise GmlConfigError("--generations", f"expected an integer >= 0, got {args.generations}")
     if not 0 <= args.mutation_prob <= 1:
         raise GmlConfigError("--mutation-prob", f"expected a probability in [0, 1], got {args.mutation_prob}")
-    if args.calib_iters == 0 or args.calib_iters < -1:
-        raise GmlConfigError("--calib-iters", f"expected -1 (the whole split) or a count >= 1, got "
-                                              f"{args.calib_iters}")
+    if args.calib_iters is not None:
+        check_num_iters(args.calib_iters, "--calib-iters")
 
 
 def _setup(args):
     from gml.errors import GmlConfigError
+    from gml.models.bn_calib_settings import resolve_calib_iters
     from gml.models.builder import load_config
     from gml.models.subnet import build_loaders, evaluator_from_cfg, load_supernet
 
     cfg = load_config(args.config, args.cfg_options)
+    # from here on the resolved count: the candidate jobs and a task's jobs get it explicitly
+    args.calib_iters = resolve_calib_iters(cfg, args.calib_iters)
     if (cfg.get("algorithm") or {}).get("retraining"):
         raise GmlConfigError("algorithm.retraining", "a retrained pruned network has one structure, nothing to "
                                                      "search: give the supernet's config and checkpoint")

@@ -8,7 +8,8 @@
 A supernet checkpoint (gml.BigNAS, gml.SPOS, a gml.DMCP supernet) is tested on its active subnet
 (``--cfg-options algorithm.mutable_cfg=subnet.yaml``; DMCP: ``algorithm.channel_cfg=structure.yaml``; else the
 default subnet) after that subnet's BatchNorm statistics are recalibrated on the training split, as
-tools/search_subnet.py scores it (``--calib-iters`` batches, default all; ``--bn-calib`` decides, see
+tools/search_subnet.py scores it (``--calib-iters`` batches, default the config's
+``search_eval_cfg.bn_stats_calib_kwargs.num_iters``, else all; ``--bn-calib`` decides, see
 gml/models/subnet_test.py). Checkpoints that trained one network (plain models, ``mutable_cfg`` or
 ``retraining=True`` in their training config) are tested as they are.
 
@@ -27,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 import gml.models  # noqa: E402,F401  (first: installs the torchvision stand-in and registers gml's classes)
 from gml.errors import GmlConfigError  # noqa: E402
 from gml.cli.common import user_errors  # noqa: E402
+from gml.models.bn_calib_settings import check_num_iters, resolve_calib_iters  # noqa: E402
 from gml.models.subnet_test import BNCalibration, prepare_subnet_for_test  # noqa: E402
 
 OUT_ITEMS = ("none", "class_scores", "pred_label")
@@ -56,12 +58,13 @@ def parse_args(argv=None):
     parser.add_argument("--bn-calib", choices=[p.value for p in BNCalibration], default="auto",
                         help="recalibrate a supernet's BatchNorm statistics for the tested subnet: auto (when the "
                              "checkpoint trained a supernet), always, never")
-    parser.add_argument("--calib-iters", type=int, default=-1,
-                        help="batches of the training split for BatchNorm recalibration (-1: all)")
+    parser.add_argument("--calib-iters", type=int, default=None,
+                        help="batches of the training split for BatchNorm recalibration (-1: all; default: the "
+                             "config's search_eval_cfg.bn_stats_calib_kwargs.num_iters, else all)")
     add_launcher_arguments(parser)
     args = parser.parse_args(argv)
-    if args.calib_iters == 0 or args.calib_iters < -1:
-        raise GmlConfigError("--calib-iters", f"expected -1 (the whole split) or a count >= 1, got {args.calib_iters}")
+    if args.calib_iters is not None:
+        check_num_iters(args.calib_iters, "--calib-iters")
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
 
@@ -88,6 +91,7 @@ def main(argv=None) -> int:
     cfg = load_config(args.config, args.cfg_options)
     if "test" not in cfg.get("data", {}):
         raise GmlConfigError("data.test", "the config has no test dataset")
+    calib_iters = resolve_calib_iters(cfg, args.calib_iters)
     device = select_device(args, cfg)
     distributed = init_distributed(args.launcher, **cfg.get("dist_params", {}))
     rank, _ = get_dist_info()
@@ -102,7 +106,7 @@ def main(argv=None) -> int:
     if device == "cuda":
         model = model.cuda()  # recalibrate where the model runs
     calibrated = prepare_subnet_for_test(model, cfg, checkpoint.get("meta"), BNCalibration(args.bn_calib),
-                                         args.calib_iters)
+                                         calib_iters)
     if calibrated and rank == 0:
         print(calibrated, flush=True)
     # Testing needs no gradient synchronisation: on CPU every process runs its own copy of the model (no DDP

@@ -1,6 +1,7 @@
 """DMCP pruning and QAT configs through tools/slurm_train.sh unchanged, on the real Slurm cluster: two srun tasks
 (gloo on CPU). RankProbeHook (tests/models/dist/gml_rank_probe.py) saves each task's parameters, which must be
-identical (and so must QAT's quantization state); the QAT checkpoint then converts to int8 with tools/quantize.py."""
+identical (and so must QAT's quantization state); the QAT checkpoint then converts to int8 with tools/quantize.py.
+QAT runs both ways: the eager quantizer and PT2E (a torch.export graph inside DDP)."""
 import json
 import os
 import subprocess
@@ -92,3 +93,33 @@ def test_slurm_train_qat_then_quantize(tmp_path, slurm_cluster, probe):
     results = json.loads((tmp_path / "quantize.json").read_text())
     assert abs(results["int8"]["accuracy_top-1"] - results["fake_quant"]["accuracy_top-1"]) <= 3 * 100 / 64
     assert (tmp_path / "int8" / "int8.pth").exists()
+
+
+def test_slurm_train_pt2e_qat_then_quantize(tmp_path, slurm_cluster, probe):
+    """PT2E QAT (gml.PT2EQuantizer: a torch.export graph under DDP, gloo) on 2 tasks from scratch: identical
+    weights and quantization state on both, a checkpoint, and tools/quantize.py converts it to the int8 program."""
+    pytest.importorskip("torchao")
+    import torch
+
+    qat = "configs/quantization/qat_pt2e_resnet18_digits.py"
+    options = ["algorithm.model.backbone.base_channels=8", "algorithm.model.backbone.stem_channels=8",
+               "algorithm.model.head.in_channels=64"] + DATA + ["runner.max_epochs=1"]
+    work = tmp_path / "work"
+    log = _slurm_train(probe, qat, work, tmp_path, *options)
+    assert "Epoch [1][3/3]" in log
+    rank0, rank1 = probe.rank_params(work)
+    assert any(".graph." in name for name in rank0)  # the captured graph's parameters, trained under DDP
+    assert not probe.differing(rank0, rank1)
+    buffers = [{k: v for k, v in b.items() if "activation_post_process" in k} for b in probe.rank_params(work, "buffers")]
+    assert buffers[0] and not probe.differing(*buffers)  # QuantizationStateSyncHook
+    state = torch.load(work / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert any(k.startswith("model.backbone.graph.") for k in state)
+
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "quantize.py"), os.path.join(ROOT, qat),
+                          str(work / "epoch_1.pth"), "--out-dir", str(tmp_path / "int8"), "--out",
+                          str(tmp_path / "quantize.json"), "--cfg-options", *options],
+                         cwd=ROOT, env=srun_env(PYTHONPATH=ROOT), capture_output=True, text=True, timeout=400)
+    assert out.returncode == 0, out.stderr[-4000:]
+    results = json.loads((tmp_path / "quantize.json").read_text())
+    assert abs(results["int8"]["accuracy_top-1"] - results["fake_quant"]["accuracy_top-1"]) <= 3 * 100 / 64
+    assert (tmp_path / "int8" / "int8_program.pt2").exists()

@@ -16,7 +16,8 @@ fixes one or a pruned network is retrained) it logs ``<name>.accuracy_top-1`` (a
 other metrics), ``<name>.flops`` and ``<name>.params`` to the runner's log buffer (text / TensorBoard loggers) and
 reports them to gml (``gml.report``, a no-op outside a search). The supernet's own BatchNorm statistics are put
 back afterwards, so evaluating does not change training. ``num_iters=-1`` calibrates on the whole training epoch;
-``sync_params`` averages the recalibrated statistics across processes when training is distributed.
+``sync_params`` averages the recalibrated statistics across processes when training is distributed (both checked
+by :mod:`gml.models.bn_calib_settings`; the subnet tools take the same ``num_iters`` as their default).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from mmcv.runner import Hook
 
 from ...errors import GmlConfigError
 from ...reporting import report
+from ..bn_calib_settings import parse_calib_kwargs
 from ..evaluation import build_evaluator, unwrap
 from ..mutators import load_choice
 from ..registry import HOOKS
@@ -46,9 +48,9 @@ class DynamicDistEvalHook(Hook):
         self.dataloader = dataloader
         self.evaluator = build_evaluator(evaluator)
         self.interval = int(interval)
-        calib = dict(bn_stats_calib_kwargs or {})
-        self.calib_iters = int(calib.get("num_iters", -1))
-        self.sync_params = bool(calib.get("sync_params", True))
+        calib = parse_calib_kwargs(bn_stats_calib_kwargs)
+        self.calib_iters = calib.num_iters
+        self.sync_params = calib.sync_params
         self.subnets = dict(subnets or {})
         self.by_epoch = by_epoch
         self.last_scores: "OrderedDict[str, Dict[str, float]]" = OrderedDict()

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -170,7 +171,8 @@ def test_search_then_export_gives_the_same_accuracy_in_plain_mmcls(trained_super
 
 def test_test_tool_recalibrates_a_supernet_subnet_like_the_search_tool(trained_supernet, capsys):
     """tools/test.py on the supernet checkpoint with algorithm.mutable_cfg recalibrates that subnet's BatchNorm
-    statistics on the training split and scores it as tools/search_subnet.py --eval-subnet does."""
+    statistics on the training split and scores it as tools/search_subnet.py --eval-subnet does: both on the
+    config's search_eval_cfg.bn_stats_calib_kwargs.num_iters batches (2) unless --calib-iters says otherwise."""
     config, checkpoint, work, _ = trained_supernet
     subnet = work / "min_subnet.yaml"
     from gml.models.builder import load_config
@@ -191,12 +193,69 @@ def test_test_tool_recalibrates_a_supernet_subnet_like_the_search_tool(trained_s
         assert _run_tool("test", [config, checkpoint, "--out", str(out), "--bn-calib", policy, "--cfg-options",
                                   f"algorithm.mutable_cfg={subnet}"]) == 0
         tested[policy] = (json.load(open(out))["metrics"], capsys.readouterr().out)
-    # 1,437 training images at 128 a batch: 12 batches, all of them by default (as the search tool)
-    assert "recalibrated the tested subnet's BatchNorm statistics on 12 training batches" in tested["auto"][1]
+    # the config's num_iters=2 for both tools
+    assert "recalibrated the tested subnet's BatchNorm statistics on 2 training batches" in tested["auto"][1]
     for metric in ("accuracy_top-1", "accuracy_top-5"):
         assert tested["auto"][0][metric] == pytest.approx(searched[metric]), metric
     assert "recalibrated" not in tested["never"][1]
     assert tested["never"][0] != pytest.approx(tested["auto"][0])  # the supernet's statistics fit no subnet
+
+    # the command line wins: 1,437 training images at 128 a batch, -1 takes all 12
+    out = work / "test_all.json"
+    assert _run_tool("test", [config, checkpoint, "--out", str(out), "--calib-iters", "-1", "--cfg-options",
+                              f"algorithm.mutable_cfg={subnet}"]) == 0
+    assert "recalibrated the tested subnet's BatchNorm statistics on 12 training batches" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("tool, option, message", [
+    ("test.py", "search_eval_cfg.bn_stats_calib_kwargs.num_iters=0",
+     "search_eval_cfg.bn_stats_calib_kwargs.num_iters: expected -1 (the whole split) or a count >= 1, got 0"),
+    ("search_subnet.py", "search_eval_cfg.bn_stats_calib_kwargs.num_iter=3",
+     "search_eval_cfg.bn_stats_calib_kwargs.num_iter: unknown key (value 3); valid keys: num_iters, sync_params"),
+])
+def test_bad_calibration_settings_are_config_errors_in_both_tools(trained_supernet, tmp_path, tool, option, message):
+    """A bad search_eval_cfg.bn_stats_calib_kwargs stops tools/test.py and tools/search_subnet.py (real processes)
+    with exit code 2, the key path, the value and the expectation, and no traceback."""
+    config, checkpoint, _, _ = trained_supernet
+    extra = ["--out", str(tmp_path / "t.json")] if tool == "test.py" else ["--flops-limit", "1"]
+    proc = subprocess.run([sys.executable, osp.join(ROOT, "tools", tool), config, checkpoint, *extra,
+                           "--work-dir", str(tmp_path / "w"), "--cfg-options", option],
+                          cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_calibration_settings_resolve_in_one_place():
+    """--calib-iters wins when given; else the config's num_iters; else the whole split. Both are checked."""
+    from mmcv import Config
+
+    from gml.models.bn_calib_settings import BNCalibSettings, calib_settings, resolve_calib_iters
+
+    configured = Config(dict(search_eval_cfg=dict(bn_stats_calib_kwargs=dict(num_iters=5, sync_params=False))))
+    assert calib_settings(configured) == BNCalibSettings(num_iters=5, sync_params=False)
+    assert resolve_calib_iters(configured, None) == 5
+    assert resolve_calib_iters(configured, 3) == 3 and resolve_calib_iters(configured, -1) == -1
+    assert resolve_calib_iters(Config(dict()), None) == -1
+    assert resolve_calib_iters(Config(dict(search_eval_cfg=None)), None) == -1
+    with pytest.raises(GmlConfigError, match="--calib-iters: expected -1"):
+        resolve_calib_iters(configured, -2)
+    for kwargs, path in [(dict(num_iters=True), "num_iters"), (dict(sync_params=1), "sync_params"),
+                         (dict(num_iters="4"), "num_iters"), (dict(num_iters=2.5), "num_iters")]:
+        with pytest.raises(GmlConfigError, match=f"search_eval_cfg.bn_stats_calib_kwargs.{path}: expected"):
+            calib_settings(Config(dict(search_eval_cfg=dict(bn_stats_calib_kwargs=kwargs))))
+    with pytest.raises(GmlConfigError, match="search_eval_cfg.bn_stats_calib_kwargs: expected a dict"):
+        calib_settings(Config(dict(search_eval_cfg=dict(bn_stats_calib_kwargs=[4]))))
+
+    # training reads the same settings: DynamicDistEvalHook refuses what the tools refuse
+    from mmcv.utils import build_from_cfg
+
+    from gml.models.registry import HOOKS
+    hook = build_from_cfg(dict(type="DynamicDistEvalHook", dataloader=[], bn_stats_calib_kwargs=dict(num_iters=3)),
+                          HOOKS)
+    assert (hook.calib_iters, hook.sync_params) == (3, True)
+    with pytest.raises(GmlConfigError, match="search_eval_cfg.bn_stats_calib_kwargs.iters: unknown key"):
+        build_from_cfg(dict(type="DynamicDistEvalHook", dataloader=[], bn_stats_calib_kwargs=dict(iters=3)), HOOKS)
 
 
 def test_test_tool_keeps_the_statistics_of_a_subnet_trained_alone(trained_supernet, tmp_path, capsys):
@@ -272,7 +331,6 @@ def test_search_tool_with_a_registered_searcher_on_a_real_supernet(trained_super
     assert len(searched) == 4 and all(c["metrics"]["flops"] <= 0.5 for c in lines)
     assert len({json.dumps(c["choice"], sort_keys=True) for c in lines}) == len(lines)
     assert {c["reference"] for c in lines} - {None} <= {"min"}   # max is over the limit
-    import subprocess
     proc = subprocess.run([sys.executable, osp.join(ROOT, "tools", "search_subnet.py"), config, checkpoint,
                            "--work-dir", str(work / "search_bad"), "--flops-limit", "0.5", "--searcher", "Nope"],
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
