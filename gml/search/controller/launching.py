@@ -5,7 +5,9 @@ For each free slot: a job to rerun first, else a queued configuration (``searche
 PENDING, passed through the filter criteria (FILTERED if one drops it), rendered (job directory, File
 copies, command) and submitted. The store is written before each step that depends on it: the job is recorded
 with its command and ``submitted_at`` before ``Launcher.submit`` is called, and RUNNING with its external id
-right after, so a controller killed in between finds the job again through ``Launcher.recover``.
+right after, so a controller killed in between finds the job again through ``Launcher.recover``. A job to run
+again that was never submitted goes through the filter criteria first: its controller may have died before
+they ran.
 """
 from __future__ import annotations
 
@@ -90,8 +92,12 @@ class Launching:
         or the searcher is exhausted. ``stop_after_submit`` is asked after each new job; True ends launching."""
         for _ in range(self.free_slots(running)):
             if self.reruns:
+                job = self.store.job(self.reruns.popleft())
+                # never submitted: a controller killed in `start` may have recorded it before its filters ran
+                if job.submitted_at is None and self.filtered_out(job):
+                    continue
                 # rendered again: a resumed task may have fixed its template (the space cannot change)
-                self.submit(self.prepare(self.store.job(self.reruns.popleft())))
+                self.submit(self.prepare(job))
                 continue
             queued = self.next_queued(draining)
             if queued is not None:
@@ -133,12 +139,19 @@ class Launching:
         if request_id is not None:
             self.store.close_request(request_id)
             self.progress.event(f"job {job.id}: enqueued by search-ctl")
-        candidate = Candidate(job.id, point, job.params)
-        if not all(f.filter(candidate) for f in self.filters):
-            self.store.update_job(job.id, status=JobStatus.FILTERED)
-            self.searcher.observe(point, None)      # it will never have a reward
+        if self.filtered_out(job):
             return False
         self.submit(self.prepare(job))
+        return True
+
+    def filtered_out(self, job: Job) -> bool:
+        """Pass ``job`` through the filter criteria; when one drops it, record it FILTERED (and tell the searcher
+        it will never have a reward) and return True."""
+        candidate = Candidate(job.id, job.point, job.params)
+        if all(f.filter(candidate) for f in self.filters):
+            return False
+        self.store.update_job(job.id, status=JobStatus.FILTERED)
+        self.searcher.observe(job.point, None)
         return True
 
     def next_point(self) -> Optional[dict]:

@@ -72,3 +72,17 @@ def test_a_rerun_is_a_new_attempt_with_the_old_log_kept_aside(harness):
     assert rerun.submitted_at == h.clock.time() and rerun.scalar_offset == 0 and h.store.scalars(0) == []
     assert open(job.log_path + ".attempt1").read() == "attempt 1\n" and not os.path.exists(job.log_path)
     assert open(mlflow_db + ".attempt1").read() == "runs of attempt 1" and not os.path.exists(mlflow_db)
+
+
+def test_a_job_recorded_before_its_filters_ran_is_filtered_on_resume(harness):
+    """A controller killed inside `start` (the job recorded PENDING, the filters not run yet) leaves a job that
+    was never submitted: the next controller filters it before running it, and runs the ones that pass."""
+    h = harness(values=(0.1, 0.2, 0.3), parallel=3,
+                scheduler={"filter_criterion": [{"type": "DropParams", "drop": [{"lr": 0.2}]}]})
+    for lr in (0.1, 0.2):
+        h.store.add_job({"lr": lr}, {"lr": lr})
+    h.controller.recover()
+    assert list(h.launching.reruns) == [0, 1]
+    h.launching.launch(running=0, draining=False, stop_after_submit=lambda: False)
+    assert [j.status for j in h.store.jobs()] == [JobStatus.RUNNING, JobStatus.FILTERED, JobStatus.RUNNING]
+    assert h.launcher.submitted() == [0, 2]
