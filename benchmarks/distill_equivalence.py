@@ -12,10 +12,11 @@ random batches; the epoch is set to 0 for the first steps and to 1 for the last 
 config runs both phases. Per step it keeps the logged values, the total loss, every parameter's gradient and every
 parameter and buffer after the optimizer step.
 
-``compare`` prints, per config and quantity, whether the two records are bit-identical, else the largest absolute
-and relative difference (relative to the largest magnitude of that quantity), and exits 1 when a config's keys
-differ. It exits 0 otherwise: the printed differences are to be judged (float rounding of a reorganised formula
-gives relative differences around 1e-7; anything larger is a real change).
+``compare`` prints, per config and quantity (``grad``, ``log``, ``loss``, ``state``), whether the two records are
+bit-identical, else the largest absolute and relative difference (relative to the largest magnitude of that tensor),
+for the first step (what a formula changes: float rounding of a reorganised formula gives a few 1e-7) and over all
+steps (later steps also carry the first step's differences through the optimizer). It exits 1 when a config's keys
+differ, 0 otherwise: the printed differences are to be judged.
 """
 from __future__ import annotations
 
@@ -112,18 +113,22 @@ def compare(args) -> int:
             print(f"{config}: the records hold different keys")
             status = 1
             continue
-        groups = {}
+        first = min(int(key.split("/")[0]) for key in a[config])
+        worst = {}  # (kind, "first step" | "all steps") -> (max abs diff, max rel diff, bit-identical)
         for key in a[config]:
-            kind = key.split("/")[1]
+            step, kind = key.split("/")[:2]
             x, y = a[config][key].double(), b[config][key].double()
             diff = (x - y).abs().max().item() if x.numel() else 0.0
-            scale = max(x.abs().max().item() if x.numel() else 0.0, 1e-30)
-            worst = groups.get(kind, (0.0, 0.0, True))
-            groups[kind] = (max(worst[0], diff), max(worst[1], diff / scale),
-                            worst[2] and torch.equal(a[config][key], b[config][key]))
-        cells = [f"{kind}: " + ("bit-identical" if same else f"max abs {diff:.3g}, max rel {rel:.3g}")
-                 for kind, (diff, rel, same) in sorted(groups.items())]
-        print(f"{config}: " + "; ".join(cells))
+            rel = diff / max(x.abs().max().item() if x.numel() else 0.0, 1e-30)
+            same = torch.equal(a[config][key], b[config][key])
+            for scope in ("first step", "all steps") if int(step) == first else ("all steps", ):
+                old = worst.get((kind, scope), (0.0, 0.0, True))
+                worst[(kind, scope)] = (max(old[0], diff), max(old[1], rel), old[2] and same)
+        print(f"{config}:")
+        for kind in sorted({kind for kind, _ in worst}):
+            cells = [f"{scope} " + ("bit-identical" if same else f"max abs {diff:.3g}, max rel {rel:.3g}")
+                     for scope in ("first step", "all steps") for diff, rel, same in [worst[(kind, scope)]]]
+            print(f"  {kind:6s} " + "; ".join(cells))
     return status
 
 
