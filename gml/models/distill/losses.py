@@ -54,10 +54,11 @@ def soft_labels(logits: torch.Tensor, tau: float) -> torch.Tensor:
     return F.softmax(logits if tau == 1.0 else logits / tau, dim=1)
 
 
-def unit_rows(x: torch.Tensor) -> torch.Tensor:
-    """``F.normalize(x, dim=1)`` (L2, eps 1e-12), bit for bit in value and gradient, without materialising the
-    norm expanded to ``x``'s shape (broadcasting divides by the same numbers)."""
-    return x / torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min(1e-12)
+def unit_samples(x: torch.Tensor) -> torch.Tensor:
+    """Each sample (slice along dim 0) of a contiguous ``x`` divided by its L2 norm (at least 1e-12): bit for bit
+    ``F.normalize(x.flatten(1), dim=1)`` in value and gradient, shaped as ``x``, without the flatten views and
+    without materialising the norm expanded to ``x``'s shape (broadcasting divides by the same numbers)."""
+    return x / torch.linalg.vector_norm(x, dim=tuple(range(1, x.dim())), keepdim=True).clamp_min(1e-12)
 
 
 def square(x: torch.Tensor) -> torch.Tensor:
@@ -115,8 +116,8 @@ class FeatureMSELoss(DistillLoss):
 
     def compute(self, student, teacher):
         if self.normalize:
-            student = unit_rows(student.flatten(1))
-            teacher = unit_rows(teacher.flatten(1))
+            student = unit_samples(student.flatten(1))
+            teacher = unit_samples(teacher.flatten(1))
         if self.loss_weight == 1.0:
             return F.mse_loss(student, teacher)
         return weighted_total(F.mse_loss(student, teacher, reduction="sum"), student.numel(), self.loss_weight)
@@ -151,7 +152,7 @@ class AttentionTransferLoss(DistillLoss):
             s_map = F.adaptive_avg_pool2d(s_map.unsqueeze(1), size).squeeze(1)
         if t_map.shape[-2:] != size:
             t_map = F.adaptive_avg_pool2d(t_map.unsqueeze(1), size).squeeze(1)
-        return weighted_mean(square(unit_rows(s_map.flatten(1)) - unit_rows(t_map.flatten(1))), self.loss_weight)
+        return weighted_mean(square(unit_samples(s_map) - unit_samples(t_map)), self.loss_weight)
 
 
 @MODELS.register_module()
@@ -210,7 +211,7 @@ class FactorTransferLoss(DistillLoss):
         self.p = integer(Keyword("p"), p, least=1, most=2)
 
     def compute(self, student, teacher):
-        diff = unit_rows(student.flatten(1)) - unit_rows(teacher.flatten(1))
+        diff = unit_samples(student.flatten(1)) - unit_samples(teacher.flatten(1))
         return weighted_mean(square(diff) if self.p == 2 else diff.abs().sum(dim=1), self.loss_weight)
 
 

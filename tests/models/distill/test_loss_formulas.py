@@ -7,7 +7,7 @@ from torch.profiler import profile
 
 from gml.models.distill import (ActivationBoundaryLoss, AttentionTransferLoss, FactorTransferLoss, FeatureMSELoss,
                                 KLDivergenceLoss, RKDLoss)
-from gml.models.distill.losses import square, unit_rows, weighted_mean, weighted_total
+from gml.models.distill.losses import square, unit_samples, weighted_mean, weighted_total
 
 
 def reference_loss(loss, s, t):
@@ -102,14 +102,15 @@ def test_power_of_two_sizes_give_the_textbook_bits():
             assert ops < ref_ops, (type(loss).__name__, ops, ref_ops)
 
 
-def test_unit_rows_and_square_are_bitwise_normalize_and_pow():
+@pytest.mark.parametrize("shape", [(5, 7), (6, 5, 3), (3, 4, 5, 6)])
+def test_unit_samples_and_square_are_bitwise_normalize_and_pow(shape):
     torch.manual_seed(2)
-    x = torch.randn(5, 7)
-    x[2] = 0.0  # a zero row: the eps clamp
-    for fast, slow in [(unit_rows, lambda v: F.normalize(v, dim=1)), (square, lambda v: v.pow(2)),
-                       (square, lambda v: v.abs().pow(2))]:
+    x = torch.randn(shape)
+    x[2] = 0.0  # a zero sample: the eps clamp
+    for fast, slow in [(unit_samples, lambda v: F.normalize(v.flatten(1), dim=1).view(shape)),
+                       (square, lambda v: v.pow(2)), (square, lambda v: v.abs().pow(2))]:
         a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
-        g = torch.randn(5, 7)
+        g = torch.randn(shape)
         fa, fb = fast(a), slow(b)
         (fa * g).sum().backward()
         (fb * g).sum().backward()
