@@ -127,3 +127,16 @@ def test_weighted_total_is_one_operator_and_a_plain_division_for_a_scale_of_one(
     with profile() as prof:
         weighted_total(total, 3, 5.0)
     assert [e.key for e in prof.key_averages() if e.key in ("aten::mul", "aten::div")] == ["aten::mul"]
+
+
+def test_rkd_reads_nothing_to_the_host_and_handles_a_batch_of_equal_samples():
+    torch.manual_seed(3)
+    s, t = torch.randn(6, 32, requires_grad=True), torch.randn(6, 12)
+    with profile() as prof:
+        RKDLoss()(s, t).backward()
+    reads = {e.key for e in prof.key_averages()} & {"aten::item", "aten::_local_scalar_dense", "aten::nonzero"}
+    assert not reads  # no any(), no boolean indexing: a GPU step does not wait here
+    same = torch.ones(4, 8, requires_grad=True)  # all distances 0: their mean is taken as 1, as before
+    loss = RKDLoss(angle_weight=0.0)(same, torch.ones(4, 8))
+    loss.backward()
+    assert loss.item() == 0.0 and torch.isfinite(same.grad).all()
