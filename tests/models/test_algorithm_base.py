@@ -104,6 +104,12 @@ def test_parse_losses_takes_scalar_losses_as_they_are_and_reads_the_host_once():
                   accuracy={"top-1": torch.tensor([50.0]), "count": 3})
     loss, tensors = BaseAlgorithm.loss_tensors(losses)
     assert tensors["loss_a"] is scalar  # a scalar is its own mean: no operator runs for it
+    from torch.profiler import profile
+
+    with profile() as prof:  # the sums start from their first term, not from python's 0 (no scalar add)
+        BaseAlgorithm.loss_tensors(losses)
+    adds = [e.count for e in prof.key_averages() if e.key == "aten::add"]
+    assert adds == [1 + 2]  # loss_list's two terms; the total's three
     (loss, log_vars), reads = _host_reads(lambda: BaseAlgorithm.parse_losses(losses))
     assert reads == 0  # one transfer of all values (a stack read at once), not one read per value
     expected_total = scalar + per_sample.mean() + (scalar * 2 + per_sample.mean())

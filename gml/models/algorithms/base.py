@@ -17,7 +17,7 @@ the defaults delegate to the wrapped model, so ``BaseAlgorithm`` itself trains e
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -32,6 +32,16 @@ def host_floats(values: Sequence[torch.Tensor]) -> List[float]:
     """The values of the scalar tensors ``values`` as python floats (exactly ``float(v)`` each), read in one
     device-to-host transfer: a GPU step synchronises once instead of once per value."""
     return torch.stack(list(values)).tolist() if values else []
+
+
+def _total(values: Iterable):
+    """The sum of ``values`` (0 when there is none), started from the first one rather than from python's 0:
+    ``0 + loss`` is the same value and gradient but a scalar add (a few host operators) more."""
+    values = iter(values)
+    total = next(values, 0)
+    for value in values:
+        total = total + value
+    return total
 
 
 @ALGORITHMS.register_module()
@@ -134,23 +144,24 @@ class BaseAlgorithm(BaseModule):
             if isinstance(value, torch.Tensor):
                 log_vars[name] = value if value.dim() == 0 else value.mean()
             elif isinstance(value, (list, tuple)):
-                log_vars[name] = sum(v if v.dim() == 0 else v.mean() for v in value)
+                log_vars[name] = _total(v if v.dim() == 0 else v.mean() for v in value)
             elif isinstance(value, dict):
                 for sub_name, sub_value in value.items():
                     log_vars[f"{name}.{sub_name}"] = sub_value
             else:
                 raise TypeError(f"loss {name!r} is {type(value).__name__}; expected a tensor or a list of tensors")
-        loss = sum(v for k, v in log_vars.items() if "loss" in k)
+        loss = _total(v for k, v in log_vars.items() if "loss" in k)
         log_vars["loss"] = loss
         return loss, log_vars
 
     @staticmethod
+    @torch.no_grad()  # what is read needs no graph: no detach() (nor reshape of a scalar) per value
     def log_floats(log_vars: Mapping[str, object], local: Sequence[str] = ()) -> "OrderedDict[str, float]":
         """``log_vars`` (one-element tensors or numbers) as python floats, read in one device-to-host transfer
         (:func:`host_floats`; one per device when the tensors lie on several); when distributed, the tensors not
         named in ``local`` are first averaged over the processes (one all-reduce)."""
         names = [name for name, value in log_vars.items() if isinstance(value, torch.Tensor)]
-        values = [log_vars[name].detach().reshape(()) for name in names]
+        values = [value if value.dim() == 0 else value.reshape(()) for value in map(log_vars.get, names)]
         shared = [index for index, name in enumerate(names) if name not in local]
         if shared and dist.is_available() and dist.is_initialized():
             stacked = torch.stack([values[index] for index in shared])

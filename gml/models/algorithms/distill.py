@@ -124,7 +124,10 @@ class ABTeacherStudentDistillation(TeacherStudentDistillation):
     def __init__(self, model, distiller, transfer_epochs: int = 1, **kwargs):
         super().__init__(model, distiller, **kwargs)
         self.transfer_epochs = integer("algorithm.transfer_epochs", transfer_epochs, least=0)
-        if not any(isinstance(s.head.loss, ActivationBoundaryLoss) for s in self.distiller.supervisions):
+        #: the boundary heads' loss names (fixed at build time: not rebuilt every step)
+        self.boundary_losses = frozenset(s.head.loss_name for s in self.distiller.supervisions
+                                         if isinstance(s.head.loss, ActivationBoundaryLoss))
+        if not self.boundary_losses:
             raise GmlConfigError("algorithm.distiller.distill_cfg", "ABTeacherStudentDistillation needs at least "
                                  "one head with loss=dict(type='gml.ActivationBoundaryLoss')")
 
@@ -138,8 +141,6 @@ class ABTeacherStudentDistillation(TeacherStudentDistillation):
 
     def forward_train(self, img, gt_label=None, **kwargs):
         losses = super().forward_train(img, gt_label, **kwargs)
-        boundary = {s.head.loss_name for s in self.distiller.supervisions
-                    if isinstance(s.head.loss, ActivationBoundaryLoss)}
         if self.transferring:
-            return {k: v for k, v in losses.items() if k in boundary}
-        return {k: v for k, v in losses.items() if k not in boundary}
+            return {k: v for k, v in losses.items() if k in self.boundary_losses}
+        return {k: v for k, v in losses.items() if k not in self.boundary_losses}

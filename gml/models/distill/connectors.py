@@ -40,10 +40,11 @@ class ConvBNConnector(nn.Module):
         self.conv = nn.Conv2d(_count("in_channels", in_channels), _count("out_channels", out_channels), 1,
                               stride=_count("stride", stride), bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
+        self.relu = nn.ReLU(inplace=True) if relu else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn(self.conv(x)))
+        x = self.bn(self.conv(x))
+        return x if self.relu is None else self.relu(x)
 
 
 @MODELS.register_module()

@@ -17,7 +17,7 @@ from torch import nn
 
 from ...validation import integer, invalid, number
 from .config import check_keys
-from .losses import soft_label_kl
+from .losses import soft_label_kl, soft_labels
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -71,11 +71,11 @@ class MealV2Loss(nn.Module):
 
     def ensemble_target(self, teacher_logits: List[torch.Tensor]) -> torch.Tensor:
         """The mean of the teachers' softened probabilities."""
-        return torch.stack([F.softmax(t / self.tau, dim=1) for t in teacher_logits]).mean(dim=0)
+        return torch.stack([soft_labels(t, self.tau) for t in teacher_logits]).mean(dim=0)
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        losses = {"loss_meal_kd": self.loss_weight * soft_label_kl(student_logits, self.ensemble_target(
-            teacher_logits), self.tau)}
+        losses = {"loss_meal_kd": soft_label_kl(student_logits, self.ensemble_target(teacher_logits), self.tau,
+                                                self.loss_weight)}
         if self.discriminator is not None:
             real = self.discriminator(torch.stack(teacher_logits).mean(dim=0))
             fake = self.discriminator(_ReverseGradient.apply(student_logits))
