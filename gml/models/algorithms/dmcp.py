@@ -58,7 +58,7 @@ from ...validation import boolean, integer, invalid, number, one_of
 from ..builder import build_model, build_mutator
 from ..dist import average_gradients
 from ..mutators.dmcp import DMCPMutator, read_structure
-from ..ops import frozen_running_stats
+from ..ops import frozen_running_stats, gradients_into_slices
 from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
@@ -270,17 +270,18 @@ class DMCP(BaseAlgorithm):
         optimizer.zero_grad()
         teacher = None
         losses: List[torch.Tensor] = []
-        for kind in self.mutator.plan:
-            self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
-            score = self._scores(img)
-            if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
-                loss = self._task_loss(score, gt_label)
-            else:
-                loss = -(teacher * F.log_softmax(score, dim=1)).sum(dim=1).mean()
-            loss.backward()
-            if kind is SampleType.MAX:
-                teacher = F.softmax(score.detach(), dim=1)
-            losses.append(loss.detach())
+        with gradients_into_slices():  # each subnet's backward adds into its blocks of the shared weights' .grad
+            for kind in self.mutator.plan:
+                self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
+                score = self._scores(img)
+                if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
+                    loss = self._task_loss(score, gt_label)
+                else:
+                    loss = -(teacher * F.log_softmax(score, dim=1)).sum(dim=1).mean()
+                loss.backward()
+                if kind is SampleType.MAX:
+                    teacher = F.softmax(score.detach(), dim=1)
+                losses.append(loss.detach())
         average_gradients(self.model.parameters())
         norm = self._clip_norm()
         optimizer.step()
