@@ -103,12 +103,31 @@ class BigNAS(BaseAlgorithm):
         """One sandwich iteration: forward/backward every planned subnet, then ONE optimizer step."""
         if optimizer is None or isinstance(optimizer, dict):
             raise GmlConfigError("optimizer", "BigNAS steps one optimizer itself (and needs optimizer_config=None)")
+        img, gt_label = data["img"], data["gt_label"]
         optimizer.zero_grad()
         logged: "OrderedDict[str, object]" = OrderedDict()  # tensors, read to the host once, after the step
         subnets = self._subnet_plan()
+        soft_target = None
         try:
-            with gradients_into_slices():  # each subnet's backward adds into its blocks of the shared weights' .grad
-                self._run_subnets(subnets, data["img"], data["gt_label"], logged)
+            for name in subnets:
+                if name == "max":
+                    self.mutator.set_max()
+                elif name == "min":
+                    self.mutator.set_min()
+                elif name.startswith("random"):
+                    self.mutator.set_random()
+                else:
+                    self.mutator.set_choice(self.fixed_choice, "algorithm.mutable_cfg")
+                self.set_regularization(name in ("max", "fixed"))
+                with gradients_into_slices():  # the subnet's gradients go into its blocks of the shared weights
+                    losses, score = self.model.losses_and_score(
+                        img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
+                    loss, subnet_vars = self.loss_tensors(losses)
+                    loss.backward()
+                if name == "max" and self.distill:
+                    soft_target = F.softmax(score.detach(), dim=1)
+                for key, value in subnet_vars.items():
+                    logged[f"{name}.{key}"] = value
             average_gradients(self.parameters())  # distributed: one average of the whole sandwich's gradients
             if self.grad_clip:
                 params = [p for p in self.parameters() if p.requires_grad and p.grad is not None]
@@ -122,29 +141,6 @@ class BigNAS(BaseAlgorithm):
         log_vars["loss"] = sum((log_vars[f"{name}.loss"] for name in subnets), 0.0)
         # No 'loss' tensor: the optimizer has stepped already (configs set optimizer_config=None).
         return dict(log_vars=log_vars, num_samples=self._num_samples(data))
-
-    def _run_subnets(self, subnets, img, gt_label, logged: "OrderedDict[str, object]") -> None:
-        """Forward and backward each of ``subnets`` (names of :meth:`_subnet_plan`) in turn, accumulating gradients;
-        each subnet's losses go into ``logged`` as tensors, under ``<name>.<loss name>``."""
-        soft_target = None
-        for name in subnets:
-            if name == "max":
-                self.mutator.set_max()
-            elif name == "min":
-                self.mutator.set_min()
-            elif name.startswith("random"):
-                self.mutator.set_random()
-            else:
-                self.mutator.set_choice(self.fixed_choice, "algorithm.mutable_cfg")
-            self.set_regularization(name in ("max", "fixed"))
-            losses, score = self.model.losses_and_score(
-                img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
-            loss, subnet_vars = self.loss_tensors(losses)
-            loss.backward()
-            if name == "max" and self.distill:
-                soft_target = F.softmax(score.detach(), dim=1)
-            for key, value in subnet_vars.items():
-                logged[f"{name}.{key}"] = value
 
     def forward_train(self, img, gt_label=None, **kwargs):
         """Losses of the active subnet (used by ``val_step``; training goes through :meth:`train_step`)."""

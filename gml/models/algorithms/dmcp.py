@@ -270,18 +270,18 @@ class DMCP(BaseAlgorithm):
         optimizer.zero_grad()
         teacher = None
         losses: List[torch.Tensor] = []
-        with gradients_into_slices():  # each subnet's backward adds into its blocks of the shared weights' .grad
-            for kind in self.mutator.plan:
-                self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
+        for kind in self.mutator.plan:
+            self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
+            with gradients_into_slices():  # the subnet's gradients go into its blocks of the shared weights
                 score = self._scores(img)
                 if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
                     loss = self._task_loss(score, gt_label)
                 else:
                     loss = -(teacher * F.log_softmax(score, dim=1)).sum(dim=1).mean()
                 loss.backward()
-                if kind is SampleType.MAX:
-                    teacher = F.softmax(score.detach(), dim=1)
-                losses.append(loss.detach())
+            if kind is SampleType.MAX:
+                teacher = F.softmax(score.detach(), dim=1)
+            losses.append(loss.detach())
         average_gradients(self.model.parameters())
         norm = self._clip_norm()
         optimizer.step()

@@ -11,8 +11,7 @@ Ops are not thread-safe: the active setting is module state, shared by every for
 from __future__ import annotations
 
 import abc
-import contextlib
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Optional
 
 import torch
 from torch import nn
@@ -78,87 +77,6 @@ def to_static_model(model: nn.Module, *inputs, **kwargs) -> nn.Module:
     widths = trace_input_widths(model, *inputs, **kwargs)
     _replace(model, widths)
     return model
-
-
-class _Slicing:
-    """Whether :func:`sub_block` sends sliced parameters' gradients straight into ``.grad`` (see
-    :func:`gradients_into_slices`); module state, set only by that context manager."""
-    direct = False
-
-
-@contextlib.contextmanager
-def gradients_into_slices() -> Iterator[None]:
-    """Within: a block :func:`sub_block` cuts from a parameter (a leaf tensor that requires grad, with grad mode on)
-    accumulates its gradient in backward straight into that block of ``param.grad`` (one view and one in-place add;
-    a ``param.grad`` that is still None becomes zeros first) instead of through autograd's gradient of
-    ``as_strided``, which builds a zero-filled full-size gradient per block and adds all of it to ``param.grad``
-    (about 8 operators a block, 12 for 1x1 kernels).
-
-    The gradients are the same values: inside the block the same additions in the same order, outside it nothing
-    is added instead of zeros (so a gradient of exactly -0.0 keeps its sign rather than becoming +0.0). Contract,
-    for the code that trains within it (BigNAS's sandwich, DMCP's weight step): each backward pass of a graph built
-    within it runs ``loss.backward()`` into ``.grad`` (no ``torch.autograd.grad`` asking for the weights, no
-    ``create_graph``), uses a parameter through at most one block per backward, and nothing watches the
-    parameters' gradient accumulation (no DistributedDataParallel reducer armed, no hooks on the parameters): none
-    of those see these blocks' gradients. Which path a block takes is fixed when the forward cuts it."""
-    previous, _Slicing.direct = _Slicing.direct, True
-    try:
-        yield
-    finally:
-        _Slicing.direct = previous
-
-
-class _BlockOfParameter(torch.autograd.Function):
-    """``param.as_strided(sizes, strides, offset)`` (a contiguous copy of it with ``contiguous``) whose backward
-    adds the incoming gradient into the same block of ``param.grad`` and returns no gradient for ``param``."""
-
-    @staticmethod
-    def forward(ctx, param, sizes, starts, contiguous):
-        ctx.param, ctx.sizes, ctx.starts = param, sizes, starts
-        ctx.set_materialize_grads(False)
-        block = _strided_block(param, sizes, starts)
-        return block.clone(memory_format=torch.contiguous_format) if contiguous and not block.is_contiguous() \
-            else block
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        if grad is not None:
-            param = ctx.param
-            if param.grad is None:
-                full = torch.zeros_like(param)
-                _strided_block(full, ctx.sizes, ctx.starts).copy_(grad)
-                param.grad = full
-            else:
-                _strided_block(param.grad, ctx.sizes, ctx.starts).add_(grad)
-        return None, None, None, None
-
-
-def _strided_block(tensor: torch.Tensor, sizes: Tuple[int, ...], starts: Tuple[int, ...]) -> torch.Tensor:
-    strides = tensor.stride()
-    offset = tensor.storage_offset() + sum(start * stride for start, stride in zip(starts, strides))
-    return tensor.as_strided(sizes, strides, offset)
-
-
-def sub_block(tensor: torch.Tensor, sizes: Sequence[int], starts: Optional[Sequence[int]] = None,
-              contiguous: bool = False) -> torch.Tensor:
-    """``tensor[starts[0]:starts[0] + sizes[0], starts[1]:...]`` (``starts`` default to 0) as ONE view op, or
-    ``tensor`` itself when the block is the whole tensor; with ``contiguous``, a block that is not contiguous comes
-    as a contiguous copy (what a convolution would otherwise make itself, once forward and once more backward).
-
-    What a dynamic op runs on: the slice of its full weight. The result equals basic slicing, but slicing one dim
-    after another costs an op per dim forward and, in backward, a full-size zero-filled gradient per dim;
-    ``as_strided`` costs one of each, and the whole tensor costs nothing (its gradient flows straight into
-    ``tensor.grad``). Within :func:`gradients_into_slices` a block of a parameter costs no full-size gradient at
-    all. Gradients are bit-identical to those of slicing (the backward only copies and adds)."""
-    sizes = tuple(int(size) for size in sizes)
-    starts = tuple(starts) if starts is not None else (0,) * len(sizes)
-    if sizes == tuple(tensor.shape):
-        return tensor
-    if _Slicing.direct and tensor.requires_grad and tensor.is_leaf and torch.is_grad_enabled():
-        return _BlockOfParameter.apply(tensor, sizes, starts, contiguous)
-    block = _strided_block(tensor, sizes, starts)
-    return block.contiguous() if contiguous and not block.is_contiguous() else block
 
 
 class DeviceConstants:
