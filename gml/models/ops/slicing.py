@@ -19,12 +19,14 @@ import torch
 class _Pending:
     """The parameter blocks cut within the innermost :func:`gradients_into_slices` (None outside): module state,
     set only by that context manager."""
-    blocks: Optional[List[Tuple[torch.Tensor, torch.Tensor, Tuple[int, ...], Tuple[int, ...]]]] = None
+    blocks: Optional[List[Tuple[torch.Tensor, torch.Tensor, Tuple[int, ...], Optional[Tuple[int, ...]]]]] = None
 
 
-def _strided_block(tensor: torch.Tensor, sizes: Tuple[int, ...], starts: Tuple[int, ...]) -> torch.Tensor:
+def _strided_block(tensor: torch.Tensor, sizes: Tuple[int, ...], starts: Optional[Tuple[int, ...]]) -> torch.Tensor:
     strides = tensor.stride()
-    offset = tensor.storage_offset() + sum(start * stride for start, stride in zip(starts, strides))
+    offset = tensor.storage_offset()
+    if starts is not None:
+        offset += sum(start * stride for start, stride in zip(starts, strides))
     return tensor.as_strided(sizes, strides, offset)
 
 
@@ -40,10 +42,10 @@ def sub_block(tensor: torch.Tensor, sizes: Sequence[int], starts: Optional[Seque
     ``tensor.grad``). Within :func:`gradients_into_slices` a block of a parameter (a leaf that requires grad, with
     grad mode on) is a new leaf tensor holding the same values, whose gradient reaches the parameter on the
     context's exit. Gradients are bit-identical to those of slicing (the backward only copies and adds)."""
-    sizes = tuple(int(size) for size in sizes)
-    starts = tuple(starts) if starts is not None else (0,) * len(sizes)
-    if sizes == tuple(tensor.shape):
+    sizes = tuple(map(int, sizes))
+    if tensor.shape == sizes:
         return tensor
+    starts = tuple(starts) if starts is not None else None  # None: the block starts at the tensor's start
     pending = _Pending.blocks
     if pending is not None and tensor.requires_grad and tensor.is_leaf and torch.is_grad_enabled():
         block = _strided_block(tensor.data, sizes, starts)
