@@ -31,7 +31,7 @@ from torch import nn
 from ...errors import GmlConfigError
 from ..builder import build_mutator
 from ..dist import average_gradients
-from ..ops import DropPath
+from ..ops import DropPath, gradients_into_slices
 from ..registry import ALGORITHMS
 from .base import BaseAlgorithm
 
@@ -119,10 +119,11 @@ class BigNAS(BaseAlgorithm):
                 else:
                     self.mutator.set_choice(self.fixed_choice, "algorithm.mutable_cfg")
                 self.set_regularization(name in ("max", "fixed"))
-                losses, score = self.model.losses_and_score(
-                    img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
-                loss, subnet_vars = self.loss_tensors(losses)
-                loss.backward()
+                with gradients_into_slices():  # the subnet's gradients go into its blocks of the shared weights
+                    losses, score = self.model.losses_and_score(
+                        img, gt_label, soft_target=None if name in ("max", "fixed") else soft_target)
+                    loss, subnet_vars = self.loss_tensors(losses)
+                    loss.backward()
                 if name == "max" and self.distill:
                     soft_target = F.softmax(score.detach(), dim=1)
                 for key, value in subnet_vars.items():

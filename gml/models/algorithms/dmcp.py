@@ -58,7 +58,7 @@ from ...validation import boolean, integer, invalid, number, one_of
 from ..builder import build_model, build_mutator
 from ..dist import average_gradients
 from ..mutators.dmcp import DMCPMutator, read_structure
-from ..ops import frozen_running_stats
+from ..ops import frozen_running_stats, gradients_into_slices
 from ..pruning.flops import FlopsLossType, flops_loss
 from ..pruning.sampling import SampleType
 from ..pruning.supernet import build_slimmable_classifier, pruned_classifier_cfg
@@ -272,12 +272,13 @@ class DMCP(BaseAlgorithm):
         losses: List[torch.Tensor] = []
         for kind in self.mutator.plan:
             self.mutator.set_choice(self.mutator.sample(kind, iteration, self.arch_start_train))
-            score = self._scores(img)
-            if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
-                loss = self._task_loss(score, gt_label)
-            else:
-                loss = -(teacher * F.log_softmax(score, dim=1)).sum(dim=1).mean()
-            loss.backward()
+            with gradients_into_slices():  # the subnet's gradients go into its blocks of the shared weights
+                score = self._scores(img)
+                if kind is SampleType.MAX or teacher is None or iteration < self.distill_iter:
+                    loss = self._task_loss(score, gt_label)
+                else:
+                    loss = -(teacher * F.log_softmax(score, dim=1)).sum(dim=1).mean()
+                loss.backward()
             if kind is SampleType.MAX:
                 teacher = F.softmax(score.detach(), dim=1)
             losses.append(loss.detach())

@@ -11,7 +11,7 @@ Ops are not thread-safe: the active setting is module state, shared by every for
 from __future__ import annotations
 
 import abc
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import torch
 from torch import nn
@@ -77,23 +77,6 @@ def to_static_model(model: nn.Module, *inputs, **kwargs) -> nn.Module:
     widths = trace_input_widths(model, *inputs, **kwargs)
     _replace(model, widths)
     return model
-
-
-def sub_block(tensor: torch.Tensor, sizes: Sequence[int], starts: Optional[Sequence[int]] = None) -> torch.Tensor:
-    """``tensor[starts[0]:starts[0] + sizes[0], starts[1]:...]`` (``starts`` default to 0) as ONE view op, or
-    ``tensor`` itself when the block is the whole tensor.
-
-    What a dynamic op runs on: the slice of its full weight. The result equals basic slicing, but slicing one dim
-    after another costs an op per dim forward and, in backward, a full-size zero-filled gradient per dim;
-    ``as_strided`` costs one of each, and the whole tensor costs nothing (its gradient flows straight into
-    ``tensor.grad``). Gradients are bit-identical to those of slicing (the backward only copies)."""
-    sizes = tuple(int(size) for size in sizes)
-    starts = tuple(starts) if starts is not None else (0,) * len(sizes)
-    if sizes == tuple(tensor.shape):
-        return tensor
-    strides = tensor.stride()
-    offset = tensor.storage_offset() + sum(start * stride for start, stride in zip(starts, strides))
-    return tensor.as_strided(sizes, strides, offset)
 
 
 class DeviceConstants:

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, sub_block, weight_count, with_weights
+from .base import DynamicOp, check_width, weight_count, with_weights
+from .slicing import sub_block
 
 
 class Conv2dSlice(nn.Conv2d, DynamicOp):
@@ -57,8 +58,9 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
     def _active_padding(self) -> int:
         return self.padding[0] - self.dilation[0] * (self.max_kernel_size - self.active_kernel_size) // 2
 
-    def active_weight(self, in_channels: int):
-        """(weight, bias, groups) used for an input of ``in_channels`` channels."""
+    def active_weight(self, in_channels: int, contiguous: bool = False):
+        """(weight, bias, groups) used for an input of ``in_channels`` channels; with ``contiguous`` the weight is
+        contiguous (a copy when the block cut from the full weight is not)."""
         check_width("input channels", in_channels, self.in_channels)
         if self.depthwise:
             out, channels_in, groups = in_channels, 1, in_channels
@@ -66,17 +68,15 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
             out, channels_in, groups = self.active_out_channels, in_channels, 1
         k = self.active_kernel_size
         start = (self.max_kernel_size - k) // 2  # a smaller kernel is the centre crop
-        weight = sub_block(self.weight, (out, channels_in, k, k), (0, 0, start, start))
+        weight = sub_block(self.weight, (out, channels_in, k, k), (0, 0, start, start), contiguous)
         bias = sub_block(self.bias, (out,)) if self.bias is not None else None
         return weight, bias, groups
 
     # --- running -------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias, groups = self.active_weight(x.shape[1])
-        if not weight.is_contiguous():
-            # A slice of the input channels (or a cropped kernel) is a strided view; the convolution would make
-            # it contiguous itself, once forward and once more backward. Once here serves both passes.
-            weight = weight.contiguous()
+        # A slice of the input channels (or a cropped kernel) is a strided view; the convolution would make it
+        # contiguous itself, once forward and once more backward. Once here serves both passes.
+        weight, bias, groups = self.active_weight(x.shape[1], contiguous=True)
         return F.conv2d(x, weight, bias, self.stride, self._active_padding(), self.dilation, groups)
 
     def active_out(self, in_channels: int) -> int:

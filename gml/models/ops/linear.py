@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, sub_block, weight_count, with_weights
+from .base import DynamicOp, check_width, weight_count, with_weights
+from .slicing import sub_block
 
 
 class LinearSlice(nn.Linear, DynamicOp):

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
-from .base import DynamicOp, check_width, sub_block
+from .base import DynamicOp, check_width
+from .slicing import sub_block
 
 
 class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):

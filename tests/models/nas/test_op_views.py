@@ -1,5 +1,8 @@
-"""The cheap paths of the dynamic ops: one view per sliced weight (the whole parameter when nothing is cut), and
-BatchNorm running statistics frozen without copies. Each equals, bit for bit, what plain slicing computes."""
+"""The cheap paths of the dynamic ops: one view per sliced weight (the whole parameter when nothing is cut), blocks
+whose gradients go straight into their part of ``.grad`` (``gradients_into_slices``), and BatchNorm running
+statistics frozen without copies. Each equals, bit for bit, what plain slicing computes."""
+import contextlib
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -7,7 +10,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gml.models.ops import (BatchNorm2dSlice, Conv2dSlice, LinearSlice, frozen_running_stats,  # noqa: E402
-                            sub_block)
+                            gradients_into_slices, sub_block)
 
 pytestmark = pytest.mark.mm
 
@@ -105,3 +108,77 @@ def test_conv_makes_a_strided_weight_contiguous_once_for_forward_and_backward(in
         return sum(e.count for e in prof.key_averages() if e.key == "aten::clone")
 
     assert clones(conv) == clones(plain) + copies
+
+
+def _subnet_grads(model, widths, x, direct):
+    """Gradients accumulated by one backward per width in ``widths`` (a conv -> BN -> linear net, cut to each
+    width in turn), within ``gradients_into_slices`` per subnet when ``direct``, else through autograd."""
+    conv, norm, linear = model
+    model.zero_grad(set_to_none=True)
+    for width, kernel in widths:
+        conv.set_active(out_channels=width, kernel_size=kernel)
+        with gradients_into_slices() if direct else contextlib.nullcontext():
+            out = linear(norm(conv(x)).mean(dim=(2, 3)))
+            out.square().sum().backward()
+    return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+
+def _bits(tensor):
+    return tensor.view(torch.int32)
+
+
+@pytest.mark.parametrize("widths", [[(16, 5), (9, 3), (12, 1)], [(9, 3), (16, 5)], [(5, 1)], [(16, 5)]])
+def test_gradients_into_slices_accumulate_the_same_bits_as_autograd(widths):
+    """Each subnet's blocks send their gradient into the parameters' .grad on exit: the same bits as autograd's
+    zero-filled full-size gradients, whether .grad was None (a first, cut subnet) or not."""
+    torch.manual_seed(0)
+    model = nn.Sequential(Conv2dSlice(5, 16, 5, bias=True), BatchNorm2dSlice(16), LinearSlice(16, 4))
+    x = torch.randn(3, 4, 6, 6)
+    theirs = _subnet_grads(model, widths, x, direct=False)
+    ours = _subnet_grads(model, widths, x, direct=True)
+    assert all(torch.equal(_bits(ours[k]), _bits(theirs[k])) for k in theirs)
+    assert any(not torch.equal(theirs[k], torch.zeros_like(theirs[k])) for k in theirs)
+
+
+def test_blocks_within_gradients_into_slices_are_leaves_that_reach_grad_on_exit_only():
+    weight = nn.Parameter(torch.randn(6, 4))
+    frozen = torch.randn(6, 4)
+    with gradients_into_slices():
+        block = sub_block(weight, (3, 2), (1, 1))
+        assert block.is_leaf and block.requires_grad and torch.equal(block, weight[1:4, 1:3])
+        assert sub_block(frozen, (3, 2))._base is frozen  # a tensor without gradient: the plain view
+        with torch.no_grad():
+            assert sub_block(weight, (3, 2))._base is weight  # no gradients wanted: the plain view
+        (block * 2).sum().backward()
+        assert weight.grad is None  # not before the exit
+    expected = torch.zeros(6, 4)
+    expected[1:4, 1:3] = 2
+    assert torch.equal(weight.grad, expected)
+
+
+def test_gradients_into_slices_adds_nothing_after_an_exception():
+    weight = nn.Parameter(torch.randn(6, 4))
+    with pytest.raises(RuntimeError, match="stop"):
+        with gradients_into_slices():
+            sub_block(weight, (3, 2)).sum().backward()
+            raise RuntimeError("stop")
+    assert weight.grad is None
+    assert torch.equal(sub_block(weight, (3, 2)), weight[:3, :2])  # and blocks are plain views again
+
+
+def test_gradients_into_slices_build_no_full_size_gradient():
+    """A cut block costs no zero-filled full-size gradient in backward (autograd's view gradient does)."""
+    from torch.profiler import profile
+
+    conv = Conv2dSlice(8, 16, 3)
+    conv.set_active(out_channels=8)
+    x = torch.randn(2, 6, 5, 5)
+    conv(x).sum().backward()  # .grad exists: the sandwich's later subnets
+
+    def zero_fills(direct):
+        with profile() as prof:
+            with gradients_into_slices() if direct else contextlib.nullcontext():
+                conv(x).sum().backward()
+        return sum(e.count for e in prof.key_averages() if e.key in ("aten::new_zeros", "aten::zeros"))
+
+    assert zero_fills(direct=False) == 1 and zero_fills(direct=True) == 0

@@ -81,3 +81,27 @@ def test_a_structure_in_a_supernet_config_is_tested_not_trained():
         algorithm.train_step(dict(img=img, gt_label=label), algorithm.build_optimizers(dict(type="SGD", lr=0.1)))
     retrained = build_dmcp(retraining=True, channel_cfg=dict(channels=structure))
     assert not retrained.is_supernet
+
+
+@pytest.mark.parametrize("model", [RESNET, MOBILENET_V2_SLICE])
+def test_weight_step_gradients_equal_autograds_accumulation_bit_for_bit(model, monkeypatch):
+    """Each subnet's cut weights send their gradients straight into their blocks of .grad
+    (``gradients_into_slices``): the accumulated gradients are exactly those of autograd's own accumulation."""
+    import contextlib
+    import copy
+
+    import gml.models.algorithms.dmcp as dmcp_module
+
+    algorithm = build_dmcp(model, width=dict(max=1.5, min=0.1, offset=0.1), distill_iter=0).train()
+    reference = copy.deepcopy(algorithm)  # the same weights and the same sampling generator
+    data = _data()
+    grads = []
+    for alg, direct in ((algorithm, True), (reference, False)):
+        if not direct:
+            monkeypatch.setattr(dmcp_module, "gradients_into_slices", contextlib.nullcontext)
+        optimizers = alg.build_optimizers(dict(type="SGD", lr=0.0))
+        alg._weight_step(data["img"], data["gt_label"], optimizers["weight"], 3)
+        grads.append({name: p.grad for name, p in alg.model.named_parameters() if p.grad is not None})
+    ours, theirs = grads
+    assert ours.keys() == theirs.keys() and ours
+    assert all(torch.equal(ours[name], theirs[name]) for name in theirs)
