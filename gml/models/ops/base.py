@@ -35,6 +35,16 @@ def check_width(name: str, value: int, maximum: int) -> int:
     return value
 
 
+def set_plain(module: nn.Module, **values) -> None:
+    """Set plain (not tensor, not module) attributes of ``module`` straight in its ``__dict__``.
+
+    For the per-subnet settings (``active_*`` and what is derived from them) that a sandwich step sets on every
+    dynamic op several times a step: ``nn.Module.__setattr__`` first checks whether each value is a parameter, a
+    buffer or a module (a few microseconds an attribute). Only for names that are never a parameter, buffer or
+    submodule of ``module``."""
+    module.__dict__.update(values)
+
+
 def trace_input_widths(model: nn.Module, *inputs, **kwargs) -> Dict[nn.Module, int]:
     """Run ``model(*inputs, **kwargs)`` once without gradients and return, for every dynamic op that ran, the
     channel count of its input (dim 1). The model's train/eval mode is left as it was."""

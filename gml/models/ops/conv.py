@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, weight_count, with_weights
+from .base import DynamicOp, check_width, set_plain, weight_count, with_weights
 from .slicing import sub_block
 
 
@@ -37,7 +37,7 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups, bias=bias)
         self.active_out_channels = out_channels
-        self.active_kernel_size = kernel_size
+        self._set_kernel(kernel_size)
 
     # --- configuration -------------------------------------------------------------------------------------
     @property
@@ -48,15 +48,21 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
         """Choose the output width and/or kernel size (depthwise convs ignore ``out_channels``: they follow
         the input)."""
         if out_channels is not None:
-            self.active_out_channels = check_width("out_channels", int(out_channels), self.out_channels)
+            set_plain(self, active_out_channels=check_width("out_channels", int(out_channels), self.out_channels))
         if kernel_size is not None:
             k = int(kernel_size)
             if k % 2 == 0 or not 1 <= k <= self.max_kernel_size:
                 raise ValueError(f"kernel_size must be odd and <= {self.max_kernel_size}, got {kernel_size!r}")
-            self.active_kernel_size = k
+            self._set_kernel(k)
+
+    def _set_kernel(self, k: int) -> None:
+        # derived once per setting, not in every forward: where the centre crop starts and the padding that keeps
+        # the output size of the largest kernel
+        set_plain(self, active_kernel_size=k, _crop_start=(self.max_kernel_size - k) // 2,
+                  _active_pad=self.padding[0] - self.dilation[0] * (self.max_kernel_size - k) // 2)
 
     def _active_padding(self) -> int:
-        return self.padding[0] - self.dilation[0] * (self.max_kernel_size - self.active_kernel_size) // 2
+        return self._active_pad
 
     def active_weight(self, in_channels: int, contiguous: bool = False):
         """(weight, bias, groups) used for an input of ``in_channels`` channels; with ``contiguous`` the weight is
@@ -66,10 +72,12 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
             out, channels_in, groups = in_channels, 1, in_channels
         else:
             out, channels_in, groups = self.active_out_channels, in_channels, 1
-        k = self.active_kernel_size
-        start = (self.max_kernel_size - k) // 2  # a smaller kernel is the centre crop
-        weight = sub_block(self.weight, (out, channels_in, k, k), (0, 0, start, start), contiguous)
-        bias = sub_block(self.bias, (out,)) if self.bias is not None else None
+        k, start = self.active_kernel_size, self._crop_start  # a smaller kernel is the centre crop
+        weight = sub_block(self.weight, (out, channels_in, k, k), (0, 0, start, start) if start else None,
+                           contiguous)
+        bias = self.bias
+        if bias is not None:
+            bias = sub_block(bias, (out,))
         return weight, bias, groups
 
     # --- running -------------------------------------------------------------------------------------------
@@ -77,7 +85,7 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
         # A slice of the input channels (or a cropped kernel) is a strided view; the convolution would make it
         # contiguous itself, once forward and once more backward. Once here serves both passes.
         weight, bias, groups = self.active_weight(x.shape[1], contiguous=True)
-        return F.conv2d(x, weight, bias, self.stride, self._active_padding(), self.dilation, groups)
+        return F.conv2d(x, weight, bias, self.stride, self._active_pad, self.dilation, groups)
 
     def active_out(self, in_channels: int) -> int:
         return in_channels if self.depthwise else self.active_out_channels

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DynamicOp, check_width, weight_count, with_weights
+from .base import DynamicOp, check_width, set_plain, weight_count, with_weights
 from .slicing import sub_block
 
 
@@ -18,7 +18,7 @@ class LinearSlice(nn.Linear, DynamicOp):
         self.active_out_features = out_features
 
     def set_active(self, out_features: int) -> None:
-        self.active_out_features = check_width("out_features", int(out_features), self.out_features)
+        set_plain(self, active_out_features=check_width("out_features", int(out_features), self.out_features))
 
     def active_weight(self, in_features: int):
         check_width("input features", in_features, self.in_features)

@@ -24,23 +24,28 @@ class BatchNorm2dSlice(nn.BatchNorm2d, DynamicOp):
     freeze_stats = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = check_width("input channels", x.shape[1], self.num_features)
-        frozen = self.training and self.freeze_stats
+        # Each parameter and buffer is read once: they go through nn.Module.__getattr__, a Python call each.
+        size = (check_width("input channels", x.shape[1], self.num_features),)
+        training = self.training
+        frozen = training and self.freeze_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and not frozen:
-            self.num_batches_tracked.add_(1)
+        if training and self.track_running_stats and not frozen:
+            tracked = self.num_batches_tracked
+            tracked.add_(1)
             if self.momentum is None:  # cumulative moving average (used by BN recalibration)
-                momentum = 1.0 / float(self.num_batches_tracked)
-        use_batch_stats = self.training or self.running_mean is None
-        keep_stats = (not self.training or self.track_running_stats) and self.running_mean is not None \
-            and not frozen
-        running_mean = sub_block(self.running_mean, (c,)) if keep_stats else None
-        running_var = sub_block(self.running_var, (c,)) if keep_stats else None
-        weight = sub_block(self.weight, (c,)) if self.affine else None
-        bias = sub_block(self.bias, (c,)) if self.affine else None
+                momentum = 1.0 / float(tracked)
+        running_mean, running_var = self.running_mean, self.running_var
+        use_batch_stats = training or running_mean is None
+        if (not training or self.track_running_stats) and running_mean is not None and not frozen:
+            running_mean, running_var = sub_block(running_mean, size), sub_block(running_var, size)
+        else:
+            running_mean = running_var = None
+        weight = bias = None
+        if self.affine:
+            weight, bias = sub_block(self.weight, size), sub_block(self.bias, size)
         scale = self.output_scale() if self.output_scale is not None else None
         if scale is not None:
-            scale = sub_block(scale, (c,))
+            scale = sub_block(scale, size)
         if scale is not None and self.affine:
             weight, bias = weight * scale, bias * scale
         out = F.batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, self.eps)

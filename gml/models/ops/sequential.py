@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .base import DynamicOp
+from .base import DynamicOp, set_plain
 
 
 class DynamicSequential(nn.Sequential, DynamicOp):
@@ -18,7 +18,7 @@ class DynamicSequential(nn.Sequential, DynamicOp):
     def set_active(self, depth: int) -> None:
         if not isinstance(depth, int) or not 1 <= depth <= len(self):
             raise ValueError(f"depth must be an int in [1, {len(self)}], got {depth!r}")
-        self.active_depth = depth
+        set_plain(self, active_depth=depth)
 
     def forward(self, x):
         for index in range(self.active_depth):

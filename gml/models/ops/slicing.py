@@ -24,9 +24,11 @@ class _Pending:
 
 def _strided_block(tensor: torch.Tensor, sizes: Tuple[int, ...], starts: Optional[Tuple[int, ...]]) -> torch.Tensor:
     strides = tensor.stride()
+    if starts is None:
+        return tensor.as_strided(sizes, strides, tensor.storage_offset())
     offset = tensor.storage_offset()
-    if starts is not None:
-        offset += sum(start * stride for start, stride in zip(starts, strides))
+    for start, stride in zip(starts, strides):
+        offset += start * stride
     return tensor.as_strided(sizes, strides, offset)
 
 
@@ -42,10 +44,12 @@ def sub_block(tensor: torch.Tensor, sizes: Sequence[int], starts: Optional[Seque
     ``tensor.grad``). Within :func:`gradients_into_slices` a block of a parameter (a leaf that requires grad, with
     grad mode on) is a new leaf tensor holding the same values, whose gradient reaches the parameter on the
     context's exit. Gradients are bit-identical to those of slicing (the backward only copies and adds)."""
-    sizes = tuple(map(int, sizes))
+    if type(sizes) is not tuple:  # the dynamic ops pass tuples of ints: no conversion on their path
+        sizes = tuple(map(int, sizes))
     if tensor.shape == sizes:
         return tensor
-    starts = tuple(starts) if starts is not None else None  # None: the block starts at the tensor's start
+    if starts is not None and type(starts) is not tuple:  # None: the block starts at the tensor's start
+        starts = tuple(starts)
     pending = _Pending.blocks
     if pending is not None and tensor.requires_grad and tensor.is_leaf and torch.is_grad_enabled():
         block = _strided_block(tensor.data, sizes, starts)
