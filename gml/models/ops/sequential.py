@@ -2,6 +2,7 @@
 stage when a shallower stage is chosen); ``DropPath``: stochastic depth on a residual branch."""
 from __future__ import annotations
 
+from itertools import islice
 from typing import Optional
 
 import torch
@@ -21,8 +22,8 @@ class DynamicSequential(nn.Sequential, DynamicOp):
         set_plain(self, active_depth=depth)
 
     def forward(self, x):
-        for index in range(self.active_depth):
-            x = self[index](x)
+        for block in islice(self, self.active_depth):  # iterating skips Sequential's per-index lookup
+            x = block(x)
         return x
 
     def to_static(self, in_channels: Optional[int]) -> nn.Sequential:
