@@ -21,7 +21,8 @@ class Conv2dSlice(nn.Conv2d, DynamicOp):
     """Slimmable conv. ``active_out_channels`` / ``active_kernel_size`` select the running configuration.
 
     ``padding=None`` means "same" padding ``dilation * (k - 1) // 2`` for every kernel size ``k``.
-    Grouped convolutions other than depthwise are not supported.
+    Grouped convolutions other than depthwise are not supported. Change the setting only through
+    :meth:`set_active`: it also derives the kernel crop and padding that forward uses.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
