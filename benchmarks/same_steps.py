@@ -1,20 +1,25 @@
 #!/usr/bin/env python
-"""Whether two gml trees train the same: a few BigNAS sandwich steps and DMCP iterations, bit for bit.
+"""Whether two gml trees train the same: a few BigNAS sandwich steps, DMCP iterations and distillation steps,
+bit for bit.
 
-    python benchmarks/same_steps.py --against /path/to/other/gml/tree [--steps 3]
+    python benchmarks/same_steps.py --against /path/to/other/gml/tree [--steps 3] [--only distill] [--distill-batch 8]
 
 Runs, once with the code of this tree and once (a child process) with that of ``--against``, from the same seed
 and on the same random batches: ``--steps`` BigNAS sandwich4 steps of the digits MobileNetV3 supernet (with and
 without ``grad_clip``) and DMCP iterations (weight step + architecture step) of the digits16 ResNet and of mmcls's
 ImageNet ResNet-50 at 32x32, each with SGD + momentum + weight decay. It then compares every logged loss, weight,
 gradient, optimizer state tensor and BatchNorm statistic of the two runs bit for bit (``-0.0`` and ``+0.0`` count
-as equal values and are reported apart) and exits 1 if any differs. A helper for changes meant to cut a step's
-cost without changing what it computes.
+as equal values and are reported apart) and exits 1 if any differs. The distillation family trains every
+``configs/distill/*_to_*.py`` algorithm (teachers with random weights: no checkpoint is needed to compare code) for
+``--steps`` SGD steps on seeded batches of ``--distill-batch`` images, the epoch set to 1 for the last step so that
+the activation-boundary config runs both of its phases. A helper for changes meant to cut a step's cost without
+changing what it computes; ``--only`` runs some families.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import glob
 import os
 import os.path as osp
 import subprocess
@@ -23,12 +28,16 @@ import tempfile
 
 HERE = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = HERE  # the tree whose code and configs a run uses (a child process: the one it was started for)
+FAMILIES = ("bignas", "dmcp", "distill")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--against", required=True, help="root of the other gml tree (e.g. a checkout of main)")
     p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--only", nargs="+", choices=FAMILIES, default=list(FAMILIES), help="the families to run")
+    p.add_argument("--distill-batch", type=int, default=8,
+                   help="images per distillation step (8: the shipped configs' sizes are powers of 2)")
     p.add_argument("--dump", help=argparse.SUPPRESS)  # child: write this tree's run to this file
     return p.parse_args(argv)
 
@@ -106,17 +115,59 @@ def run_dmcp(steps, imagenet):
     return out
 
 
-def dump(path, steps):
+def run_distill(steps, batch):
+    import warnings
+
+    import torch
+    from mmcv import Config
+
+    from gml.models import build_algorithm
+
+    out = {}
+    for config in sorted(glob.glob(osp.join(ROOT, "configs/distill/*_to_*.py"))):
+        algorithm_cfg = copy.deepcopy(Config.fromfile(config).algorithm)
+        teachers = algorithm_cfg.distiller.distill_cfg
+        for teacher in teachers if isinstance(teachers, list) else [teachers]:
+            teacher["ckpt_path"] = None
+        torch.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            alg = build_algorithm(algorithm_cfg)
+        alg.init_weights()
+        alg.train()
+        optimizer = torch.optim.SGD(alg.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        generator = torch.Generator().manual_seed(1)
+        name = osp.splitext(osp.basename(config))[0]
+        for step in range(steps):
+            alg.epoch = 0 if step < steps - 1 else 1
+            data = dict(img=torch.randn(batch, 3, 32, 32, generator=generator),
+                        gt_label=torch.randint(0, 10, (batch,), generator=generator))
+            optimizer.zero_grad()
+            result = alg.train_step(data, optimizer)
+            result["loss"].backward()
+            optimizer.step()
+            out.update(_tensors(f"{name}.{step}", alg, {"sgd": optimizer}, result["log_vars"]))
+    return out
+
+
+def dump(path, steps, families, distill_batch):
+    import logging
+
     import torch
 
     import gml.models  # noqa: F401
 
+    logging.getLogger("mmcv").setLevel(logging.WARNING)  # init_weights' per-parameter report
     torch.set_num_threads(1)
     out = {}
-    out.update(run_bignas(steps, grad_clip=False))
-    out.update(run_bignas(steps, grad_clip=True))
-    out.update(run_dmcp(steps, imagenet=False))
-    out.update(run_dmcp(steps, imagenet=True))
+    if "bignas" in families:
+        out.update(run_bignas(steps, grad_clip=False))
+        out.update(run_bignas(steps, grad_clip=True))
+    if "dmcp" in families:
+        out.update(run_dmcp(steps, imagenet=False))
+        out.update(run_dmcp(steps, imagenet=True))
+    if "distill" in families:
+        out.update(run_distill(steps, distill_batch))
     torch.save(out, path)
 
 
@@ -127,6 +178,15 @@ def _bits(tensor):
         return tensor.contiguous().view({torch.float64: torch.int64, torch.float32: torch.int32,
                                          torch.float16: torch.int16, torch.bfloat16: torch.int16}[tensor.dtype])
     return tensor
+
+
+def _relative_difference(a, b) -> float:
+    """The largest absolute difference of ``a`` and ``b`` relative to ``a``'s largest magnitude (inf: shapes
+    differ)."""
+    if a.shape != b.shape:
+        return float("inf")
+    a, b = a.double(), b.double()
+    return (a - b).abs().max().item() / max(a.abs().max().item(), 1e-30) if a.numel() else 0.0
 
 
 def compare(ours, theirs) -> int:
@@ -146,8 +206,16 @@ def compare(ours, theirs) -> int:
     kinds = sorted({key.split(".")[0] for key in ours})
     print(f"{len(ours)} tensors compared ({', '.join(kinds)}); values differ: {len(differ)}; equal values with "
           f"another sign of zero: {len(signed_zeros)}")
+    relative = {key: _relative_difference(ours[key], theirs[key]) for key in differ}
+    for kind in kinds:
+        different = [key for key in differ if key.split(".")[0] == kind]
+        total = sum(key.split(".")[0] == kind for key in ours)
+        print(f"  {kind}: " + (f"{len(different)} of {total} differ, by at most "
+                               f"{max(relative[key] for key in different):.3g} relative" if different
+                               else "bit-identical"))
     for key in differ[:20]:
-        print(f"  differs: {key} (max abs diff {(ours[key].double() - theirs[key].double()).abs().max():.3g})")
+        print(f"  differs: {key} (max abs diff {(ours[key].double() - theirs[key].double()).abs().max():.3g}, "
+              f"relative {relative[key]:.3g})")
     for key in signed_zeros[:20]:
         print(f"  sign of a zero: {key}")
     return 1 if differ else 0
@@ -159,7 +227,7 @@ def main(argv=None) -> int:
         global ROOT
         ROOT = osp.abspath(args.against)
         sys.path.insert(0, ROOT)
-        dump(args.dump, args.steps)
+        dump(args.dump, args.steps, args.only, args.distill_batch)
         return 0
     import torch
 
@@ -168,8 +236,9 @@ def main(argv=None) -> int:
         for name, root in (("ours", HERE), ("theirs", osp.abspath(args.against))):
             paths[name] = osp.join(tmp, f"{name}.pt")
             env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1")
-            subprocess.run([sys.executable, osp.abspath(__file__), "--against", root,
-                            "--steps", str(args.steps), "--dump", paths[name]], env=env, check=True, cwd=root)
+            subprocess.run([sys.executable, osp.abspath(__file__), "--against", root, "--steps", str(args.steps),
+                            "--only", *args.only, "--distill-batch", str(args.distill_batch), "--dump", paths[name]],
+                           env=env, check=True, cwd=root)
         return compare(torch.load(paths["ours"]), torch.load(paths["theirs"]))
 
 
